@@ -1,0 +1,147 @@
+"""Command line: `python -m core <command>` (train, evaluate, predict, bench)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.data import NAMED_HELP, DataError
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", default=None, help="folder holding the named datasets (default ../shared/datasets)")
+    p.add_argument("--text-col", default=None, help="text column of a CSV/TSV/JSONL file (auto-detected)")
+    p.add_argument("--label-col", default=None, help="label column of a CSV/TSV/JSONL file (auto-detected)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m core", description="Reverse-engineering sentiment RNNs.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train an RNN or a bag-of-words model into models/<name>/")
+    t.add_argument("--name", required=True)
+    t.add_argument("--data", required=True, help=f"training data: {NAMED_HELP}, or a path")
+    t.add_argument("--test-data", default=None, help="test set evaluated once at the end and recorded")
+    t.add_argument("--arch", default="gru", choices=["gru", "lstm", "ugrnn", "vanilla", "bow", "bigram"])
+    t.add_argument("--data-root", default=None)
+    t.add_argument("--out-dir", default=None, help="parent folder of the model (default models/)")
+    t.add_argument("--embed-dim", type=int, default=64)
+    t.add_argument("--hidden-size", type=int, default=128)
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--dropout", type=float, default=0.0, help="dropout on the embeddings")
+    t.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping (0: off)")
+    t.add_argument("--max-len", type=int, default=None, help="truncate texts to this many tokens")
+    t.add_argument("--truncate", choices=["head", "tail"], default="head", help="keep the first or the last tokens")
+    t.add_argument("--min-count", type=int, default=2)
+    t.add_argument("--max-vocab", type=int, default=20000)
+    t.add_argument("--vocab-from", default=None, help="reuse this model's vocabulary (BoW next to its RNN)")
+    t.add_argument("--dev-fraction", type=float, default=0.1)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    t.add_argument("--resume", action="store_true", help="continue from runs/<name>/checkpoint.pt")
+
+    e = sub.add_parser("evaluate", help="accuracy of a model on a dataset")
+    e.add_argument("model")
+    e.add_argument("--data", required=True, help=f"{NAMED_HELP}, or a path")
+    e.add_argument("--json", action="store_true")
+    _add_data_args(e)
+
+    p = sub.add_parser("predict", help="P(positive) of a text, or of every text in a file")
+    p.add_argument("model")
+    p.add_argument("text", nargs="?", default=None)
+    p.add_argument("--input", default=None, help="JSONL/CSV/TSV file with a text column (id kept when present)")
+    p.add_argument("--output", default=None, help="JSONL file to write (id, p_pos)")
+    p.add_argument("--text-col", default=None)
+    p.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bench", help="benchmarks that print figures")
+    b.add_argument("what", choices=["train"])
+    b.add_argument("model", nargs="?", default=None, help="model whose size to use (default: a 20k-word GRU)")
+    b.add_argument("--seq-len", type=int, default=200)
+    b.add_argument("--batch-size", type=int, default=64)
+    b.add_argument("--steps", type=int, default=5)
+    b.add_argument("--json", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from core.store import ModelError
+    try:
+        return COMMANDS[args.command](args)
+    except (DataError, ModelError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def cmd_train(args) -> int:
+    from core.train import TrainConfig, train
+    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k != "command"})
+    metrics = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(json.dumps({k: metrics[k] for k in ("name", "dev_accuracy", "test_accuracy", "train_seconds")}))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import time
+    from core.data import load_dataset
+    from core.store import load_model
+    model = load_model(args.model)
+    ds = load_dataset(args.data, args.data_root, args.text_col, args.label_col)
+    if (ds.labels < 0).any():
+        raise DataError(f"{args.data} has unlabelled examples: nothing to evaluate against")
+    t0 = time.time()
+    p = model.predict_proba(ds.texts).numpy()
+    pred = (p > 0.5).astype(int)
+    acc = float((pred == ds.labels).mean())
+    res = {"model": model.name, "kind": model.kind, "data": ds.source, "n": len(ds), "accuracy": acc,
+           "n_pos": int(ds.labels.sum()), "predicted_pos_rate": float(pred.mean()),
+           "seconds": round(time.time() - t0, 2)}
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{model.name} on {ds.source}: accuracy {acc:.4f} (n = {len(ds)})")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from core.store import load_model
+    if (args.text is None) == (args.input is None):
+        print("error: give either a text or --input FILE", file=sys.stderr)
+        return 2
+    model = load_model(args.model)
+    if args.text is not None:
+        p = float(model.predict_proba([args.text])[0])
+        print(json.dumps({"text": args.text, "p_pos": p}) if args.json else f"{p:.4f}")
+        return 0
+    from core.data import read_texts
+    texts, ids = read_texts(Path(args.input), args.text_col)
+    p = model.predict_proba(texts).tolist()
+    lines = "".join(json.dumps({"id": i, "p_pos": q} if i is not None else {"p_pos": q}) + "\n"
+                    for i, q in zip(ids, p))
+    if args.output:
+        from core.io import atomic_write_text
+        atomic_write_text(Path(args.output), lines)
+        print(f"wrote {len(p)} predictions to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(lines)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from core.bench import bench_train
+    res = bench_train(args.model, args.seq_len, args.batch_size, args.steps)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"fast path: {res['fast_tokens_per_s']:.0f} tokens/s; step function: {res['step_tokens_per_s']:.0f} "
+              f"tokens/s; ratio {res['ratio']:.2f}x ({res['arch']}, hidden {res['hidden_size']}, "
+              f"batch {res['batch_size']} x {res['seq_len']} tokens, {res['threads']} threads)")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench}
