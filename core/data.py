@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,12 +129,21 @@ def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], w
     raise DataError(f"{where}: no {what} column found among {columns}; name it with --{what}-col")
 
 
-def _open_text(path: Path):
-    raw = path.read_bytes()
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; a missing or unreadable file is a DataError."""
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _open_text(path: Path) -> str:
+    """The file's text (UTF-8, BOM dropped), gunzipped when it ends in .gz."""
+    raw = _read_bytes(path)
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise DataError(f"{path}: not a valid gzip file ({e})") from None
     try:
         return raw.decode("utf-8-sig")
@@ -142,11 +152,13 @@ def _open_text(path: Path):
 
 
 def load_file(path: Path, text_col: str | None = None, label_col: str | None = None,
-              allow_unlabelled: bool = False) -> Dataset:
+              allow_unlabelled: bool = False, ignore_labels: bool = False) -> Dataset:
     """CSV, TSV or JSONL (optionally .gz) with a text and a label column."""
     path = Path(path)
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     ext = Path(name).suffix.lower()
+    if ext not in (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".txt"):
+        raise DataError(f"{path}: unsupported format {ext or '(none)'!r}; use .csv, .tsv or .jsonl (optionally .gz)")
     content = _open_text(path)
     if not content.strip():
         raise DataError(f"{path}: file is empty")
@@ -166,7 +178,7 @@ def load_file(path: Path, text_col: str | None = None, label_col: str | None = N
             if columns is None:
                 columns = list(row)
                 tcol = _pick(columns, text_col, TEXT_COLUMNS, "text", where)
-                lcol = None if allow_unlabelled and label_col is None and \
+                lcol = None if ignore_labels or allow_unlabelled and label_col is None and \
                     not any(c.lower() in LABEL_COLUMNS for c in columns) else \
                     _pick(columns, label_col, LABEL_COLUMNS, "label", where)
             if tcol not in row or not isinstance(row[tcol], str):
@@ -176,7 +188,7 @@ def load_file(path: Path, text_col: str | None = None, label_col: str | None = N
             texts.append(row[tcol])
             labels.append(-1 if lcol is None else _parse_label(row[lcol], where))
             ids.append(str(row["id"]) if "id" in row else None)
-    elif ext in (".csv", ".tsv", ".txt"):
+    else:
         first = content.split("\n", 1)[0]
         delim = "\t" if ext == ".tsv" or ("\t" in first and ext != ".csv") else ","
         reader = csv.reader(io.StringIO(content), delimiter=delim)
@@ -185,7 +197,7 @@ def load_file(path: Path, text_col: str | None = None, label_col: str | None = N
         except csv.Error as e:
             raise DataError(f"{path}, line 1: unreadable header ({e})") from None
         tcol = _pick(header, text_col, TEXT_COLUMNS, "text", f"{path}, line 1")
-        lcol = None if allow_unlabelled and label_col is None and not any(c.lower() in LABEL_COLUMNS for c in header) \
+        lcol = None if ignore_labels or allow_unlabelled and label_col is None and not any(c.lower() in LABEL_COLUMNS for c in header) \
             else _pick(header, label_col, LABEL_COLUMNS, "label", f"{path}, line 1")
         ti, li = header.index(tcol), (header.index(lcol) if lcol is not None else None)
         idi = header.index("id") if "id" in header else None
@@ -201,12 +213,16 @@ def load_file(path: Path, text_col: str | None = None, label_col: str | None = N
                 ids.append(row[idi] if idi is not None else None)
         except csv.Error as e:
             raise DataError(f"{path}, line {reader.line_num}: unreadable row ({e})") from None
-    else:
-        raise DataError(f"{path}: unsupported format {ext or '(none)'!r}; use .csv, .tsv or .jsonl (optionally .gz)")
     if not texts:
         raise DataError(f"{path}: no examples found")
     return Dataset(texts, np.asarray(labels, dtype=np.int64), ids if any(i is not None for i in ids) else None,
                    str(path))
+
+
+def _file_number(p: Path) -> tuple[int, str]:
+    """Sort key for `<n>_<rating>.txt`: by the number n, then by name."""
+    m = re.match(r"\d+", p.stem)
+    return (int(m.group()) if m else -1, p.stem)
 
 
 def load_aclimdb_dir(path: Path) -> Dataset:
@@ -218,7 +234,7 @@ def load_aclimdb_dir(path: Path) -> Dataset:
         raise DataError(f"{path}: expected pos/ and neg/ folders of .txt files{hint}")
     texts, labels, ids = [], [], []
     for label, sub in ((1, "pos"), (0, "neg")):
-        files = sorted((path / sub).glob("*.txt"), key=lambda p: (len(p.stem), p.stem))
+        files = sorted((path / sub).glob("*.txt"), key=_file_number)
         for f in files:
             try:
                 texts.append(f.read_text(encoding="utf-8"))
@@ -236,12 +252,13 @@ def load_rt(path: Path) -> Dataset:
     texts, labels, ids = [], [], []
     for label, suffix in ((1, "pos"), (0, "neg")):
         f = Path(path) / f"rt-polarity.{suffix}"
-        raw = f.read_bytes()
+        raw = _read_bytes(f)
         try:
             content = raw.decode("utf-8")
         except UnicodeDecodeError:
             content = raw.decode("latin-1")
-        for i, line in enumerate(content.splitlines()):
+        # split on "\n" only: str.splitlines() also breaks at U+0085, U+2028, form feeds, ...
+        for i, line in enumerate(content.split("\n")):
             if line.strip():
                 texts.append(line.strip())
                 labels.append(label)
@@ -267,6 +284,8 @@ def parse_tree(line: str, where: str) -> tuple[int, list[str], list[tuple[int, l
             label = int(toks[pos])
         except (ValueError, IndexError):
             raise DataError(f"{where}: expected a 0-4 label at token {pos}") from None
+        if not 0 <= label <= 4:
+            raise DataError(f"{where}: label {label} at token {pos} is not in 0-4")
         pos += 1
         words: list[str] = []
         if pos < len(toks) and toks[pos] not in "()":
@@ -312,6 +331,8 @@ def load_sst_trees(path: Path, phrases: bool = False) -> Dataset:
 
 def train_dev_split(n: int, dev_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A fixed-seed shuffle of range(n) split into (train, dev) indices."""
+    if not 0.0 <= dev_fraction <= 1.0:
+        raise ValueError(f"dev_fraction must be in [0, 1], not {dev_fraction}")
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
     n_dev = int(round(n * dev_fraction))
@@ -320,5 +341,5 @@ def train_dev_split(n: int, dev_fraction: float, seed: int) -> tuple[np.ndarray,
 
 def read_texts(path: Path, text_col: str | None = None) -> tuple[list[str], list[str | None]]:
     """Texts (and ids where the file has an `id` column) of a CSV/TSV/JSONL file; labels optional."""
-    ds = load_file(Path(path), text_col, None, allow_unlabelled=True)
+    ds = load_file(Path(path), text_col, None, ignore_labels=True)
     return ds.texts, ds.ids if ds.ids is not None else [None] * len(ds)

@@ -27,7 +27,7 @@ _CHAR_MAP = str.maketrans({
 })
 _PTB = [(re.compile(r"-lrb-"), "("), (re.compile(r"-rrb-"), ")"),
         (re.compile(r"-lsb-"), "["), (re.compile(r"-rsb-"), "]"),
-        (re.compile(r"``|''"), '"')]
+        (re.compile(r"``|''"), '"'), (re.compile(r"\\([/*])"), r"\1")]  # PTB escapes \/ and \*
 _SPECIAL_NEG = [
     (re.compile(r"\bcan't\b|\bcant\b"), "ca n't"),
     (re.compile(r"\bwon't\b|\bwont\b"), "wo n't"),
@@ -35,6 +35,7 @@ _SPECIAL_NEG = [
     (re.compile(r"\bshan't\b"), "sha n't"),
     (re.compile(r"\bcannot\b"), "can not"),
 ]
+_CATEGORY_SUB = {"Cc": " ", "Zl": " ", "Zp": " ", "Cf": ""}
 _NT = re.compile(r"([^\W_])n't\b")
 # Apostrophe-less negations that are common in reviews ("dont", "didnt", ...).
 _NT_BARE = re.compile(r"\b(do|does|did|is|are|was|were|have|has|had|could|would|should|must|need)nt\b")
@@ -43,11 +44,12 @@ _TOKEN = re.compile(r"n't|'(?:s|re|ve|ll|d|m)\b|[^\W_]+(?:[-'][^\W_]+)*|\.\.\.|[
 
 
 def normalize(text: str) -> str:
-    """Unicode-normalise, strip HTML breaks/tags and control characters, lower-case."""
+    """Unicode-normalise, strip HTML breaks/tags, lower-case; control and line-separator characters
+    become spaces, invisible format characters (soft hyphen, zero-width, BOM) are dropped."""
     text = html.unescape(_TAGS.sub(" ", text))
     text = text.translate(_CHAR_MAP)
     text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP)
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    text = "".join(_CATEGORY_SUB.get(unicodedata.category(ch), ch) for ch in text)
     return text.lower()
 
 
@@ -71,6 +73,8 @@ class Vocab:
 
     def __init__(self, itos: Sequence[str]):
         itos = list(itos)
+        if not all(isinstance(w, str) for w in itos):
+            raise ValueError("vocabulary tokens must be strings")
         if itos[:2] != [PAD, UNK]:
             raise ValueError(f"vocabulary must start with {PAD!r}, {UNK!r}")
         if len(set(itos)) != len(itos):
@@ -113,6 +117,8 @@ class Vocab:
 def encode_texts(texts: Sequence[str], vocab: Vocab, max_len: int | None = None,
                  truncate: str = "head") -> list[list[int]]:
     """Tokenize and encode; keep the first (truncate="head") or last ("tail") max_len tokens."""
+    if truncate not in ("head", "tail"):
+        raise ValueError(f"truncate must be 'head' or 'tail', not {truncate!r}")
     out = []
     for text in texts:
         ids = vocab.encode(tokenize(text))

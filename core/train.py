@@ -121,7 +121,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     tr_labels = torch.tensor(train.labels, dtype=torch.float32)
     model = SentimentRNN(len(vocab), cfg.arch, cfg.embed_dim, cfg.hidden_size, cfg.dropout)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    run_dir = RUNS_DIR / cfg.name
+    run_dir = (Path(cfg.out_dir) / ".runs" if cfg.out_dir else RUNS_DIR) / cfg.name
     ckpt_path = run_dir / "checkpoint.pt"
     state = {"epoch": 0, "best_dev": -1.0, "best_epoch": 0, "history": [], "elapsed": 0.0}
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
