@@ -258,3 +258,11 @@ class RNNClassifier:
     def predict_proba(self, texts: list[str]) -> torch.Tensor:
         """P(positive) for each text."""
         return torch.sigmoid(self.logits(texts))
+
+    @torch.no_grad()
+    def trajectory(self, text: str) -> tuple[list[str], torch.Tensor]:
+        """(tokens, readout logit y(h_t) after each token), from the step function F, untruncated."""
+        from core.text import tokenize
+        tokens = tokenize(text)
+        states = self.model.states(torch.tensor(self.vocab.encode(tokens), dtype=torch.long))
+        return tokens, self.model.logit_of_state(states[1:])

@@ -117,3 +117,20 @@ def load_model(name_or_path: str | Path):
         raise ModelError(f"{path}: weights do not match config.json ({type(e).__name__}: {str(e)[:300]})") from None
     clf.path, clf.name = path, path.name
     return clf
+
+
+def list_models(models_dir: Path = MODELS_DIR) -> list[dict]:
+    """Shipped models with their kind, dataset and test accuracy (from config.json / metrics.json)."""
+    out = []
+    for d in sorted(Path(models_dir).iterdir()) if Path(models_dir).is_dir() else []:
+        if not (d / "config.json").exists():
+            continue
+        try:
+            cfg = read_json(d / "config.json")
+            met = read_json(d / "metrics.json") if (d / "metrics.json").exists() else {}
+        except ModelError:
+            continue
+        out.append({"name": d.name, "path": str(d), "kind": cfg.get("kind"), "arch": cfg.get("arch", cfg.get("kind")),
+                    "dataset": met.get("dataset"), "test_dataset": met.get("test_dataset"),
+                    "test_accuracy": met.get("test_accuracy")})
+    return out

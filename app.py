@@ -1,0 +1,85 @@
+"""Streamlit entry page: pick a shipped model, type a phrase, see how the RNN and bag-of-words read it."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.store import ModelError, list_models, load_model, model_checksum
+from core.text import tokenize
+
+MAX_CHARS = 20000
+
+st.set_page_config(page_title="Sentiment RNN explorer", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading model...")
+def get_model(path: str, checksum: str):
+    """One loaded model per folder and content (checksum keys the cache, so retrained weights reload)."""
+    return load_model(path)
+
+
+def pick(models: list[dict], label: str, kinds: tuple[str, ...], default_dataset: str | None = None):
+    options = [m for m in models if m["kind"] in kinds]
+    if not options:
+        return None
+    names = [m["name"] for m in options]
+    idx = next((i for i, m in enumerate(options) if m["dataset"] == default_dataset), 0)
+    fmt = {m["name"]: f"{m['name']}  ({m['test_accuracy']:.1%} on {m['test_dataset']})" if m["test_accuracy"]
+           else m["name"] for m in options}
+    name = st.sidebar.selectbox(label, names, index=idx, format_func=fmt.get)
+    return next(m for m in options if m["name"] == name)
+
+
+st.title("How does a recurrent network read a sentence?")
+st.caption("Type a phrase and compare the RNN's reading, token by token, with a bag-of-words model. "
+           "Method: Maheswaranathan & Sussillo (ICML 2020) and Maheswaranathan et al. (NeurIPS 2019).")
+
+models = list_models()
+if not models:
+    st.error("No models found in models/. Train one with `python -m core train ...` (see README).")
+    st.stop()
+rnn_info = pick(models, "RNN", ("rnn",))
+bow_info = pick(models, "Bag-of-words", ("bow", "bigram"), rnn_info["dataset"] if rnn_info else None)
+
+text = st.text_area("Phrase", "The acting was not good, and the plot was not very interesting either.",
+                    max_chars=MAX_CHARS, height=100)
+tokens = tokenize(text)
+if not tokens:
+    st.info("Type some text to see how the models read it.")
+    st.stop()
+
+cols = st.columns(2)
+for col, info in zip(cols, (rnn_info, bow_info)):
+    if info is None:
+        continue
+    try:
+        model = get_model(info["path"], model_checksum(info["path"]))
+    except ModelError as e:
+        col.error(f"Cannot load {info['name']}: {e}")
+        continue
+    p = float(model.predict_proba([text])[0])
+    col.metric(f"{info['name']}: P(positive)", f"{p:.3f}", "positive" if p > 0.5 else "negative",
+               delta_color="normal" if p > 0.5 else "inverse")
+    unknown = [t for t in tokens if t not in model.vocab]
+    if unknown:
+        col.caption(f"Not in this model's vocabulary (read as <unk>): {', '.join(sorted(set(unknown))[:20])}")
+    if model.kind == "rnn":
+        toks, logits = model.trajectory(text)
+        df = pd.DataFrame({"position": range(1, len(toks) + 1), "token": toks, "readout logit": logits.numpy()})
+        chart = alt.Chart(df).mark_line(point=True).encode(
+            x=alt.X("position:Q", title="token position"), y=alt.Y("readout logit:Q", title="readout y(h_t)"),
+            tooltip=["position", "token", alt.Tooltip("readout logit:Q", format=".3f")])
+        rule = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+        col.altair_chart(chart + rule, use_container_width=True)
+        col.caption("Readout after each token (logit; above 0 = positive). Truncation to the model's "
+                    "max length applies to P(positive) only.")
+    else:
+        toks, contrib, bias = model.token_contributions(text)
+        df = pd.DataFrame({"position": range(1, len(toks) + 1), "token": toks, "contribution": contrib})
+        chart = alt.Chart(df).mark_bar().encode(
+            x=alt.X("position:O", title="token", axis=alt.Axis(labelExpr="''")), y="contribution:Q",
+            color=alt.condition("datum.contribution > 0", alt.value("#2b8cbe"), alt.value("#e34a33")),
+            tooltip=["token", alt.Tooltip("contribution:Q", format=".3f")])
+        col.altair_chart(chart, use_container_width=True)
+        col.caption(f"Per-token weights beta[w]; logit = bias ({bias:.3f}) + their sum.")

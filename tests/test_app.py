@@ -1,0 +1,24 @@
+"""The Streamlit app runs headless on the shipped models (Streamlit's AppTest)."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def test_app_classifies_a_typed_phrase():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    at.text_area[0].input("a wonderful , moving film").run()
+    assert not at.exception
+    metrics = at.metric
+    assert metrics, "no prediction shown"
+    assert all(0.0 <= float(m.value) <= 1.0 for m in metrics)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "zzqx unknownword", "!!! ???", "a" * 5000])
+def test_app_handles_odd_input(text):
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.text_area[0].input(text).run()
+    assert not at.exception
