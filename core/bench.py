@@ -42,3 +42,50 @@ def bench_train(model_name: str | None = None, seq_len: int = 200, batch_size: i
     return {"arch": arch, "vocab_size": V, "embed_dim": d, "hidden_size": H, "batch_size": batch_size,
             "seq_len": seq_len, "threads": torch.get_num_threads(), "fast_tokens_per_s": fast,
             "step_tokens_per_s": step, "ratio": fast / step}
+
+
+def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = None, adam_lr: float = 1e-2,
+                       adam_cap_s: float = 600.0, seed: int = 0, log=None) -> dict:
+    """Seconds to bring the same seeds to q < 1e-8: this project's solver vs plain Adam on q."""
+    import numpy as np
+
+    from core.data import load_dataset
+    from core.dynamics import Q_TOL, as_float64, solve_fixed_points, speed_q, visited_states
+    from core.store import load_model, read_json
+    clf = load_model(model_name)
+    data = data or read_json(clf.path / "metrics.json").get("dataset")
+    model = as_float64(clf.model)
+    texts = load_dataset(data).texts
+    rng = np.random.default_rng(seed)
+    texts = [texts[i] for i in sorted(rng.choice(len(texts), min(500, len(texts)), replace=False))]
+    _, _, states = visited_states(model, [s for s in clf.encode(texts) if s], seed=seed)
+    seeds = states[torch.randperm(states.shape[0], generator=torch.Generator().manual_seed(seed))[:n_seeds]]
+    t0 = time.perf_counter()
+    _, q = solve_fixed_points(model, seeds)
+    ours_s = time.perf_counter() - t0
+    ours_conv = float((q < Q_TOL).float().mean())
+    # Plain Adam on q, as the existing fixed-point tools do (one independent q per seed).
+    h = seeds.clone().requires_grad_(True)
+    opt = torch.optim.Adam([h], lr=adam_lr)
+    t0 = time.perf_counter()
+    steps, adam_conv, reached = 0, 0.0, None
+    while True:
+        q = speed_q(model, h)
+        adam_conv = float((q.detach() < Q_TOL).float().mean())
+        elapsed = time.perf_counter() - t0
+        if adam_conv >= ours_conv and reached is None:
+            reached = elapsed
+        if reached is not None or elapsed > adam_cap_s:
+            break
+        opt.zero_grad()
+        q.sum().backward()
+        opt.step()
+        steps += 1
+        if log and steps % 500 == 0:
+            log(f"adam step {steps}: {adam_conv:.1%} converged, {elapsed:.0f} s")
+    adam_s = reached if reached is not None else time.perf_counter() - t0
+    return {"model": clf.name, "n_seeds": int(seeds.shape[0]), "tolerance": Q_TOL,
+            "ours_seconds": round(ours_s, 2), "ours_converged": ours_conv,
+            "adam_seconds": round(adam_s, 2), "adam_converged": adam_conv, "adam_steps": steps,
+            "adam_lr": adam_lr, "adam_reached_our_share": reached is not None,
+            "speedup": round(adam_s / ours_s, 2), "threads": torch.get_num_threads()}

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from core.text import Vocab, encode_texts
 
-C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
 
 def _bigram_keys(ids: list[int]) -> list[tuple[int, int]]:

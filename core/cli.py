@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-vocab", type=int, default=20000)
     t.add_argument("--vocab-from", default=None, help="reuse this model's vocabulary (BoW next to its RNN)")
     t.add_argument("--dev-fraction", type=float, default=0.1)
+    t.add_argument("--dev-data", default=None, help="an official dev set for early stopping (train on all of --data)")
+    t.add_argument("--init-from", default=None, help="start from this RNN's weights (shared words' embeddings)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     t.add_argument("--resume", action="store_true", help="continue from runs/<name>/checkpoint.pt")
@@ -58,9 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-col", default=None)
     p.add_argument("--json", action="store_true")
 
+    a = sub.add_parser("analyze", help="fixed points, Jacobians, eigenmodes, line attractor (cached)")
+    a.add_argument("model")
+    a.add_argument("--data", default=None, help="texts whose visited states seed the search (default: training data)")
+    a.add_argument("--data-root", default=None)
+    a.add_argument("--n-seeds", type=int, default=1000)
+    a.add_argument("--n-texts", type=int, default=500)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--refresh", action="store_true", help="recompute even if cached")
+    a.add_argument("--json", action="store_true")
+
     b = sub.add_parser("bench", help="benchmarks that print figures")
-    b.add_argument("what", choices=["train"])
-    b.add_argument("model", nargs="?", default=None, help="model whose size to use (default: a 20k-word GRU)")
+    b.add_argument("what", choices=["train", "fixed-points"])
+    b.add_argument("model", nargs="?", default=None, help="model to benchmark (train default: a 20k-word GRU)")
+    b.add_argument("--n-seeds", type=int, default=1000)
+    b.add_argument("--adam-lr", type=float, default=1e-2)
+    b.add_argument("--adam-cap", type=float, default=600.0, help="give Adam at most this many seconds")
     b.add_argument("--seq-len", type=int, default=200)
     b.add_argument("--batch-size", type=int, default=64)
     b.add_argument("--steps", type=int, default=5)
@@ -132,7 +147,51 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from tqdm import tqdm
+    from core.dynamics import dynamics
+    bar = tqdm(total=args.n_seeds, desc="fixed points (converged seeds)", disable=None)
+
+    def progress(it, done, total):
+        bar.n = done
+        bar.refresh()
+
+    res, hit = dynamics(args.model, args.data, args.data_root, args.n_seeds, args.n_texts, args.seed,
+                        args.refresh, progress, log=lambda m: print(m, file=sys.stderr))
+    bar.close()
+    s = dict(res["summary"], cached=hit)
+    if args.json:
+        print(json.dumps(s))
+        return 0
+    print(f"{args.model}: {s['n_fixed_points']} fixed points from {s['n_converged']}/{s['n_seeds']} converged seeds "
+          f"(q_max {s['q_max']:.2e}){' [cached]' if hit else ''}")
+    print(f"  readout range {s['readout_range'][0]:.2f} .. {s['readout_range'][1]:.2f}; "
+          f"reference point readout {s['reference_readout']:.3f}, |lambda_1| = {s['lambda1_reference']:.4f}")
+    print("  slowest timescales (tokens): " + ", ".join(f"{t:.1f}" for t in s["timescales_top"]))
+    print("  PCA variance explained, visited states: " + ", ".join(f"{v:.1%}" for v in s["pc_variance_explained"])
+          + "; fixed points: " + ", ".join(f"{v:.1%}" for v in s["pc_variance_fixed_points"]))
+    print(f"  |cos(r_1, attractor PC1)| = {s['attractor_alignment']:.3f}; "
+          f"one-step linearization error (median) {s['linearization_error_median']:.1%}; {s['seconds']:.1f} s")
+    return 0
+
+
 def cmd_bench(args) -> int:
+    if args.what == "fixed-points":
+        if not args.model:
+            print("error: bench fixed-points needs a MODEL", file=sys.stderr)
+            return 2
+        from core.bench import bench_fixed_points
+        res = bench_fixed_points(args.model, args.n_seeds, adam_lr=args.adam_lr, adam_cap_s=args.adam_cap,
+                                 log=lambda m: print(m, file=sys.stderr))
+        if args.json:
+            print(json.dumps(res))
+        else:
+            print(f"{res['model']}, {res['n_seeds']} seeds, q < {res['tolerance']:g}:")
+            print(f"  this project's solver: {res['ours_seconds']:.1f} s, {res['ours_converged']:.1%} converged")
+            print(f"  plain Adam (lr {res['adam_lr']:g}): {res['adam_seconds']:.1f} s, {res['adam_converged']:.1%} "
+                  f"converged{'' if res['adam_reached_our_share'] else ' (stopped at the time cap)'}")
+            print(f"  speedup {res['speedup']:.1f}x")
+        return 0
     from core.bench import bench_train
     res = bench_train(args.model, args.seq_len, args.batch_size, args.steps)
     if args.json:
@@ -144,4 +203,5 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
+            "bench": cmd_bench}

@@ -46,6 +46,8 @@ class TrainConfig:
     min_count: int = 2
     max_vocab: int | None = 20000
     vocab_from: str | None = None
+    dev_data: str | None = None
+    init_from: str | None = None
     dev_fraction: float = 0.1
     seed: int = 0
     patience: int = 3
@@ -68,8 +70,11 @@ def _prepare(cfg: TrainConfig, log) -> tuple[Dataset, Dataset, Vocab, Dataset | 
     full = load_dataset(cfg.data, cfg.data_root)
     if (full.labels < 0).any():
         raise ValueError(f"{cfg.data} has unlabelled examples; train on a labelled split")
-    tr_idx, dev_idx = train_dev_split(len(full), cfg.dev_fraction, cfg.seed)
-    train, dev = full.subset(tr_idx), full.subset(dev_idx)
+    if cfg.dev_data:  # an official dev set: train on all of the training data
+        train, dev = full, load_dataset(cfg.dev_data, cfg.data_root)
+    else:
+        tr_idx, dev_idx = train_dev_split(len(full), cfg.dev_fraction, cfg.seed)
+        train, dev = full.subset(tr_idx), full.subset(dev_idx)
     if cfg.vocab_from:
         _, vocab, _ = load_model_dir(resolve_model_dir(cfg.vocab_from))
     else:
@@ -120,6 +125,8 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     tr_seqs, dev_seqs = enc(train), enc(dev)
     tr_labels = torch.tensor(train.labels, dtype=torch.float32)
     model = SentimentRNN(len(vocab), cfg.arch, cfg.embed_dim, cfg.hidden_size, cfg.dropout)
+    if cfg.init_from:
+        init_weights_from(model, vocab, cfg.init_from, log)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     run_dir = (Path(cfg.out_dir) / ".runs" if cfg.out_dir else RUNS_DIR) / cfg.name
     ckpt_path = run_dir / "checkpoint.pt"
@@ -189,6 +196,24 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     save_model_dir(out, config, vocab, shipped, metrics)
     log(f"wrote {out}: dev {dev_acc:.4f}" + (f", test {test_acc:.4f}" if test else ""))
     return metrics
+
+
+def init_weights_from(model: SentimentRNN, vocab: Vocab, source: str, log=print) -> None:
+    """Start from another RNN of the same shape: its cell and readout, and the embedding rows of the
+    words both vocabularies share (transfer learning, e.g. IMDB -> SST-2)."""
+    cfg, src_vocab, weights = load_model_dir(resolve_model_dir(source))
+    if cfg.get("kind") != "rnn" or (cfg["arch"], cfg["embed_dim"], cfg["hidden_size"]) != \
+            (model.arch, model.embedding.embedding_dim, model.cell.hidden_size):
+        raise ModelError(f"{source}: --init-from needs an RNN of the same architecture and sizes")
+    state = model.state_dict()
+    with torch.no_grad():
+        for k, v in weights.items():
+            if k != "embedding.weight":
+                state[k].copy_(v)
+        shared = [(i, src_vocab.stoi[w]) for i, w in enumerate(vocab.itos) if w in src_vocab.stoi]
+        dst, src = zip(*shared)
+        state["embedding.weight"][list(dst)] = weights["embedding.weight"][list(src)]
+    log(f"initialised from {source}: {len(shared)} of {len(vocab)} words share an embedding")
 
 
 def _epoch_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:

@@ -1,0 +1,319 @@
+"""Fixed points, linearization, eigenmodes and the line attractor (METHOD section 2, paper B).
+
+Works on any model exposing `step(h, x)`, `state_size`, `embedding`, `h0` and `logit_of_state(h)`
+(every SentimentRNN cell). Analysis runs in float64 on a copy of the model.
+
+Fixed-point solver: q(h) = (1/N) ||h - F(h, 0)||^2. Plain gradient descent on q crawls near a
+marginally stable line attractor, where the Hessian is nearly singular. We first relax seeds with
+the dynamics themselves (h <- F(h, 0), a few steps, which kills the fast transients), then take
+batched Levenberg-Marquardt steps on the residual r(h) = F(h, 0) - h with the exact Jacobian
+(torch.func), solving (A^T A + mu I) delta = -A^T r with A = J - I by Cholesky (batched LU is
+avoided: see the README's note on oneMKL).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.func import jacrev, vmap
+
+Q_TOL = 1e-8
+
+
+def as_float64(model: torch.nn.Module) -> torch.nn.Module:
+    """A float64 copy of the model in eval mode, without gradients."""
+    m = copy.deepcopy(model).double().eval()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def zero_input(model, n: int = 1) -> torch.Tensor:
+    return torch.zeros(n, model.embedding.embedding_dim, dtype=next(model.parameters()).dtype)
+
+
+def speed_q(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+    """q(h) = (1/N) ||h - F(h, x)||^2 per point (x = 0 by default)."""
+    x = zero_input(model, h.shape[0]) if x is None else x
+    return ((model.step(h, x) - h) ** 2).mean(-1)
+
+
+def jacobians(model, h: torch.Tensor, x: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(J_rec = dF/dh (B, N, N), J_inp = dF/dx (B, N, d)) at a batch of points, by autodiff."""
+    x = zero_input(model, h.shape[0]) if x is None else x
+    return vmap(jacrev(model.step, argnums=(0, 1)))(h, x)
+
+
+def jacobian_rec(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+    x = zero_input(model, h.shape[0]) if x is None else x
+    return vmap(jacrev(model.step, argnums=0))(h, x)
+
+
+@dataclass
+class Modes:
+    """J = R diag(lam) L with L = R^-1; sorted by |lam| descending."""
+    eigvals: np.ndarray      # (N,) complex
+    R: np.ndarray            # (N, N) complex, columns are right eigenvectors r_a
+    L: np.ndarray            # (N, N) complex, rows are left eigenvectors l_a
+    timescales: np.ndarray   # (N,) tau_a = -1 / ln|lam_a| in tokens (inf where |lam| >= 1)
+
+
+def timescales(eigvals: np.ndarray) -> np.ndarray:
+    mag = np.abs(eigvals)
+    with np.errstate(divide="ignore"):
+        return np.where(mag >= 1.0, np.inf, -1.0 / np.log(np.maximum(mag, 1e-300)))
+
+
+def eigenmodes(J: np.ndarray) -> Modes:
+    """Eigendecomposition of one Jacobian with left eigenvectors normalised so L R = I."""
+    J = np.asarray(J, dtype=np.float64)
+    lam, R = np.linalg.eig(J)
+    order = np.argsort(-np.abs(lam), kind="stable")
+    lam, R = lam[order], R[:, order]
+    L = np.linalg.inv(R)
+    return Modes(lam, R, L, timescales(lam))
+
+
+def top_mode(J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(lambda_1, r_1, l_1) as real vectors, with w-independent sign fixed so that sum(r_1) >= 0."""
+    m = eigenmodes(J)
+    r, l = m.R[:, 0].real, m.L[0].real
+    if r.sum() < 0:
+        r, l = -r, -l
+    return float(m.eigvals[0].real), r, l
+
+
+def relax(model, h: torch.Tensor, steps: int) -> torch.Tensor:
+    """Phi_K: apply `steps` zero-input steps."""
+    x = zero_input(model, h.shape[0])
+    with torch.no_grad():
+        for _ in range(steps):
+            h = model.step(h, x)
+    return h
+
+
+def solve_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, relax_steps: int = 300,
+                       relax_q: float = 1e-6, max_iter: int = 100, polish_steps: int = 3, mu0: float = 1e-6,
+                       progress=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched relax + Levenberg-Marquardt on q. Returns (points (S, N), q (S,)) for every seed."""
+    h = seeds.to(torch.float64).clone()
+    x = zero_input(model, h.shape[0])
+    with torch.no_grad():  # relax only the points still moving fast, so the spread along the attractor stays
+        for _ in range(relax_steps):
+            nxt = model.step(h, x)
+            fast = ((nxt - h) ** 2).mean(-1) > relax_q
+            if not fast.any():
+                break
+            h[fast] = nxt[fast]
+    N = h.shape[1]
+    eye = torch.eye(N, dtype=h.dtype)
+    q = speed_q(model, h, x)
+    mu = torch.full((h.shape[0],), mu0, dtype=h.dtype)
+    polish = 0
+    for it in range(max_iter + polish_steps):
+        active = q >= tol
+        if not active.any() or it >= max_iter:  # then a few polishing steps on every point
+            if polish >= polish_steps:
+                break
+            polish += 1
+            active = torch.ones_like(active)
+        idx = active.nonzero().squeeze(1)
+        ha, xa = h[idx], x[idx]
+        r = model.step(ha, xa) - ha
+        A = jacobian_rec(model, ha, xa) - eye
+        At = A.transpose(1, 2)
+        M = At @ A + mu[idx, None, None] * eye
+        g = (At @ r.unsqueeze(-1))
+        chol, info = torch.linalg.cholesky_ex(M)
+        ok = info == 0
+        delta = torch.zeros_like(ha)
+        if ok.any():
+            delta[ok] = -torch.cholesky_solve(g[ok], chol[ok]).squeeze(-1)
+        cand = ha + delta
+        q_new = speed_q(model, cand, xa)
+        better = (q_new < q[idx]) & ok
+        h[idx[better]] = cand[better]
+        q[idx[better]] = q_new[better]
+        mu[idx] = torch.where(better, (mu[idx] / 10).clamp(min=1e-12), mu[idx] * 10)
+        if progress:
+            progress(it, int((q < tol).sum()), h.shape[0])
+    return h, q
+
+
+def dedupe(points: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy de-duplication: (kept points, index of the kept point each input maps to)."""
+    kept: list[int] = []
+    owner = torch.empty(points.shape[0], dtype=torch.long)
+    for i in range(points.shape[0]):
+        if kept:
+            d = torch.linalg.vector_norm(points[kept] - points[i], dim=1)
+            j = int(torch.argmin(d))
+            if float(d[j]) < tol:
+                owner[i] = j
+                continue
+        owner[i] = len(kept)
+        kept.append(i)
+    return points[kept], owner
+
+
+def pca_variance(X: np.ndarray, k: int = 3) -> list[float]:
+    """Share of variance explained by each of the top k principal components."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] < 2:
+        return [float("nan")] * k
+    s = np.linalg.svd(X - X.mean(0), compute_uv=False) ** 2
+    tot = s.sum()
+    return [float(v / tot) if tot > 0 else float("nan") for v in s[:k]] + [float("nan")] * max(0, k - len(s))
+
+
+def visited_states(model, seqs: list[list[int]], max_states: int = 20000,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(h_{t-1}, x_t, h_t) triples the network visits on encoded texts, subsampled to max_states."""
+    from core.rnn import length_batches, pad_batch
+    prev, inp, nxt = [], [], []
+    with torch.no_grad():
+        for idx in length_batches([len(s) for s in seqs], 32768):
+            ids, lengths = pad_batch([seqs[i] for i in idx])
+            x = model.embedding(ids)
+            h = model.h0.expand(ids.shape[0], -1)
+            for t in range(ids.shape[1]):
+                real = lengths > t
+                h_new = model.step(h, x[:, t])
+                prev.append(h[real])
+                inp.append(x[real, t])
+                nxt.append(h_new[real])
+                h = h_new
+    if not prev:
+        raise ValueError("no states visited: the texts are empty")
+    P, X, H = torch.cat(prev), torch.cat(inp), torch.cat(nxt)
+    if P.shape[0] > max_states:
+        keep = torch.randperm(P.shape[0], generator=torch.Generator().manual_seed(seed))[:max_states]
+        P, X, H = P[keep], X[keep], H[keep]
+    return P, X, H
+
+
+def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol: float = 1e-3,
+                      noise: float = 0.0, seed: int = 0, progress=None) -> dict:
+    """Fixed points at zero input from the given seeds, de-duplicated, with provenance."""
+    g = torch.Generator().manual_seed(seed)
+    seeds = seeds.to(torch.float64)
+    if noise:
+        seeds = seeds + noise * torch.randn(seeds.shape, generator=g, dtype=seeds.dtype)
+    h, q = solve_fixed_points(model, seeds, tol, progress=progress)
+    conv = (q < tol) & torch.isfinite(q)
+    pts, owner = dedupe(h[conv], dedup_tol)
+    seed_to_point = torch.full((seeds.shape[0],), -1, dtype=torch.long)
+    seed_to_point[conv] = owner
+    q_pts = torch.stack([q[conv][owner == k].min() for k in range(pts.shape[0])]) if pts.shape[0] else q[:0]
+    return {"points": pts, "q": q_pts, "seed_to_point": seed_to_point, "n_seeds": int(seeds.shape[0]),
+            "n_converged": int(conv.sum())}
+
+
+def nearest_fixed_point(points: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest fixed point (Euclidean) for each row of h."""
+    return torch.cdist(h.to(points.dtype), points).argmin(dim=1)
+
+
+def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """||F(h, x) - [h* + J_rec (h - h*) + J_inp x]|| / ||F(h, x)|| at the nearest fixed point h*."""
+    near = nearest_fixed_point(points, h_prev)
+    hs = points[near]
+    Jr, Ji = jacobians(model, hs, torch.zeros_like(x))
+    pred = hs + (Jr @ (h_prev - hs).unsqueeze(-1)).squeeze(-1) + (Ji @ x.unsqueeze(-1)).squeeze(-1)
+    true = model.step(h_prev, x)
+    return torch.linalg.vector_norm(true - pred, dim=1) / torch.linalg.vector_norm(true, dim=1).clamp(min=1e-12)
+
+
+def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 500, noise: float = 0.0,
+                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, progress=None) -> dict:
+    """Everything METHOD section 2 reports for one RNN classifier, as a cacheable dict."""
+    t0 = time.time()
+    model = as_float64(clf.model)
+    rng = np.random.default_rng(seed)
+    texts = [texts[i] for i in sorted(rng.choice(len(texts), min(n_texts, len(texts)), replace=False))]
+    seqs = [s for s in clf.encode(texts) if s]
+    h_prev, x_in, h_next = visited_states(model, seqs, max_states=max(20000, n_seeds), seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    seeds = h_next[torch.randperm(h_next.shape[0], generator=g)[:n_seeds]]
+    fp = find_fixed_points(model, seeds, tol, dedup_tol, noise, seed, progress)
+    pts = fp["points"]
+    if pts.shape[0] == 0:
+        raise RuntimeError(f"no fixed point reached q < {tol:g} from {n_seeds} seeds")
+    with torch.no_grad():
+        readout = model.logit_of_state(pts)
+    order = torch.argsort(readout)
+    pts, readout, q = pts[order], readout[order], fp["q"][order]
+    remap = torch.empty_like(order)
+    remap[order] = torch.arange(order.shape[0])
+    s2p = torch.where(fp["seed_to_point"] >= 0, remap[fp["seed_to_point"].clamp(min=0)], fp["seed_to_point"])
+    ref = int(torch.argmin(readout.abs()))
+    # Top mode (integration mode) at every fixed point; full eigenmodes at the reference point.
+    J = jacobian_rec(model, pts).numpy()
+    lam, R = np.linalg.eig(J)
+    top = np.argmax(np.abs(lam), axis=1)
+    Linv = np.linalg.inv(R)
+    ar = np.arange(len(pts))
+    r1, l1 = R[ar, :, top].real, Linv[ar, top, :].real
+    flip = r1.sum(1) < 0
+    r1[flip], l1[flip] = -r1[flip], -l1[flip]
+    lam1 = lam[ar, top]
+    modes = eigenmodes(J[ref])
+    # Line attractor summary.
+    pc_visited = pca_variance(h_next.numpy(), 3)
+    pc_fixed = pca_variance(pts.numpy(), 3)
+    if pts.shape[0] >= 2:
+        centered = pts.numpy() - pts.numpy().mean(0)
+        direction = np.linalg.svd(centered, full_matrices=False)[2][0]
+        r_ref = r1[ref] / np.linalg.norm(r1[ref])
+        alignment = float(abs(direction @ r_ref))
+    else:
+        alignment = float("nan")
+    n_lin = min(2000, h_prev.shape[0])
+    lin_err = linearization_error(model, pts, h_prev[:n_lin], x_in[:n_lin])
+    summary = {
+        "n_fixed_points": int(pts.shape[0]), "n_seeds": fp["n_seeds"], "n_converged": fp["n_converged"],
+        "q_max": float(q.max()), "q_unit": "mean over state dims: (1/N)||h - F(h,0)||^2",
+        "readout_range": [float(readout.min()), float(readout.max())],
+        "reference_index": ref, "reference_readout": float(readout[ref]),
+        "lambda1_reference": float(abs(lam1[ref])),
+        "timescales_top": [float(t) for t in modes.timescales[:5]],
+        "eigvals_top": [[float(v.real), float(v.imag)] for v in modes.eigvals[:5]],
+        "pc_variance_explained": pc_visited, "pc_variance_fixed_points": pc_fixed,
+        "attractor_alignment": alignment,
+        "linearization_error_median": float(lin_err.median()),
+        "linearization_error_n": int(n_lin), "seconds": round(time.time() - t0, 2),
+    }
+    return {"summary": summary, "points": pts.float(), "readout": readout.float(), "q": q,
+            "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam1)),
+            "r1": torch.from_numpy(r1), "l1": torch.from_numpy(l1),
+            "ref_eigvals": torch.from_numpy(np.stack([modes.eigvals.real, modes.eigvals.imag], 1)),
+            "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),
+            "ref_L": torch.from_numpy(np.stack([modes.L.real, modes.L.imag])),
+            "ref_timescales": torch.from_numpy(modes.timescales),
+            "lin_error": lin_err.float()}
+
+
+def dynamics(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
+             n_texts: int = 500, seed: int = 0, refresh: bool = False, progress=None, log=None) -> tuple[dict, bool]:
+    """Cached analyze_dynamics for a model folder; data defaults to the model's training set."""
+    from core.cache import cached
+    from core.data import load_dataset
+    from core.store import load_model, model_checksum, read_json
+    clf = load_model(model_name)
+    if clf.kind != "rnn":
+        raise ValueError(f"{clf.name} is a {clf.kind} model: dynamics need an RNN")
+    if data is None:
+        met = clf.path / "metrics.json"
+        data = read_json(met).get("dataset") if met.exists() else None
+        if data is None:
+            raise ValueError(f"{clf.name}: no training dataset recorded; pass --data")
+    settings = {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL}
+
+    def compute() -> dict:
+        ds = load_dataset(data, data_root)
+        return analyze_dynamics(clf, ds.texts, n_seeds, n_texts, seed=seed, progress=progress)
+
+    return cached(model_checksum(clf.path), "dynamics", settings, compute, refresh, log)
