@@ -17,7 +17,7 @@ import torch
 
 from core.io import atomic_write
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache"
 
 

@@ -21,34 +21,52 @@ import torch
 from torch.func import jacrev, vmap
 
 Q_TOL = 1e-8
+N_MODES = 10  # slowest modes kept per fixed point
+SOLVER_VERSION = 2  # part of the cache key: bump when the solver's results change
 
 
-def as_float64(model: torch.nn.Module) -> torch.nn.Module:
-    """A float64 copy of the model in eval mode, without gradients."""
+def as_float64(model: torch.nn.Module, neutral: torch.Tensor | None = None) -> torch.nn.Module:
+    """A float64 copy of the model in eval mode, without gradients. `neutral` is the input x* of
+    neutral steps and fixed points (default 0, paper B's choice; or a filler word's embedding)."""
     m = copy.deepcopy(model).double().eval()
     for p in m.parameters():
         p.requires_grad_(False)
+    if neutral is not None:
+        m.neutral_input = neutral.detach().double().clone()
     return m
 
 
-def zero_input(model, n: int = 1) -> torch.Tensor:
-    return torch.zeros(n, model.embedding.embedding_dim, dtype=next(model.parameters()).dtype)
+def neutral_input(model, n: int = 1) -> torch.Tensor:
+    """n copies of the neutral input x* (zeros unless the model copy was given a filler word)."""
+    x = getattr(model, "neutral_input", None)
+    if x is None:
+        return torch.zeros(n, model.embedding.embedding_dim, dtype=next(model.parameters()).dtype)
+    return x.expand(n, -1)
+
+
+def neutral_vector(clf, neutral: str = "zero") -> torch.Tensor | None:
+    """x* for a setting: None for "zero", else the embedding of that (in-vocabulary) filler word."""
+    if neutral in (None, "", "zero"):
+        return None
+    if neutral not in clf.vocab:
+        raise ValueError(f"neutral filler word {neutral!r} is not in {clf.name}'s vocabulary")
+    return clf.model.embedding.weight.detach()[clf.vocab.stoi[neutral]]
 
 
 def speed_q(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
-    """q(h) = (1/N) ||h - F(h, x)||^2 per point (x = 0 by default)."""
-    x = zero_input(model, h.shape[0]) if x is None else x
+    """q(h) = (1/N) ||h - F(h, x)||^2 per point (x = x*, the neutral input, by default)."""
+    x = neutral_input(model, h.shape[0]) if x is None else x
     return ((model.step(h, x) - h) ** 2).mean(-1)
 
 
 def jacobians(model, h: torch.Tensor, x: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(J_rec = dF/dh (B, N, N), J_inp = dF/dx (B, N, d)) at a batch of points, by autodiff."""
-    x = zero_input(model, h.shape[0]) if x is None else x
+    x = neutral_input(model, h.shape[0]) if x is None else x
     return vmap(jacrev(model.step, argnums=(0, 1)))(h, x)
 
 
 def jacobian_rec(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
-    x = zero_input(model, h.shape[0]) if x is None else x
+    x = neutral_input(model, h.shape[0]) if x is None else x
     return vmap(jacrev(model.step, argnums=0))(h, x)
 
 
@@ -87,8 +105,8 @@ def top_mode(J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
 
 
 def relax(model, h: torch.Tensor, steps: int) -> torch.Tensor:
-    """Phi_K: apply `steps` zero-input steps."""
-    x = zero_input(model, h.shape[0])
+    """Phi_K: apply `steps` neutral-input steps."""
+    x = neutral_input(model, h.shape[0])
     with torch.no_grad():
         for _ in range(steps):
             h = model.step(h, x)
@@ -96,11 +114,11 @@ def relax(model, h: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def solve_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, relax_steps: int = 300,
-                       relax_q: float = 1e-6, max_iter: int = 100, polish_steps: int = 3, mu0: float = 1e-6,
+                       relax_q: float = 1e-6, max_iter: int = 100, polish_steps: int = 0, mu0: float = 1e-3,
                        progress=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Batched relax + Levenberg-Marquardt on q. Returns (points (S, N), q (S,)) for every seed."""
     h = seeds.to(torch.float64).clone()
-    x = zero_input(model, h.shape[0])
+    x = neutral_input(model, h.shape[0])
     with torch.no_grad():  # relax only the points still moving fast, so the spread along the attractor stays
         for _ in range(relax_steps):
             nxt = model.step(h, x)
@@ -196,13 +214,15 @@ def visited_states(model, seqs: list[list[int]], max_states: int = 20000,
 
 
 def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol: float = 1e-3,
-                      noise: float = 0.0, seed: int = 0, progress=None) -> dict:
+                      noise: float = 0.0, seed: int = 0, polish_steps: int = 0, progress=None) -> dict:
+    """polish_steps > 0 takes extra LM steps after q < tol: exact isolated fixed points, at the cost of
+    sliding approximate points along a (nearly) marginal line attractor, so it is off by default."""
     """Fixed points at zero input from the given seeds, de-duplicated, with provenance."""
     g = torch.Generator().manual_seed(seed)
     seeds = seeds.to(torch.float64)
     if noise:
         seeds = seeds + noise * torch.randn(seeds.shape, generator=g, dtype=seeds.dtype)
-    h, q = solve_fixed_points(model, seeds, tol, progress=progress)
+    h, q = solve_fixed_points(model, seeds, tol, polish_steps=polish_steps, progress=progress)
     conv = (q < tol) & torch.isfinite(q)
     pts, owner = dedupe(h[conv], dedup_tol)
     seed_to_point = torch.full((seeds.shape[0],), -1, dtype=torch.long)
@@ -218,27 +238,29 @@ def nearest_fixed_point(points: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 
 
 def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """||F(h, x) - [h* + J_rec (h - h*) + J_inp x]|| / ||F(h, x)|| at the nearest fixed point h*."""
+    """||F(h, x) - [h* + J_rec (h - h*) + J_inp (x - x*)]|| / ||F(h, x)|| at the nearest fixed point h*."""
     near = nearest_fixed_point(points, h_prev)
     hs = points[near]
-    Jr, Ji = jacobians(model, hs, torch.zeros_like(x))
-    pred = hs + (Jr @ (h_prev - hs).unsqueeze(-1)).squeeze(-1) + (Ji @ x.unsqueeze(-1)).squeeze(-1)
+    x0 = neutral_input(model, x.shape[0])
+    Jr, Ji = jacobians(model, hs, x0)
+    pred = hs + (Jr @ (h_prev - hs).unsqueeze(-1)).squeeze(-1) + (Ji @ (x - x0).unsqueeze(-1)).squeeze(-1)
     true = model.step(h_prev, x)
     return torch.linalg.vector_norm(true - pred, dim=1) / torch.linalg.vector_norm(true, dim=1).clamp(min=1e-12)
 
 
 def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 500, noise: float = 0.0,
-                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, progress=None) -> dict:
+                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, neutral: str = "zero",
+                     progress=None) -> dict:
     """Everything METHOD section 2 reports for one RNN classifier, as a cacheable dict."""
     t0 = time.time()
-    model = as_float64(clf.model)
+    model = as_float64(clf.model, neutral_vector(clf, neutral))
     rng = np.random.default_rng(seed)
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(n_texts, len(texts)), replace=False))]
     seqs = [s for s in clf.encode(texts) if s]
     h_prev, x_in, h_next = visited_states(model, seqs, max_states=max(20000, n_seeds), seed=seed)
     g = torch.Generator().manual_seed(seed)
     seeds = h_next[torch.randperm(h_next.shape[0], generator=g)[:n_seeds]]
-    fp = find_fixed_points(model, seeds, tol, dedup_tol, noise, seed, progress)
+    fp = find_fixed_points(model, seeds, tol, dedup_tol, noise, seed, progress=progress)
     pts = fp["points"]
     if pts.shape[0] == 0:
         raise RuntimeError(f"no fixed point reached q < {tol:g} from {n_seeds} seeds")
@@ -260,6 +282,12 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     flip = r1.sum(1) < 0
     r1[flip], l1[flip] = -r1[flip], -l1[flip]
     lam1 = lam[ar, top]
+    # The slowest n_modes modes at every fixed point (for per-token mode splits and ablation).
+    n_modes = min(N_MODES, J.shape[1])
+    order = np.argsort(-np.abs(lam), axis=1, kind="stable")[:, :n_modes]
+    modes_lam = np.take_along_axis(lam, order, 1)
+    modes_R = np.take_along_axis(R, order[:, None, :], 2).transpose(0, 2, 1)   # (K, n_modes, N)
+    modes_L = np.take_along_axis(Linv, order[:, :, None], 1)                   # (K, n_modes, N)
     modes = eigenmodes(J[ref])
     # Line attractor summary.
     pc_visited = pca_variance(h_next.numpy(), 3)
@@ -274,6 +302,7 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     n_lin = min(2000, h_prev.shape[0])
     lin_err = linearization_error(model, pts, h_prev[:n_lin], x_in[:n_lin])
     summary = {
+        "neutral_input": neutral or "zero",
         "n_fixed_points": int(pts.shape[0]), "n_seeds": fp["n_seeds"], "n_converged": fp["n_converged"],
         "q_max": float(q.max()), "q_unit": "mean over state dims: (1/N)||h - F(h,0)||^2",
         "readout_range": [float(readout.min()), float(readout.max())],
@@ -293,11 +322,15 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
             "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),
             "ref_L": torch.from_numpy(np.stack([modes.L.real, modes.L.imag])),
             "ref_timescales": torch.from_numpy(modes.timescales),
-            "lin_error": lin_err.float()}
+            "lin_error": lin_err.float(),
+            "modes_lam": torch.from_numpy(np.stack([modes_lam.real, modes_lam.imag], -1)).float(),
+            "modes_R": torch.from_numpy(np.stack([modes_R.real, modes_R.imag], -1)).float(),
+            "modes_L": torch.from_numpy(np.stack([modes_L.real, modes_L.imag], -1)).float()}
 
 
 def dynamics(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
-             n_texts: int = 500, seed: int = 0, refresh: bool = False, progress=None, log=None) -> tuple[dict, bool]:
+             n_texts: int = 500, seed: int = 0, refresh: bool = False, neutral: str = "zero", progress=None,
+             log=None) -> tuple[dict, bool]:
     """Cached analyze_dynamics for a model folder; data defaults to the model's training set."""
     from core.cache import cached
     from core.data import load_dataset
@@ -310,10 +343,12 @@ def dynamics(model_name: str, data: str | None = None, data_root: str | None = N
         data = read_json(met).get("dataset") if met.exists() else None
         if data is None:
             raise ValueError(f"{clf.name}: no training dataset recorded; pass --data")
-    settings = {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL}
+    settings = {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
+                "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
+    neutral_vector(clf, neutral)  # an unknown filler word fails here, before any work
 
     def compute() -> dict:
         ds = load_dataset(data, data_root)
-        return analyze_dynamics(clf, ds.texts, n_seeds, n_texts, seed=seed, progress=progress)
+        return analyze_dynamics(clf, ds.texts, n_seeds, n_texts, seed=seed, neutral=neutral, progress=progress)
 
     return cached(model_checksum(clf.path), "dynamics", settings, compute, refresh, log)

@@ -32,7 +32,7 @@ def score(tokens: list[str]) -> float:
     return total
 
 
-def generate(n: int, seed: int = 0, min_len: int = 8, max_len: int = 20,
+def generate(n: int, seed: int = 0, min_len: int = 10, max_len: int = 40,
              p_valence: float = 0.25, p_modifier: float = 0.15) -> Dataset:
     """n labelled toy sentences (ties re-drawn), reproducible from the seed."""
     rng = np.random.default_rng(seed)

@@ -50,8 +50,10 @@ def test_linear_rnn_timescales_and_fixed_point():
     assert np.allclose(modes.R @ np.diag(modes.eigvals) @ modes.L, model.W.numpy(), atol=1e-9)
     seeds = torch.randn(20, 4, dtype=torch.float64)
     fp = D.find_fixed_points(model, seeds)
-    assert fp["n_converged"] == 20 and fp["points"].shape[0] == 1
-    assert fp["points"].abs().max() < 1e-3 and float(fp["q"].max()) < D.Q_TOL
+    assert fp["n_converged"] == 20 and float(fp["q"].max()) < D.Q_TOL
+    assert fp["points"].abs().max() < 0.5  # approximate: q < 1e-8 allows drift along the slow mode
+    exact = D.find_fixed_points(model, seeds, polish_steps=5)
+    assert exact["points"].shape[0] == 1 and exact["points"].abs().max() < 1e-8
 
 
 def test_timescale_of_marginal_mode_is_infinite():

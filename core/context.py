@@ -1,0 +1,178 @@
+"""Valence and contextual modulation, token by token (METHOD section 3), with mode ablation.
+
+`ContextEngine` wraps an RNN classifier and its cached dynamics analysis (fixed points, integration
+mode r_1/l_1 and the slowest modes at each fixed point). Names follow METHOD.md:
+  v(h, x)      persistent valence  = (w . r_1) * l_1 . [F(h, x) - F(h, 0)]   at h*(h)
+  v_relax      exact version       = y(Phi_K(F(h, x))) - y(Phi_K(F(h, 0)))
+  v0(w)        context-free        = v(h*_ref, E[w])
+  m_t          modulation          = v(h_{t-1}, x_t) / v0(w_t)   where |v0| > valence threshold
+F(h, 0) and the neutral steps Phi_K use the neutral input x*: zero by default (paper B), or a filler
+word's embedding (`neutral`), recorded with every result.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from core.dynamics import as_float64, nearest_fixed_point, neutral_input, neutral_vector, relax
+from core.text import tokenize
+
+MAX_TOKENS = 2000
+
+
+class ContextEngine:
+    """Per-token valence, modulation, deflection and mode analysis for one RNN."""
+
+    def __init__(self, clf, dyn: dict, relax_steps: int | None = None):
+        if clf.kind != "rnn":
+            raise ValueError(f"{getattr(clf, 'name', 'model')} is a {clf.kind} model: context analysis needs an RNN")
+        self.clf, self.vocab = clf, clf.vocab
+        self.neutral = dyn["summary"].get("neutral_input", "zero")
+        self.model = as_float64(clf.model, neutral_vector(clf, self.neutral))
+        self.points = dyn["points"].double()
+        self.readout_fp = dyn["readout"].double()
+        self.r1, self.l1 = dyn["r1"].double(), dyn["l1"].double()
+        self.ref = int(dyn["summary"]["reference_index"])
+        self.h_ref = self.points[self.ref]
+        self.modes_lam = torch.complex(dyn["modes_lam"][..., 0].double(), dyn["modes_lam"][..., 1].double())
+        self.modes_R = torch.complex(dyn["modes_R"][..., 0].double(), dyn["modes_R"][..., 1].double())
+        self.modes_L = torch.complex(dyn["modes_L"][..., 0].double(), dyn["modes_L"][..., 1].double())
+        self.modes_tau = _tau(self.modes_lam.abs())
+        w, b = self.model.readout_vector()
+        self.w, self.b = w.double(), float(b)
+        self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
+        # Phi_K: long enough for the slowest transient (mode 2 at the reference point) to decay.
+        tau2 = float(self.modes_tau[self.ref, 1]) if self.modes_tau.shape[1] > 1 else 10.0
+        self.relax_steps = relax_steps or int(min(1000, max(200, math.ceil(5 * tau2)))) if math.isfinite(tau2) \
+            else (relax_steps or 1000)
+        self.embed = self.model.embedding.weight.detach()
+        with torch.no_grad():
+            self.v0_all = self.v(self.h_ref.expand(len(self.vocab), -1), self.embed)
+        self.v0_all[:2] = 0.0                                # <pad>, <unk> carry no valence by definition
+        self.valence_threshold = 0.1 * float(self.v0_all[2:].abs().quantile(0.99))
+
+    # ---- core quantities --------------------------------------------------------------------
+    def y(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.w + self.b
+
+    @torch.no_grad()
+    def v(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Persistent valence of input x at state h (broadcasts over leading dims)."""
+        hb, xb = torch.broadcast_tensors(h[..., :1], x[..., :1])
+        shape = hb.shape[:-1]
+        h2 = h.expand(*shape, h.shape[-1]).reshape(-1, h.shape[-1])
+        x2 = x.expand(*shape, x.shape[-1]).reshape(-1, x.shape[-1])
+        near = nearest_fixed_point(self.points, h2)
+        diff = self.model.step(h2, x2) - self.model.step(h2, neutral_input(self.model, x2.shape[0]))
+        return (self.w_r1[near] * (self.l1[near] * diff).sum(-1)).reshape(shape)
+
+    @torch.no_grad()
+    def v_relax(self, h: torch.Tensor, x: torch.Tensor, steps: int | None = None) -> torch.Tensor:
+        """Exact persistent valence: relax both branches with zero input and compare readouts."""
+        steps = steps or self.relax_steps
+        h2, x2 = h.reshape(-1, h.shape[-1]), x.reshape(-1, x.shape[-1])  # matching leading dims
+        both = torch.cat([self.model.step(h2, x2), self.model.step(h2, neutral_input(self.model, x2.shape[0]))])
+        yy = self.y(relax(self.model, both, steps)).reshape(2, -1)
+        return (yy[0] - yy[1]).reshape(h.shape[:-1])
+
+    def v0(self, words: list[str]) -> dict[str, float]:
+        """Context-free valence v0(w) = v(h*_ref, E[w]) for in-vocabulary words."""
+        return {w: float(self.v0_all[self.vocab.stoi[w]]) for w in words if w in self.vocab}
+
+    # ---- a phrase ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def run(self, ids: list[int], ablate_after: int | None = None, modes: list[int] | None = None) -> torch.Tensor:
+        """States h_0..h_T; optionally remove the given slow modes (at h*(h)) right after token ablate_after."""
+        x = self.embed[ids]
+        h = self.model.h0.double()
+        hs = [h]
+        for t in range(len(ids)):
+            h = self.model.step(h, x[t])
+            if ablate_after is not None and t == ablate_after and modes:
+                h = self.remove_modes(h, modes)
+            hs.append(h)
+        return torch.stack(hs)
+
+    def remove_modes(self, h: torch.Tensor, modes: list[int]) -> torch.Tensor:
+        """h -= Re sum_a r_a (l_a . (h - h*)) over the chosen modes (complex partners included)."""
+        k = int(nearest_fixed_point(self.points, h[None])[0])
+        n = self.modes_lam.shape[1]
+        bad = [a for a in modes if not 0 <= a < n]
+        if bad:
+            raise ValueError(f"mode indices must be in 0..{n - 1} (slowest first); got {bad}")
+        sel = set(modes)
+        lam = self.modes_lam[k]
+        for a in list(sel):  # include the complex-conjugate partner so the state stays real
+            if abs(float(lam[a].imag)) > 1e-9:
+                partner = int(torch.argmin((lam - lam[a].conj()).abs()))
+                sel.add(partner)
+        idx = sorted(sel)
+        delta = (h - self.points[k]).to(torch.complex128)
+        coef = self.modes_L[k, idx] @ delta
+        return h - (self.modes_R[k, idx].T @ coef).real
+
+    @torch.no_grad()
+    def phrase(self, text: str, ablate_after: int | None = None, modes: list[int] | None = None,
+               n_top_modes: int = 3) -> dict:
+        """Per-token analysis of a text (see the module docstring for the quantities)."""
+        tokens = tokenize(text)
+        if not tokens:
+            raise ValueError("the text has no tokens")
+        if len(tokens) > MAX_TOKENS:
+            raise ValueError(f"the text has {len(tokens)} tokens; the per-token analysis takes at most {MAX_TOKENS}")
+        if ablate_after is not None and not 0 <= ablate_after < len(tokens):
+            raise ValueError(f"--ablate-after must be a token index in 0..{len(tokens) - 1}")
+        ids = self.vocab.encode(tokens)
+        hs = self.run(ids)
+        x = self.embed[ids]
+        prev, cur = hs[:-1], hs[1:]
+        y = self.y(hs)
+        v = self.v(prev, x)
+        v_relax = self.v_relax(prev, x)
+        v0 = self.v0_all[ids]
+        near = nearest_fixed_point(self.points, cur)
+        dev = cur - self.points[near]
+        coef = torch.einsum("tan,tn->ta", self.modes_L[near], dev.to(torch.complex128)).abs()
+        out = []
+        for t, tok in enumerate(tokens):
+            strong = torch.argsort(coef[t], descending=True)[:n_top_modes].tolist()
+            ok = abs(float(v0[t])) > self.valence_threshold
+            out.append({
+                "index": t, "token": tok, "known": ids[t] != 1,
+                "dy": float(y[t + 1] - y[t]), "y": float(y[t + 1]),
+                "v": float(v[t]), "v_relax": float(v_relax[t]), "v0": float(v0[t]),
+                "m": float(v[t] / v0[t]) if ok else None,
+                "deflection": float(dev[t].norm()),
+                "modes": [{"mode": a, "amplitude": float(coef[t, a]),
+                           "timescale": _finite(float(self.modes_tau[near[t], a]))} for a in strong],
+            })
+        res = {"tokens": out, "p_pos": float(torch.sigmoid(y[-1])), "logit": float(y[-1]),
+               "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
+               "neutral_input": self.neutral}
+        if ablate_after is not None:
+            hs_abl = self.run(ids, ablate_after, modes or [])
+            res["ablation"] = {"after": ablate_after, "modes": modes or [],
+                               "p_pos": float(torch.sigmoid(self.y(hs_abl[-1]))),
+                               "logit": float(self.y(hs_abl[-1])),
+                               "y": [float(v) for v in self.y(hs_abl[1:])]}
+        return res
+
+
+def _tau(mag: torch.Tensor) -> torch.Tensor:
+    return torch.where(mag >= 1, torch.full_like(mag, float("inf")), -1 / torch.log(mag.clamp(min=1e-300)))
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no infinity: an infinite timescale is reported as null."""
+    return x if math.isfinite(x) else None
+
+
+def engine(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
+           neutral: str = "zero", progress=None, log=None) -> ContextEngine:
+    """A ContextEngine on the cached dynamics analysis of a model folder."""
+    from core.dynamics import dynamics
+    from core.store import load_model
+    dyn, _ = dynamics(model_name, data, data_root, n_seeds=n_seeds, neutral=neutral, progress=progress, log=log)
+    return ContextEngine(load_model(model_name), dyn)
