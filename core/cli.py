@@ -70,8 +70,31 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--refresh", action="store_true", help="recompute even if cached")
     a.add_argument("--json", action="store_true")
 
+    def context_parser(name: str, help: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help)
+        c.add_argument("model")
+        c.add_argument("--data", default=None, help="texts seeding the fixed-point search (default: training data)")
+        c.add_argument("--data-root", default=None)
+        c.add_argument("--n-seeds", type=int, default=1000)
+        c.add_argument("--neutral", default="zero",
+                       help="neutral input x* for fixed points and neutral steps: zero, or a filler word")
+        c.add_argument("--json", action="store_true")
+        return c
+
+    ph = context_parser("phrase", "per-token valence, modulation, deflection and modes of a text")
+    ph.add_argument("text")
+    ph.add_argument("--ablate-after", type=int, default=None, help="token index after which to remove modes")
+    ph.add_argument("--modes", default=None,
+                    help="mode indices to remove, comma-separated (0 = slowest), or 'excited': the modes that token excites")
+    mo = context_parser("modifiers", "find the words that modify later words: strength, timescale, subspace")
+    mo.add_argument("--top", type=int, default=30)
+    mo.add_argument("--words", default=None, help="comma-separated words to analyse instead of screening")
+    mo.add_argument("--K", type=int, default=20, help="curve length M(1..K)")
+    po = context_parser("position", "beginning- and end-of-document effects")
+    po.add_argument("--length", type=int, default=50)
+
     b = sub.add_parser("bench", help="benchmarks that print figures")
-    b.add_argument("what", choices=["train", "fixed-points"])
+    b.add_argument("what", choices=["train", "fixed-points", "context"])
     b.add_argument("model", nargs="?", default=None, help="model to benchmark (train default: a 20k-word GRU)")
     b.add_argument("--n-seeds", type=int, default=1000)
     b.add_argument("--adam-lr", type=float, default=1e-2)
@@ -88,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.store import ModelError
     try:
         return COMMANDS[args.command](args)
-    except (DataError, ModelError) as e:
+    except (DataError, ModelError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
@@ -175,7 +198,82 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def _tau_text(tau: float | None) -> str:
+    return "inf" if tau is None else f"{tau:.1f}"
+
+
+def _engine(args):
+    from core.context import engine
+    return engine(args.model, args.data, args.data_root, args.n_seeds, args.neutral,
+                  log=lambda m: print(m, file=sys.stderr))
+
+
+def cmd_phrase(args) -> int:
+    eng = _engine(args)
+    try:
+        modes = None if not args.modes else "excited" if args.modes == "excited" else \
+            [int(m) for m in args.modes.split(",")]
+    except ValueError:
+        raise ValueError(f"--modes takes comma-separated mode indices or 'excited', not {args.modes!r}") from None
+    if (args.ablate_after is None) != (modes is None):
+        raise ValueError("--ablate-after and --modes go together")
+    res = eng.phrase(args.text, args.ablate_after, modes)
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    print(f"P(positive) = {res['p_pos']:.3f}  (neutral input: {res['neutral_input']})")
+    print(f"{'#':>3} {'token':<14}{'dy':>8}{'v':>8}{'v_relax':>9}{'v0':>8}{'m':>8}{'defl':>7}  slow modes (tau)")
+    for t in res["tokens"]:
+        m = "" if t["m"] is None else f"{t['m']:.2f}"
+        modes_s = ", ".join(f"{x['mode']}({_tau_text(x['timescale'])})" for x in t["modes"])
+        print(f"{t['index']:>3} {t['token'][:13]:<14}{t['dy']:>8.2f}{t['v']:>8.2f}{t['v_relax']:>9.2f}{t['v0']:>8.2f}"
+              f"{m:>8}{t['deflection']:>7.2f}  {modes_s}")
+    if "ablation" in res:
+        a = res["ablation"]
+        print(f"ablating modes {a['modes']} after token {a['after']}: P(positive) {res['p_pos']:.3f} -> {a['p_pos']:.3f}")
+    return 0
+
+
+def cmd_modifiers(args) -> int:
+    from core.analysis import modifiers
+    words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words else None
+    res = modifiers(args.model, top=args.top, words=words, K=args.K, data=args.data, data_root=args.data_root,
+                    n_seeds=args.n_seeds, neutral=args.neutral, log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    print(f"{'word':<14}{'class':<13}{'strength':>9}{'tau':>8}{'R2':>6}  modes excited (tau)")
+    for m in res["modifiers"]:
+        modes_s = ", ".join(f"{x['mode']}({_tau_text(x['timescale'])})" for x in m["modes"])
+        print(f"{m['word'][:13]:<14}{m['class']:<13}{m['strength']:>9.2f}{m['timescale']:>8.2f}{m['fit_r2']:>6.2f}  {modes_s}")
+    print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s)")
+    return 0
+
+
+def cmd_position(args) -> int:
+    from core.analysis import position
+    res = position(args.model, length=args.length, data=args.data, data_root=args.data_root, n_seeds=args.n_seeds,
+                   neutral=args.neutral, log=lambda m: print(m, file=sys.stderr))
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    for side in ("begin", "end"):
+        r = res[side]
+        print(f"{side}: amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f}); "
+              f"curve " + " ".join(f"{v:.2f}" for v in r["curve"][:10]) + " ...")
+    return 0
+
+
 def cmd_bench(args) -> int:
+    if args.what == "context":
+        from core.bench import bench_context
+        res = bench_context(args.model or "imdb-gru")
+        if args.json:
+            print(json.dumps(res))
+        else:
+            print(f"{res['model']}: per-token analysis of a 100-token text {res['phrase_ms_median']:.1f} ms (median of 20); "
+                  f"modifier screen of {res['vocab_size']} words {res['screen_seconds']:.1f} s; peak memory {res['peak_mb']:.0f} MB")
+        return 0
     if args.what == "fixed-points":
         if not args.model:
             print("error: bench fixed-points needs a MODEL", file=sys.stderr)
@@ -204,4 +302,4 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
-            "bench": cmd_bench}
+            "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "bench": cmd_bench}

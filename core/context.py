@@ -20,6 +20,7 @@ from core.dynamics import as_float64, nearest_fixed_point, neutral_input, neutra
 from core.text import tokenize
 
 MAX_TOKENS = 2000
+EXCITED_FRACTION = 0.5  # a mode is "excited" when its amplitude is at least this share of the largest
 
 
 class ContextEngine:
@@ -83,17 +84,28 @@ class ContextEngine:
 
     # ---- a phrase ---------------------------------------------------------------------------
     @torch.no_grad()
-    def run(self, ids: list[int], ablate_after: int | None = None, modes: list[int] | None = None) -> torch.Tensor:
-        """States h_0..h_T; optionally remove the given slow modes (at h*(h)) right after token ablate_after."""
+    def run(self, ids: list[int], ablate_after: int | None = None, modes: list[int] | str | None = None) -> torch.Tensor:
+        """States h_0..h_T; optionally remove slow modes (at h*(h)) right after token ablate_after:
+        a list of mode indices (0 = slowest) or "excited" (the modes that token excites)."""
         x = self.embed[ids]
         h = self.model.h0.double()
         hs = [h]
         for t in range(len(ids)):
             h = self.model.step(h, x[t])
             if ablate_after is not None and t == ablate_after and modes:
-                h = self.remove_modes(h, modes)
+                h = self.remove_modes(h, self.excited_modes(h) if modes == "excited" else modes)
             hs.append(h)
         return torch.stack(hs)
+
+    def mode_amplitudes(self, h: torch.Tensor) -> tuple[int, torch.Tensor]:
+        """(nearest fixed point k, |l_a . (h - h*_k)| for the slowest modes a at h*_k)."""
+        k = int(nearest_fixed_point(self.points, h[None])[0])
+        return k, (self.modes_L[k] @ (h - self.points[k]).to(torch.complex128)).abs()
+
+    def excited_modes(self, h: torch.Tensor, frac: float = EXCITED_FRACTION) -> list[int]:
+        """The slow modes a deflected state excites: amplitude at least frac x the largest one."""
+        _, amp = self.mode_amplitudes(h)
+        return [int(a) for a in torch.argsort(amp, descending=True) if amp[a] >= frac * amp.max()]
 
     def remove_modes(self, h: torch.Tensor, modes: list[int]) -> torch.Tensor:
         """h -= Re sum_a r_a (l_a . (h - h*)) over the chosen modes (complex partners included)."""
@@ -114,7 +126,7 @@ class ContextEngine:
         return h - (self.modes_R[k, idx].T @ coef).real
 
     @torch.no_grad()
-    def phrase(self, text: str, ablate_after: int | None = None, modes: list[int] | None = None,
+    def phrase(self, text: str, ablate_after: int | None = None, modes: list[int] | str | None = None,
                n_top_modes: int = 3) -> dict:
         """Per-token analysis of a text (see the module docstring for the quantities)."""
         tokens = tokenize(text)
@@ -152,8 +164,9 @@ class ContextEngine:
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
                "neutral_input": self.neutral}
         if ablate_after is not None:
-            hs_abl = self.run(ids, ablate_after, modes or [])
-            res["ablation"] = {"after": ablate_after, "modes": modes or [],
+            chosen = self.excited_modes(hs[ablate_after + 1]) if modes == "excited" else (modes or [])
+            hs_abl = self.run(ids, ablate_after, chosen)
+            res["ablation"] = {"after": ablate_after, "modes": chosen,
                                "p_pos": float(torch.sigmoid(self.y(hs_abl[-1]))),
                                "logit": float(self.y(hs_abl[-1])),
                                "y": [float(v) for v in self.y(hs_abl[1:])]}
