@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from core.cache import cached
 from core.context import engine as make_engine
+from core.dynamics import resolve_neutral
 from core.modifiers import find_modifiers
 from core.position import position_effects
 from core.store import model_checksum, resolve_model_dir
@@ -13,10 +14,11 @@ def _settings(data, n_seeds, neutral, **kw) -> dict:
 
 
 def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int = 20, data: str | None = None,
-              data_root: str | None = None, n_seeds: int = 1000, neutral: str = "zero", refresh: bool = False,
+              data_root: str | None = None, n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False,
               progress=None, log=None) -> dict:
     """find_modifiers on a model folder, cached on disk; adds `cached` and `neutral_input`."""
     path = resolve_model_dir(model)
+    neutral = resolve_neutral(path, neutral)
     settings = _settings(data, n_seeds, neutral, top=top, words=words, K=K)
 
     def compute() -> dict:
@@ -28,9 +30,10 @@ def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int 
 
 
 def position(model: str, length: int = 50, data: str | None = None, data_root: str | None = None,
-             n_seeds: int = 1000, neutral: str = "zero", refresh: bool = False, log=None) -> dict:
+             n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False, log=None) -> dict:
     """position_effects on a model folder, cached on disk."""
     path = resolve_model_dir(model)
+    neutral = resolve_neutral(path, neutral)
     settings = _settings(data, n_seeds, neutral, length=length)
 
     def compute() -> dict:

@@ -89,3 +89,39 @@ def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = 
             "adam_seconds": round(adam_s, 2), "adam_converged": adam_conv, "adam_steps": steps,
             "adam_lr": adam_lr, "adam_reached_our_share": reached is not None,
             "speedup": round(adam_s / ours_s, 2), "threads": torch.get_num_threads()}
+
+
+def bench_context(model_name: str, n_runs: int = 20, neutral: str | None = None) -> dict:
+    """Per-token analysis latency (100 tokens, median of n_runs; `phrase_ms_median` without the
+    exact v_relax check, `phrase_exact_ms_median` with it), full-vocabulary modifier screen time,
+    and peak resident memory."""
+    import resource
+    import statistics
+
+    from core.context import engine
+    from core.modifiers import probe_words, screen
+    eng = engine(model_name, neutral=neutral)
+    rng = torch.Generator().manual_seed(0)
+    words = [eng.vocab.itos[int(i)] for i in torch.randint(2, min(len(eng.vocab), 2000), (100,), generator=rng)]
+    text = " ".join(words)
+    n_tokens = len(eng.phrase(text, exact=False)["tokens"])
+
+    def median_ms(exact: bool, runs: int) -> float:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            eng.phrase(text, exact=exact)
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+    phrase_ms = median_ms(False, n_runs)
+    exact_ms = median_ms(True, max(3, n_runs // 5))
+    t0 = time.perf_counter()
+    probe_ids, probe_v0 = probe_words(eng)
+    screen(eng, probe_ids, probe_v0)
+    screen_s = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"model": model_name, "phrase_tokens": n_tokens, "phrase_ms_median": phrase_ms,
+            "phrase_exact_ms_median": exact_ms,
+            "screen_seconds": screen_s, "vocab_size": len(eng.vocab), "n_probe": len(probe_ids),
+            "peak_mb": peak_mb, "relax_steps": eng.relax_steps, "threads": torch.get_num_threads()}

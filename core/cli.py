@@ -9,6 +9,10 @@ from pathlib import Path
 from core.data import NAMED_HELP, DataError
 
 
+NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'mean' (mean embedding of the frequent "
+                "words), 'zero' (paper B), or a filler word; default: the model's config, else 'mean'")
+
+
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", default=None, help="folder holding the named datasets (default ../shared/datasets)")
     p.add_argument("--text-col", default=None, help="text column of a CSV/TSV/JSONL file (auto-detected)")
@@ -45,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     t.add_argument("--resume", action="store_true", help="continue from runs/<name>/checkpoint.pt")
+    t.add_argument("--neutral", default=None, help="the analyses' default neutral input for this model (recorded in config.json)")
 
     e = sub.add_parser("evaluate", help="accuracy of a model on a dataset")
     e.add_argument("model")
@@ -68,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--n-texts", type=int, default=500)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--refresh", action="store_true", help="recompute even if cached")
+    a.add_argument("--neutral", default=None, help=NEUTRAL_HELP)
     a.add_argument("--json", action="store_true")
 
     def context_parser(name: str, help: str) -> argparse.ArgumentParser:
@@ -76,14 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--data", default=None, help="texts seeding the fixed-point search (default: training data)")
         c.add_argument("--data-root", default=None)
         c.add_argument("--n-seeds", type=int, default=1000)
-        c.add_argument("--neutral", default="zero",
-                       help="neutral input x* for fixed points and neutral steps: zero, or a filler word")
+        c.add_argument("--neutral", default=None, help=NEUTRAL_HELP)
         c.add_argument("--json", action="store_true")
         return c
 
     ph = context_parser("phrase", "per-token valence, modulation, deflection and modes of a text")
     ph.add_argument("text")
     ph.add_argument("--ablate-after", type=int, default=None, help="token index after which to remove modes")
+    ph.add_argument("--fast", action="store_true", help="skip the exact v_relax check (the slow part)")
     ph.add_argument("--modes", default=None,
                     help="mode indices to remove, comma-separated (0 = slowest), or 'excited': the modes that token excites")
     mo = context_parser("modifiers", "find the words that modify later words: strength, timescale, subspace")
@@ -179,8 +185,9 @@ def cmd_analyze(args) -> int:
         bar.n = done
         bar.refresh()
 
-    res, hit = dynamics(args.model, args.data, args.data_root, args.n_seeds, args.n_texts, args.seed,
-                        args.refresh, progress, log=lambda m: print(m, file=sys.stderr))
+    res, hit = dynamics(args.model, args.data, args.data_root, n_seeds=args.n_seeds, n_texts=args.n_texts,
+                        seed=args.seed, refresh=args.refresh, neutral=args.neutral, progress=progress,
+                        log=lambda m: print(m, file=sys.stderr))
     bar.close()
     s = dict(res["summary"], cached=hit)
     if args.json:
@@ -217,7 +224,7 @@ def cmd_phrase(args) -> int:
         raise ValueError(f"--modes takes comma-separated mode indices or 'excited', not {args.modes!r}") from None
     if (args.ablate_after is None) != (modes is None):
         raise ValueError("--ablate-after and --modes go together")
-    res = eng.phrase(args.text, args.ablate_after, modes)
+    res = eng.phrase(args.text, args.ablate_after, modes, exact=not args.fast)
     if args.json:
         print(json.dumps(res))
         return 0
@@ -225,8 +232,9 @@ def cmd_phrase(args) -> int:
     print(f"{'#':>3} {'token':<14}{'dy':>8}{'v':>8}{'v_relax':>9}{'v0':>8}{'m':>8}{'defl':>7}  slow modes (tau)")
     for t in res["tokens"]:
         m = "" if t["m"] is None else f"{t['m']:.2f}"
+        vr = "" if t["v_relax"] is None else f"{t['v_relax']:.2f}"
         modes_s = ", ".join(f"{x['mode']}({_tau_text(x['timescale'])})" for x in t["modes"])
-        print(f"{t['index']:>3} {t['token'][:13]:<14}{t['dy']:>8.2f}{t['v']:>8.2f}{t['v_relax']:>9.2f}{t['v0']:>8.2f}"
+        print(f"{t['index']:>3} {t['token'][:13]:<14}{t['dy']:>8.2f}{t['v']:>8.2f}{vr:>9}{t['v0']:>8.2f}"
               f"{m:>8}{t['deflection']:>7.2f}  {modes_s}")
     if "ablation" in res:
         a = res["ablation"]
@@ -271,7 +279,8 @@ def cmd_bench(args) -> int:
         if args.json:
             print(json.dumps(res))
         else:
-            print(f"{res['model']}: per-token analysis of a 100-token text {res['phrase_ms_median']:.1f} ms (median of 20); "
+            print(f"{res['model']}: per-token analysis of a 100-token text {res['phrase_ms_median']:.1f} ms (median of 20; "
+                  f"{res['phrase_exact_ms_median']:.0f} ms with the exact v_relax over {res['relax_steps']} steps); "
                   f"modifier screen of {res['vocab_size']} words {res['screen_seconds']:.1f} s; peak memory {res['peak_mb']:.0f} MB")
         return 0
     if args.what == "fixed-points":

@@ -127,8 +127,9 @@ class ContextEngine:
 
     @torch.no_grad()
     def phrase(self, text: str, ablate_after: int | None = None, modes: list[int] | str | None = None,
-               n_top_modes: int = 3) -> dict:
-        """Per-token analysis of a text (see the module docstring for the quantities)."""
+               n_top_modes: int = 3, exact: bool = True) -> dict:
+        """Per-token analysis of a text (see the module docstring for the quantities). exact=False
+        skips v_relax (K relaxation steps per token: the slow part), leaving it null."""
         tokens = tokenize(text)
         if not tokens:
             raise ValueError("the text has no tokens")
@@ -142,7 +143,7 @@ class ContextEngine:
         prev, cur = hs[:-1], hs[1:]
         y = self.y(hs)
         v = self.v(prev, x)
-        v_relax = self.v_relax(prev, x)
+        v_relax = self.v_relax(prev, x) if exact else None
         v0 = self.v0_all[ids]
         near = nearest_fixed_point(self.points, cur)
         dev = cur - self.points[near]
@@ -154,7 +155,7 @@ class ContextEngine:
             out.append({
                 "index": t, "token": tok, "known": ids[t] != 1,
                 "dy": float(y[t + 1] - y[t]), "y": float(y[t + 1]),
-                "v": float(v[t]), "v_relax": float(v_relax[t]), "v0": float(v0[t]),
+                "v": float(v[t]), "v_relax": None if v_relax is None else float(v_relax[t]), "v0": float(v0[t]),
                 "m": float(v[t] / v0[t]) if ok else None,
                 "deflection": float(dev[t].norm()),
                 "modes": [{"mode": a, "amplitude": float(coef[t, a]),
@@ -183,7 +184,7 @@ def _finite(x: float) -> float | None:
 
 
 def engine(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
-           neutral: str = "zero", progress=None, log=None) -> ContextEngine:
+           neutral: str | None = None, progress=None, log=None) -> ContextEngine:
     """A ContextEngine on the cached dynamics analysis of a model folder."""
     from core.dynamics import dynamics
     from core.store import load_model

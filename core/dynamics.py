@@ -44,10 +44,24 @@ def neutral_input(model, n: int = 1) -> torch.Tensor:
     return x.expand(n, -1)
 
 
-def neutral_vector(clf, neutral: str = "zero") -> torch.Tensor | None:
-    """x* for a setting: None for "zero", else the embedding of that (in-vocabulary) filler word."""
+def resolve_neutral(model_dir, neutral: str | None) -> str:
+    """The neutral-input setting to use: the given one, else the model config's "neutral", else "mean"."""
+    if neutral:
+        return neutral
+    from pathlib import Path
+
+    from core.store import read_json
+    cfg = Path(model_dir) / "config.json"
+    return (read_json(cfg).get("neutral") if cfg.exists() else None) or "mean"
+
+
+def neutral_vector(clf, neutral: str = "mean") -> torch.Tensor | None:
+    """x* for a setting: None for "zero"; "mean": the mean embedding of the most frequent words;
+    else the embedding of that (in-vocabulary) filler word."""
     if neutral in (None, "", "zero"):
         return None
+    if neutral == "mean":  # the average input: mean embedding of the 1,000 most frequent words
+        return clf.model.embedding.weight.detach()[2:1002].mean(0)
     if neutral not in clf.vocab:
         raise ValueError(f"neutral filler word {neutral!r} is not in {clf.name}'s vocabulary")
     return clf.model.embedding.weight.detach()[clf.vocab.stoi[neutral]]
@@ -249,7 +263,7 @@ def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: to
 
 
 def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 500, noise: float = 0.0,
-                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, neutral: str = "zero",
+                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, neutral: str = "mean",
                      progress=None) -> dict:
     """Everything METHOD section 2 reports for one RNN classifier, as a cacheable dict."""
     t0 = time.time()
@@ -273,7 +287,7 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     s2p = torch.where(fp["seed_to_point"] >= 0, remap[fp["seed_to_point"].clamp(min=0)], fp["seed_to_point"])
     ref = int(torch.argmin(readout.abs()))
     # Top mode (integration mode) at every fixed point; full eigenmodes at the reference point.
-    J = jacobian_rec(model, pts).numpy()
+    J = torch.cat([jacobian_rec(model, pts[i:i + 128]) for i in range(0, pts.shape[0], 128)]).numpy()
     lam, R = np.linalg.eig(J)
     top = np.argmax(np.abs(lam), axis=1)
     Linv = np.linalg.inv(R)
@@ -329,7 +343,7 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
 
 
 def dynamics(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
-             n_texts: int = 500, seed: int = 0, refresh: bool = False, neutral: str = "zero", progress=None,
+             n_texts: int = 500, seed: int = 0, refresh: bool = False, neutral: str | None = None, progress=None,
              log=None) -> tuple[dict, bool]:
     """Cached analyze_dynamics for a model folder; data defaults to the model's training set."""
     from core.cache import cached
@@ -343,6 +357,7 @@ def dynamics(model_name: str, data: str | None = None, data_root: str | None = N
         data = read_json(met).get("dataset") if met.exists() else None
         if data is None:
             raise ValueError(f"{clf.name}: no training dataset recorded; pass --data")
+    neutral = resolve_neutral(clf.path, neutral)
     settings = {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
                 "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
     neutral_vector(clf, neutral)  # an unknown filler word fails here, before any work

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.dynamics import relax
+from core.dynamics import nearest_fixed_point, neutral_input, relax
 
 CLASS_DELTA = 0.2
 PROBE_MODIFIER_CUTOFF = 0.5
@@ -41,10 +41,14 @@ def modulation(engine, h: torch.Tensor, probe_ids: list[int], probe_v0: torch.Te
                chunk: int = 256) -> torch.Tensor:
     """median over probes of v(h, E[w]) / v0(w), for each state in h (B, N) -> (B,)."""
     x = engine.embed[probe_ids]
+    x0 = engine.model.step(h, neutral_input(engine.model, h.shape[0]))   # F(h, x*) once per state
+    near = nearest_fixed_point(engine.points, h)                         # h*(h) once per state
+    gain = engine.w_r1[near][:, None]
     out = []
     for s in range(0, h.shape[0], chunk):
         hb = h[s:s + chunk]
-        v = engine.v(hb[:, None, :], x[None, :, :])            # (b, P)
+        fx = engine.model.step(hb[:, None, :], x[None, :, :])            # (b, P, N)
+        v = gain[s:s + chunk] * ((fx - x0[s:s + chunk, None, :]) * engine.l1[near[s:s + chunk]][:, None, :]).sum(-1)
         out.append((v / probe_v0).median(dim=1).values)
     return torch.cat(out)
 

@@ -48,6 +48,7 @@ class TrainConfig:
     vocab_from: str | None = None
     dev_data: str | None = None
     init_from: str | None = None
+    neutral: str | None = None
     dev_fraction: float = 0.1
     seed: int = 0
     patience: int = 3
@@ -188,6 +189,8 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     test_acc = accuracy(rnn_logits(model, enc(test)), test.labels) if test else None
     config = {"kind": "rnn", "arch": cfg.arch, "embed_dim": cfg.embed_dim, "hidden_size": cfg.hidden_size,
               "max_len": cfg.max_len, "truncate": cfg.truncate}
+    if cfg.neutral:
+        config["neutral"] = cfg.neutral
     metrics = _metrics(cfg, train, dev, test, vocab, {
         "dev_accuracy": dev_acc, "test_accuracy": test_acc, "best_epoch": state["best_epoch"],
         "epochs_run": state["epoch"], "train_seconds": round(state["elapsed"], 1),

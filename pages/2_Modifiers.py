@@ -1,0 +1,122 @@
+"""Modifiers: words that change the valence of what follows, their strength, timescale and subspace
+(METHOD section 4, paper A)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:  # `core` when the page is run on its own
+    sys.path.insert(0, ROOT)
+
+from core.analysis import modifiers  # noqa: E402
+from core.store import ModelError, list_models, model_checksum  # noqa: E402
+
+CORE_ERRORS = (ValueError, ModelError, RuntimeError)
+CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
+
+st.set_page_config(page_title="Modifiers · Sentiment RNN explorer", layout="wide")
+
+
+def sidebar() -> tuple[dict, str, int]:
+    """RNN model, neutral input and fixed-point seeds (remembered across pages)."""
+    models = [m for m in list_models() if m["kind"] == "rnn"]
+    if not models:
+        st.error("No RNN model found in models/. Train one with `python -m core train ...` (see README).")
+        st.stop()
+    names = [m["name"] for m in models]
+    prev = st.session_state.get("_rnn")
+    name = st.sidebar.selectbox("RNN model", names, index=names.index(prev) if prev in names else 0, key="model")
+    neutral = st.sidebar.text_input(
+        "Neutral input", st.session_state.get("_neutral", "zero"), key="neutral",
+        help="The input x* of neutral steps and fixed points. `zero` is paper B's choice (x* = 0); "
+             "or a filler word of the vocabulary such as `the`, whose embedding is used instead.").strip() or "zero"
+    seeds = int(st.sidebar.number_input("Fixed-point seeds", 100, 5000, st.session_state.get("_seeds", 1000), 100,
+                                        key="seeds", help="Same as the CLI's --n-seeds (shares its disk cache)."))
+    st.session_state.update(_rnn=name, _neutral=neutral, _seeds=seeds)
+    return next(m for m in models if m["name"] == name), neutral, seeds
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def find(path: str, checksum: str, neutral: str, n_seeds: int, top: int, words: tuple[str, ...] | None) -> dict:
+    """core.analysis.modifiers (cached on disk too), with a status box that Streamlit replays on a hit."""
+    with st.status("Finding modifiers (the first run for a model and setting can take a minute)...") as status:
+        res = modifiers(path, top=top, words=list(words) if words else None, n_seeds=n_seeds, neutral=neutral,
+                        progress=status.write)
+        how = "loaded from the disk cache" if res["cached"] else f"computed in {res['seconds']:.1f} s"
+        status.update(label=f"{len(res['modifiers'])} modifiers, {how}", state="complete", expanded=False)
+    return res
+
+
+def fmt_modes(modes: list[dict]) -> str:
+    """'mode (tau)' for the modes a modifier excites most; a null timescale is infinite."""
+    return ", ".join(f"{d['mode']} (τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')})"
+                     for d in modes)
+
+
+st.title("Modifiers: words that change how later words count")
+st.caption("Modulation curve M_m(k): median ratio of a probe word's persistent valence k tokens after the "
+           "modifier to its context-free valence. Strength s = M(1) - 1, timescale τ from an exponential fit, "
+           "modes the modifier excites at the reference fixed point (METHOD.md section 4; paper A).")
+
+info, neutral, n_seeds = sidebar()
+c1, c2 = st.columns(2)
+typed = c2.text_input("Analyse specific words (comma-separated, optional)", key="words",
+                      help="Compute curves for these words instead of screening the vocabulary.")
+words = tuple(w.strip() for w in typed.split(",") if w.strip()) or None
+top = c1.slider("top K", 10, 60, 30, key="top", disabled=words is not None,
+                help="How many of the strongest screened words get full modulation curves.")
+try:
+    res = find(info["path"], model_checksum(info["path"]), neutral, n_seeds, top, words)
+except CORE_ERRORS as e:
+    st.error(str(e))
+    st.stop()
+mods = res["modifiers"]
+st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
+           f"{res['vocab_size']} words screened · K = {res['K']}")
+
+df = pd.DataFrame([{"word": m["word"], "class": m["class"], "strength": m["strength"], "timescale": m["timescale"],
+                    "fit_r2": m["fit_r2"], "v0": m["v0"], "deflection": m["deflection"],
+                    "modes excited (τ)": fmt_modes(m["modes"]), "PC1": m["pc"][0], "PC2": m["pc"][1],
+                    "UMAP1": m["umap"][0], "UMAP2": m["umap"][1], "cluster": str(m["cluster"])} for m in mods])
+st.subheader("Modifiers, strongest first")
+st.dataframe(df[["word", "class", "strength", "timescale", "fit_r2", "v0", "deflection", "modes excited (τ)"]],
+             hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="%.3f")
+                            for c in ("strength", "timescale", "fit_r2", "v0", "deflection")})
+st.caption("timescale: τ of the fit M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R²; modes excited: the "
+           "three largest |l_a · d_m| at the reference point with each mode's own τ_a (∞: |λ| ≥ 1).")
+
+color = alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
+tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"), alt.Tooltip("timescale:Q", format=".1f")]
+left, right = st.columns(2)
+with left:
+    st.subheader("Modifier subspace")
+    base = alt.Chart(df).encode(x=alt.X("PC1:Q", title="modifier component 1"),
+                                y=alt.Y("PC2:Q", title="modifier component 2"))
+    st.altair_chart(base.mark_circle(size=80).encode(color=color, tooltip=tip)
+                    + base.mark_text(dx=7, align="left").encode(text="word:N"), width="stretch")
+    st.caption("PCA of the transient deflections d⊥ of these modifiers (paper A, Fig. 6).")
+with right:
+    st.subheader("UMAP embedding and clusters")
+    base = alt.Chart(df).encode(x="UMAP1:Q", y="UMAP2:Q")
+    st.altair_chart(base.mark_circle(size=80).encode(color=alt.Color("cluster:N"), tooltip=tip + ["cluster"])
+                    + base.mark_text(dx=7, align="left").encode(text="word:N"), width="stretch")
+    st.caption("UMAP of [normalised d⊥, M(1..K)] with agglomerative clusters"
+               + (" (fewer than 5 modifiers: core uses the PCA coordinates instead)." if len(mods) < 5 else "."))
+
+st.subheader("Modulation curves M(k)")
+# No key: a new set of modifiers (model, setting) resets the choice to its top 5.
+chosen = st.multiselect("Words", list(df["word"]), default=list(df["word"][:5]))
+if chosen:
+    curves = pd.DataFrame([{"word": m["word"], "k": k + 1, "M": v} for m in mods if m["word"] in chosen
+                           for k, v in enumerate(m["curve"])])
+    rules = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+    st.altair_chart(alt.Chart(curves).mark_line(point=True).encode(
+        x=alt.X("k:Q", title="k (the valence word is the k-th token after the modifier)"), y=alt.Y("M:Q", title="M(k)"),
+        color="word:N", tooltip=["word", "k", alt.Tooltip("M:Q", format=".3f")]) + rules, width="stretch")
+    st.caption("M = 1: no effect; M < 0: the valence is flipped; 0 < M < 1 attenuated; M > 1 amplified.")
