@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--top", type=int, default=30)
     mo.add_argument("--words", default=None, help="comma-separated words to analyse instead of screening")
     mo.add_argument("--K", type=int, default=20, help="curve length M(1..K)")
+    mo.add_argument("--frequent", type=int, default=5000, help="rank only the N most frequent words (0: all)")
+    va = context_parser("validity", "agreement of the linearised valence v with the exact v_relax on real text")
+    va.add_argument("--on", required=True, help="dataset whose texts to use (name or path)")
+    va.add_argument("--max-tokens", type=int, default=4000)
     po = context_parser("position", "beginning- and end-of-document effects")
     po.add_argument("--length", type=int, default=50)
 
@@ -245,7 +249,8 @@ def cmd_phrase(args) -> int:
 def cmd_modifiers(args) -> int:
     from core.analysis import modifiers
     words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words else None
-    res = modifiers(args.model, top=args.top, words=words, K=args.K, data=args.data, data_root=args.data_root,
+    res = modifiers(args.model, top=args.top, words=words, K=args.K, frequent=args.frequent or None,
+                    data=args.data, data_root=args.data_root,
                     n_seeds=args.n_seeds, neutral=args.neutral, log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(res))
@@ -255,6 +260,21 @@ def cmd_modifiers(args) -> int:
         modes_s = ", ".join(f"{x['mode']}({_tau_text(x['timescale'])})" for x in m["modes"])
         print(f"{m['word'][:13]:<14}{m['class']:<13}{m['strength']:>9.2f}{m['timescale']:>8.2f}{m['fit_r2']:>6.2f}  {modes_s}")
     print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s)")
+    return 0
+
+
+def cmd_validity(args) -> int:
+    from core.context import validity
+    from core.data import load_dataset
+    eng = _engine(args)
+    res = dict(validity(eng, load_dataset(args.on, args.data_root).texts, args.max_tokens), data=args.on)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"v vs v_relax over {res['n_tokens']} tokens of {args.on}: Pearson r {res['pearson_r']:.3f}; "
+              f"on {res['n_valenced']} valenced tokens: sign agreement {res['sign_agreement'] or float('nan'):.1%}, "
+              f"median relative error {res['median_relative_error'] or float('nan'):.1%} "
+              f"(K = {res['relax_steps']} neutral steps, neutral input {res['neutral_input']})")
     return 0
 
 
@@ -311,4 +331,4 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
-            "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "bench": cmd_bench}
+            "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench}

@@ -103,12 +103,15 @@ class ContextEngine:
         return k, (self.modes_L[k] @ (h - self.points[k]).to(torch.complex128)).abs()
 
     def excited_modes(self, h: torch.Tensor, frac: float = EXCITED_FRACTION) -> list[int]:
-        """The slow modes a deflected state excites: amplitude at least frac x the largest one."""
+        """The transient modes a deflected state excites: amplitude at least frac x the largest one,
+        excluding the integration mode 0 (removing it would erase the valence integrated so far)."""
         _, amp = self.mode_amplitudes(h)
-        return [int(a) for a in torch.argsort(amp, descending=True) if amp[a] >= frac * amp.max()]
+        amp = amp.clone()
+        amp[0] = 0.0
+        return [int(a) for a in torch.argsort(amp, descending=True) if a > 0 and amp[a] >= frac * amp.max()]
 
-    def remove_modes(self, h: torch.Tensor, modes: list[int]) -> torch.Tensor:
-        """h -= Re sum_a r_a (l_a . (h - h*)) over the chosen modes (complex partners included)."""
+    def with_partners(self, h: torch.Tensor, modes: list[int]) -> list[int]:
+        """The chosen mode indices at h*(h) plus their complex-conjugate partners (so states stay real)."""
         k = int(nearest_fixed_point(self.points, h[None])[0])
         n = self.modes_lam.shape[1]
         bad = [a for a in modes if not 0 <= a < n]
@@ -116,11 +119,15 @@ class ContextEngine:
             raise ValueError(f"mode indices must be in 0..{n - 1} (slowest first); got {bad}")
         sel = set(modes)
         lam = self.modes_lam[k]
-        for a in list(sel):  # include the complex-conjugate partner so the state stays real
+        for a in list(sel):
             if abs(float(lam[a].imag)) > 1e-9:
-                partner = int(torch.argmin((lam - lam[a].conj()).abs()))
-                sel.add(partner)
-        idx = sorted(sel)
+                sel.add(int(torch.argmin((lam - lam[a].conj()).abs())))
+        return sorted(sel)
+
+    def remove_modes(self, h: torch.Tensor, modes: list[int]) -> torch.Tensor:
+        """h -= Re sum_a r_a (l_a . (h - h*)) over the chosen modes at h*(h) (partners included)."""
+        k = int(nearest_fixed_point(self.points, h[None])[0])
+        idx = self.with_partners(h, modes)
         delta = (h - self.points[k]).to(torch.complex128)
         coef = self.modes_L[k, idx] @ delta
         return h - (self.modes_R[k, idx].T @ coef).real
@@ -165,7 +172,8 @@ class ContextEngine:
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
                "neutral_input": self.neutral}
         if ablate_after is not None:
-            chosen = self.excited_modes(hs[ablate_after + 1]) if modes == "excited" else (modes or [])
+            h_at = hs[ablate_after + 1]
+            chosen = self.with_partners(h_at, self.excited_modes(h_at) if modes == "excited" else (modes or []))
             hs_abl = self.run(ids, ablate_after, chosen)
             res["ablation"] = {"after": ablate_after, "modes": chosen,
                                "p_pos": float(torch.sigmoid(self.y(hs_abl[-1]))),
@@ -190,3 +198,35 @@ def engine(model_name: str, data: str | None = None, data_root: str | None = Non
     from core.store import load_model
     dyn, _ = dynamics(model_name, data, data_root, n_seeds=n_seeds, neutral=neutral, progress=progress, log=log)
     return ContextEngine(load_model(model_name), dyn)
+
+
+@torch.no_grad()
+def validity(eng: ContextEngine, texts: list[str], max_tokens: int = 4000, seed: int = 0) -> dict:
+    """How well the linearised persistent valence v matches the exact v_relax on real text: Pearson
+    correlation, sign agreement (where |v_relax| is above the valence threshold) and the median of
+    |v - v_relax| / |v_relax| there, over up to max_tokens tokens of the given texts."""
+    rng = np.random.default_rng(seed)
+    prev, xs = [], []
+    n = 0
+    for i in rng.permutation(len(texts)):
+        ids = eng.vocab.encode(tokenize(texts[i]))[:MAX_TOKENS]
+        if not ids:
+            continue
+        hs = eng.run(ids)
+        prev.append(hs[:-1])
+        xs.append(eng.embed[ids])
+        n += len(ids)
+        if n >= max_tokens:
+            break
+    if not prev:
+        raise ValueError("no tokens in the given texts")
+    h, x = torch.cat(prev)[:max_tokens], torch.cat(xs)[:max_tokens]
+    v = torch.cat([eng.v(h[i:i + 512], x[i:i + 512]) for i in range(0, h.shape[0], 512)])
+    vr = torch.cat([eng.v_relax(h[i:i + 512], x[i:i + 512]) for i in range(0, h.shape[0], 512)])
+    big = vr.abs() > eng.valence_threshold
+    corr = float(np.corrcoef(v.numpy(), vr.numpy())[0, 1]) if v.std() > 0 and vr.std() > 0 else float("nan")
+    return {"n_tokens": int(h.shape[0]), "pearson_r": corr,
+            "n_valenced": int(big.sum()),
+            "sign_agreement": float((torch.sign(v[big]) == torch.sign(vr[big])).float().mean()) if big.any() else None,
+            "median_relative_error": float(((v[big] - vr[big]).abs() / vr[big].abs()).median()) if big.any() else None,
+            "relax_steps": eng.relax_steps, "neutral_input": eng.neutral}

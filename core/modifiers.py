@@ -102,7 +102,8 @@ def screen(engine, probe_ids, probe_v0, ids: list[int] | None = None) -> torch.T
 
 
 def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int = 20, n_probe: int = 50,
-                   min_strength: float = CLASS_DELTA, seed: int = 0, progress=None) -> dict:
+                   min_strength: float = CLASS_DELTA, frequent: int | None = 5000, seed: int = 0,
+                   progress=None) -> dict:
     """Screen the vocabulary, compute curves for the strongest candidates (or for `words`), fit
     strength/timescale, and place the modifiers in the modifier subspace and a UMAP embedding."""
     import time
@@ -124,6 +125,8 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
         m1_all = screen(engine, probe_ids, probe_v0)
         strength = (m1_all - 1).abs()
         strength[probe_ids] = 0.0  # the probes themselves are valence words
+        if frequent:  # rank only frequent words: rare words' embeddings are poorly trained
+            strength[frequent + 2:] = 0.0
         order = torch.argsort(strength, descending=True)
         cand = [int(i) for i in order[: top] if strength[i] >= min_strength]
         if not cand:

@@ -98,7 +98,7 @@ def model_checksum(path: Path) -> str:
 
 
 def load_model(name_or_path: str | Path):
-    """A ready classifier (RNNClassifier or BowClassifier) from a model folder or shipped name."""
+    """A ready classifier (RNNClassifier, BowClassifier or AugmentedBow) from a model folder or shipped name."""
     from core.bow import BowClassifier
     from core.rnn import RNNClassifier
     path = resolve_model_dir(name_or_path)
@@ -109,6 +109,9 @@ def load_model(name_or_path: str | Path):
             clf = RNNClassifier.from_parts(config, vocab, weights)
         elif kind in ("bow", "bigram"):
             clf = BowClassifier.from_parts(config, vocab, weights)
+        elif kind == "augmented":
+            from core.augmented import AugmentedBow
+            clf = AugmentedBow.from_parts(config, vocab, weights)
         else:
             raise ModelError(f"{path / 'config.json'}: unknown model kind {kind!r}")
     except (KeyError, RuntimeError, ValueError) as e:

@@ -64,17 +64,23 @@ def test_screen_finds_not_and_very_first(toy_cache):
     assert all(len(m["curve"]) == 20 and len(m["pc"]) == 2 and len(m["umap"]) == 2 for m in res["modifiers"])
 
 
-def test_ablating_the_modes_not_excites_removes_its_flip(toy_cache):
-    eng = engine("toy-gru", n_seeds=300, neutral="the")
-    plain = eng.phrase("good")["p_pos"]
-    negated = eng.phrase("not good")
-    assert plain > 0.5 > negated["p_pos"]                     # "not" flips the reading
-    abl = eng.phrase("not good", ablate_after=0, modes="excited")["ablation"]
-    assert 0 < len(abl["modes"]) < 10
-    ablated = abl["p_pos"]
-    # most of the flip is gone: the ablated reading is back on the positive side
-    assert ablated > 0.5
-    assert abs(ablated - plain) < abs(negated["p_pos"] - plain)
+def test_mode_ablation_removes_exactly_the_chosen_modes(toy_cache):
+    """Removing modes zeroes their coordinates l_a . (h - h*) and leaves the other modes' alone.
+    (Whether it undoes "not" on the toy GRU is reported in the README, not asserted: it does not.)"""
+    import torch
+    eng = engine("toy-gru", n_seeds=300)
+    h = eng.run(eng.vocab.encode(["not"]))[1]
+    excited = eng.excited_modes(h)
+    assert excited and 0 not in excited                       # the integration mode is never "excited"
+    chosen = eng.with_partners(h, excited)
+    k, before = eng.mode_amplitudes(h)
+    h2 = eng.remove_modes(h, excited)
+    coef = (eng.modes_L[k] @ (h2 - eng.points[k]).to(torch.complex128)).abs()
+    assert coef[chosen].max() < 1e-6          # modes are cached in float32
+    others = [a for a in range(coef.shape[0]) if a not in chosen]
+    assert torch.allclose(coef[others], before[others], atol=1e-6)
+    res = eng.phrase("not good", ablate_after=0, modes="excited")
+    assert res["ablation"]["modes"] == chosen and 0 <= res["ablation"]["p_pos"] <= 1
 
 
 def test_phrase_fields_and_modulation_of_negated_word(toy_cache):

@@ -1,0 +1,477 @@
+"""Context-augmented bag-of-words (METHOD section 6, paper A): a BoW whose token weights are scaled
+by the modifiers the RNN analysis found and by the RNN's beginning/end-of-document effects.
+
+  y = b + sum_t beta[w_t] * f_t * g(t)
+  f_t  = prod_{s<t} (1 + alpha[w_s] exp(-(t-s-1)/tau[w_s]))      alpha, tau nonzero only for the K modifiers
+  g(t) = 1 + a_b exp(-(t-1)/tau_b) + a_e exp(-(T-t)/tau_e)        t = 1..T, T the document length
+
+Variants: `bow` (f = g = 1), `mod_fixed` (alpha, tau fixed to the RNN's strengths and timescales),
+`mod_learned` (initialised from them and learned), `position` (BoW + g, initialised from the RNN's
+position fits), `full` (learned modifiers + position). Every variant's logit is an exact sum of
+per-token contributions beta[w_t] f_t g(t) plus the bias. Saved as model kind "augmented".
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from core.text import Vocab, encode_texts, tokenize
+
+VARIANTS = ("bow", "mod_fixed", "mod_learned", "position", "full")
+_USES_MODIFIERS = {"mod_fixed", "mod_learned", "full"}
+_LEARNS_MODIFIERS = {"mod_learned", "full"}
+_USES_POSITION = {"position", "full"}
+TAU_MIN, TAU_MAX = 0.01, 10000.0
+
+
+def _check_variant(variant: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+
+
+class AugmentedBow(nn.Module):
+    """The model and its classifier interface (logits, predict_proba, token_contributions)."""
+
+    kind = "augmented"
+
+    def __init__(self, vocab: Vocab, variant: str = "full", mod_ids: list[int] | None = None,
+                 alpha: list[float] | None = None, tau: list[float] | None = None,
+                 position: tuple[float, float, float, float] | None = None, config: dict | None = None):
+        super().__init__()
+        _check_variant(variant)
+        self.vocab, self.variant = vocab, variant
+        self.config = dict(config or {}, kind="augmented", variant=variant)
+        self.max_len, self.truncate = self.config.get("max_len"), self.config.get("truncate", "head")
+        V = len(vocab)
+        self.beta = nn.Parameter(torch.zeros(V))
+        self.bias = nn.Parameter(torch.zeros(1))
+        mod_ids = list(mod_ids or []) if variant in _USES_MODIFIERS else []
+        if len(set(mod_ids)) != len(mod_ids) or any(not 2 <= i < V for i in mod_ids):
+            raise ValueError("modifier ids must be distinct vocabulary ids (not <pad>/<unk>)")
+        K = len(mod_ids)
+        alpha = [0.0] * K if alpha is None else list(alpha)[:K] if K else []
+        tau = [1.0] * K if tau is None else list(tau)[:K] if K else []
+        learn = variant in _LEARNS_MODIFIERS
+        self.register_buffer("mod_ids", torch.tensor(mod_ids, dtype=torch.long))
+        slot = torch.full((V,), -1, dtype=torch.long)
+        if K:
+            slot[self.mod_ids] = torch.arange(K)
+        self.register_buffer("slot", slot)
+        self.alpha = nn.Parameter(torch.tensor(alpha, dtype=torch.float32).reshape(K), requires_grad=learn)
+        self.log_tau = nn.Parameter(torch.tensor(tau, dtype=torch.float32).reshape(K)
+                                    .clamp(TAU_MIN, TAU_MAX).log(), requires_grad=learn)
+        self.use_position = variant in _USES_POSITION
+        a_b, tau_b, a_e, tau_e = position if (position is not None and self.use_position) else (0.0, 10.0, 0.0, 10.0)
+        self.pos_amp = nn.Parameter(torch.tensor([a_b, a_e], dtype=torch.float32), requires_grad=self.use_position)
+        self.pos_log_tau = nn.Parameter(torch.tensor([tau_b, tau_e], dtype=torch.float32).clamp(TAU_MIN, TAU_MAX).log(),
+                                        requires_grad=self.use_position)
+
+    # -- the model ---------------------------------------------------------------------------
+    @property
+    def tau(self) -> torch.Tensor:
+        return self.log_tau.exp().clamp(TAU_MIN, TAU_MAX)
+
+    @property
+    def pos_tau(self) -> torch.Tensor:
+        return self.pos_log_tau.exp().clamp(TAU_MIN, TAU_MAX)
+
+    def modifier_factors(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """f_t (B, T): the product over earlier modifier tokens of 1 + alpha exp(-(t-s-1)/tau)."""
+        B, T = ids.shape
+        f = torch.ones(B, T)
+        if len(self.mod_ids) == 0:
+            return f
+        pos = torch.arange(T)
+        slot = self.slot[ids]
+        is_mod = (slot >= 0) & (pos[None] < lengths[:, None])
+        M = int(is_mod.sum(1).max()) if B else 0
+        if M == 0:
+            return f
+        # positions of the modifier tokens in each row (sentinel T for padding), (B, M)
+        mpos = torch.where(is_mod, pos[None].expand(B, T), T).sort(dim=1).values[:, :M]
+        mvalid = mpos < T
+        mslot = slot.gather(1, mpos.clamp(max=T - 1)).clamp(min=0)
+        a = self.alpha[mslot] * mvalid                                # (B, M); 0 for padding
+        tau = self.tau[mslot]
+        d = pos[None, :, None] - mpos[:, None, :] - 1                 # (B, T, M): t - s - 1
+        after = d >= 0
+        decay = torch.exp(-d.clamp(min=0).float() / tau[:, None, :])
+        fac = torch.where(after, 1.0 + a[:, None, :] * decay, torch.ones(()))
+        return fac.prod(-1)
+
+    def position_gain(self, lengths: torch.Tensor, T: int) -> torch.Tensor:
+        """g(t) (B, T) = 1 + a_b exp(-(t-1)/tau_b) + a_e exp(-(T_doc-t)/tau_e)."""
+        t0 = torch.arange(T, dtype=torch.float32)[None]              # t - 1
+        to_end = (lengths[:, None].float() - 1.0 - t0).clamp(min=0)   # T_doc - t
+        tau = self.pos_tau
+        return 1.0 + self.pos_amp[0] * torch.exp(-t0 / tau[0]) + self.pos_amp[1] * torch.exp(-to_end / tau[1])
+
+    def terms(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Per-token contributions beta[w_t] f_t g(t) (B, T); 0 on padding."""
+        T = ids.shape[1]
+        valid = torch.arange(T)[None] < lengths[:, None]
+        c = self.beta[ids]
+        if len(self.mod_ids):
+            c = c * self.modifier_factors(ids, lengths)
+        if self.use_position:
+            c = c * self.position_gain(lengths, T)
+        return torch.where(valid, c, torch.zeros(()))
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.bias + self.terms(ids, lengths).sum(1)
+
+    # -- classifier interface ------------------------------------------------------------------
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return encode_texts(texts, self.vocab, self.max_len, self.truncate)
+
+    @torch.no_grad()
+    def logits_of(self, seqs: list[list[int]], max_tokens: int = 32768) -> torch.Tensor:
+        from core.rnn import length_batches, pad_batch
+        out = torch.empty(len(seqs))
+        for idx in length_batches([len(s) for s in seqs], max_tokens, max_batch=512):
+            ids, lengths = pad_batch([seqs[i] for i in idx])
+            out[idx] = self(ids, lengths)
+        return out
+
+    def logits(self, texts: list[str]) -> torch.Tensor:
+        return self.logits_of(self.encode(texts))
+
+    def predict_proba(self, texts: list[str]) -> torch.Tensor:
+        return torch.sigmoid(self.logits(texts))
+
+    @torch.no_grad()
+    def token_contributions(self, text: str) -> tuple[list[str], np.ndarray, float]:
+        """(tokens the model reads, contribution per token, bias): their sum is the logit."""
+        toks = tokenize(text)
+        if self.max_len is not None and len(toks) > self.max_len:
+            toks = toks[: self.max_len] if self.truncate == "head" else toks[-self.max_len:]
+        ids = self.vocab.encode(toks)
+        if not ids:
+            return toks, np.zeros(0), float(self.bias)
+        c = self.terms(torch.tensor([ids]), torch.tensor([len(ids)]))[0]
+        return toks, c.double().numpy(), float(self.bias)
+
+    def describe(self) -> dict:
+        """The context parameters in readable form."""
+        mods = [{"word": self.vocab.itos[i], "alpha": float(a), "tau": float(t)}
+                for i, a, t in zip(self.mod_ids.tolist(), self.alpha.detach(), self.tau.detach())]
+        out = {"variant": self.variant, "modifiers": mods}
+        if self.use_position:
+            out["position"] = {"a_b": float(self.pos_amp[0]), "tau_b": float(self.pos_tau[0]),
+                               "a_e": float(self.pos_amp[1]), "tau_e": float(self.pos_tau[1])}
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------
+    def weights(self) -> dict[str, torch.Tensor]:
+        d = lambda x: x.detach().clone().float()
+        return {"beta": d(self.beta), "bias": d(self.bias), "mod_ids": self.mod_ids.clone(),
+                "alpha": d(self.alpha), "tau": d(self.tau),
+                "position": torch.stack([self.pos_amp[0], self.pos_tau[0], self.pos_amp[1], self.pos_tau[1]]).detach().float()}
+
+    @classmethod
+    def from_parts(cls, config: dict, vocab: Vocab, weights: dict) -> "AugmentedBow":
+        from core.store import ModelError
+        variant = config.get("variant")
+        if variant not in VARIANTS:
+            raise ModelError(f"augmented model: unknown variant {variant!r}")
+        beta = weights.get("beta")
+        if beta is None or "bias" not in weights or beta.shape != (len(vocab),):
+            raise ModelError(f"augmented-BoW weights do not match the vocabulary ({len(vocab)} words)")
+        mod_ids = weights.get("mod_ids", torch.zeros(0, dtype=torch.long))
+        K = len(mod_ids)
+        alpha, tau = weights.get("alpha", torch.zeros(K)), weights.get("tau", torch.ones(K))
+        if alpha.shape != (K,) or tau.shape != (K,):
+            raise ModelError("augmented-BoW weights: alpha and tau must have one entry per modifier")
+        p = weights.get("position", torch.tensor([0.0, 10.0, 0.0, 10.0]))
+        if p.shape != (4,):
+            raise ModelError("augmented-BoW weights: position must hold (a_b, tau_b, a_e, tau_e)")
+        m = cls(vocab, variant, mod_ids.long().tolist(), alpha.tolist(), tau.tolist(), tuple(p.tolist()), config)
+        with torch.no_grad():
+            m.beta.copy_(beta.float())
+            m.bias.copy_(weights["bias"].float().reshape(1))
+        return m.eval()
+
+
+def shipped_copy(model: AugmentedBow) -> AugmentedBow:
+    """The model as it is stored (float16-rounded parameters): evaluate exactly what ships."""
+    w = {k: (v.half().float() if v.is_floating_point() else v) for k, v in model.weights().items()}
+    return AugmentedBow.from_parts(model.config, model.vocab, w)
+
+
+# -- training --------------------------------------------------------------------------------------
+def _accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
+    return float(((logits > 0).long().numpy() == labels).mean()) if len(labels) else float("nan")
+
+
+def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
+                  vocab: Vocab, variant: str = "full", modifiers: list[dict] | None = None,
+                  position: dict | None = None, max_len: int | None = None, truncate: str = "head",
+                  l2: float | str = "auto", epochs: int = 10, batch_size: int = 64, lr: float = 3e-3,
+                  context_lr: float = 3e-2, patience: int = 2, seed: int = 0, config: dict | None = None,
+                  bow_c_grid: tuple[float, ...] | None = None, log=None) -> tuple[AugmentedBow, dict]:
+    """Train one variant with Adam on mini-batches, L2 on beta, early stopping on dev accuracy.
+
+    modifiers: [{"word", "strength", "timescale"}, ...] (core.analysis.modifiers' list; words outside
+    the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}.
+    l2="auto": fit the L2 logistic-regression BoW (core.bow.fit_bow, C chosen on dev) on the same data,
+    use its regularisation (l2 = 1 / (2 C n_train) on the mean loss) and start beta and b from it.
+    Epoch 0 (the starting point) competes in the early stopping too.
+    """
+    from core.rnn import pad_batch
+    from core.train import _epoch_batches
+    _check_variant(variant)
+    log = log or (lambda m: None)
+    t0 = time.time()
+    torch.manual_seed(seed)
+    train_labels, dev_labels = np.asarray(train_labels), np.asarray(dev_labels)
+    mods = [m for m in (modifiers or []) if m["word"] in vocab.stoi and vocab.stoi[m["word"]] >= 2]
+    seen, uniq = set(), []
+    for m in mods:
+        if m["word"] not in seen:
+            seen.add(m["word"])
+            uniq.append(m)
+    mods = uniq
+    pos = None
+    if position is not None:
+        pos = (float(position["begin"]["amplitude"]), float(position["begin"]["timescale"]),
+               float(position["end"]["amplitude"]), float(position["end"]["timescale"]))
+    cfg = dict(config or {}, max_len=max_len, truncate=truncate)
+    model = AugmentedBow(vocab, variant, [vocab.stoi[m["word"]] for m in mods],
+                         [float(m["strength"]) for m in mods], [float(m["timescale"]) for m in mods], pos, cfg)
+    info: dict = {"variant": variant, "n_modifiers": len(model.mod_ids)}
+    n = len(train_texts)
+    if l2 == "auto":
+        from core.bow import C_GRID, fit_bow
+        bow, binfo = fit_bow(train_texts, train_labels, dev_texts, dev_labels, vocab, seed=seed,
+                             c_grid=bow_c_grid or C_GRID)
+        l2 = 1.0 / (2.0 * binfo["C"] * n)
+        with torch.no_grad():
+            model.beta.copy_(torch.from_numpy(bow.beta).float())
+            model.bias.fill_(bow.bias)
+        info.update(bow_C=binfo["C"], bow_dev_accuracy=binfo["dev_accuracy"])
+        log(f"L2 from the logistic-regression BoW: C = {binfo['C']}, l2 = {l2:.3g}")
+    l2 = float(l2)
+    info["l2"] = l2
+    tr_seqs = encode_texts(train_texts, vocab, max_len, truncate)
+    dev_seqs = encode_texts(dev_texts, vocab, max_len, truncate)
+    y = torch.tensor(train_labels, dtype=torch.float32)
+    groups = [{"params": [model.beta, model.bias], "lr": lr}]
+    ctx = [p for p in (model.alpha, model.log_tau, model.pos_amp, model.pos_log_tau) if p.requires_grad and p.numel()]
+    if ctx:
+        groups.append({"params": ctx, "lr": context_lr})
+    opt = torch.optim.Adam(groups)
+    snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.eval()
+    best = (_accuracy(model.logits_of(dev_seqs), dev_labels), 0, snapshot())
+    history = [{"epoch": 0, "dev_accuracy": best[0]}]
+    log(f"{variant}: epoch 0 dev accuracy {best[0]:.4f}")
+    lengths = [len(s) for s in tr_seqs]
+    for epoch in range(1, epochs + 1):
+        if epoch - best[1] > patience:
+            break
+        rng = np.random.default_rng(seed * 1000 + epoch)
+        model.train()
+        total = 0.0
+        for idx in _epoch_batches(lengths, batch_size, rng):
+            ids, lens = pad_batch([tr_seqs[i] for i in idx])
+            loss = F.binary_cross_entropy_with_logits(model(ids, lens), y[idx])
+            obj = loss + l2 * (model.beta ** 2).sum()
+            opt.zero_grad()
+            obj.backward()
+            opt.step()
+            with torch.no_grad():
+                model.beta[0] = 0.0
+            total += float(loss.detach()) * len(idx)
+        model.eval()
+        acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
+        history.append({"epoch": epoch, "train_loss": round(total / max(n, 1), 5), "dev_accuracy": acc})
+        if not math.isfinite(total):
+            log(f"{variant}: epoch {epoch} diverged (non-finite loss); keeping the best so far")
+            break
+        if acc > best[0]:
+            best = (acc, epoch, snapshot())
+        log(f"{variant}: epoch {epoch} train loss {total / max(n, 1):.4f}, dev accuracy {acc:.4f} "
+            f"(best {best[0]:.4f} at {best[1]}), {time.time() - t0:.0f} s")
+    model.load_state_dict(best[2])
+    model = shipped_copy(model)
+    dev_acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
+    info.update(dev_accuracy=dev_acc, best_epoch=best[1], history=history, train_seconds=round(time.time() - t0, 1),
+                context=model.describe())
+    return model, info
+
+
+# -- from an RNN's model folder ------------------------------------------------------------------------
+@dataclass
+class AugConfig:
+    rnn: str
+    name: str | None = None
+    variant: str = "full"
+    top_modifiers: int = 30
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 3e-3
+    context_lr: float = 3e-2
+    l2: str = "auto"
+    patience: int = 2
+    test_data: str | None = None
+    data_root: str | None = None
+    out_dir: str | None = None
+    n_seeds: int = 1000
+    neutral: str | None = None
+    command: str = field(default_factory=lambda: _command())
+
+
+def _command() -> str:
+    from core.train import TrainConfig
+    return TrainConfig.__dataclass_fields__["command"].default_factory()
+
+
+def rnn_setup(rnn: str, data_root: str | None = None, test_data: str | None = None, log=print):
+    """(rnn path, train, dev, vocab, test, settings): the RNN's own data, split, vocabulary and text
+    settings, read from its metrics.json."""
+    from core.store import ModelError, read_json, resolve_model_dir
+    from core.train import TrainConfig, _prepare
+    path = resolve_model_dir(rnn)
+    cfg_json = read_json(path / "config.json")
+    if cfg_json.get("kind") != "rnn":
+        raise ModelError(f"{rnn}: the augmented BoW needs an RNN model (this one is {cfg_json.get('kind')!r})")
+    settings = read_json(path / "metrics.json").get("settings") or {}
+    if "data" not in settings:
+        raise ModelError(f"{path / 'metrics.json'}: no training settings (data, split) recorded")
+    tc = TrainConfig(name="augmented", data=settings["data"], test_data=test_data or settings.get("test_data"),
+                     data_root=data_root or settings.get("data_root"), dev_data=settings.get("dev_data"),
+                     dev_fraction=settings.get("dev_fraction", 0.1), seed=settings.get("seed", 0),
+                     vocab_from=str(path), command="")
+    train, dev, vocab, test = _prepare(tc, log)
+    text = {"max_len": cfg_json.get("max_len"), "truncate": cfg_json.get("truncate", "head")}
+    return path, train, dev, vocab, test, dict(settings, **text)
+
+
+def rnn_context(rnn: str, variant: str, top: int = 30, n_seeds: int = 1000, neutral: str | None = None,
+                data_root: str | None = None, log=None) -> tuple[list[dict] | None, dict | None]:
+    """The RNN's modifiers (top K) and position fits, as much as the variant needs (cached analyses)."""
+    from core.analysis import modifiers, position
+    mods = pos = None
+    if variant in _USES_MODIFIERS:
+        res = modifiers(rnn, top=top, n_seeds=n_seeds, neutral=neutral, data_root=data_root, log=log)
+        mods = [{"word": m["word"], "strength": m["strength"], "timescale": m["timescale"], "class": m["class"]}
+                for m in res["modifiers"]][:top]
+    if variant in _USES_POSITION:
+        res = position(rnn, n_seeds=n_seeds, neutral=neutral, data_root=data_root, log=log)
+        pos = {s: {"amplitude": res[s]["amplitude"], "timescale": res[s]["timescale"]} for s in ("begin", "end")}
+    return mods, pos
+
+
+def train_augmented(cfg: AugConfig, log=print) -> dict:
+    """Train one variant next to an RNN and write models/<name>/ (kind "augmented")."""
+    from core.store import MODELS_DIR, save_model_dir
+    from pathlib import Path
+    import platform
+    _check_variant(cfg.variant)
+    t0 = time.time()
+    path, train, dev, vocab, test, settings = rnn_setup(cfg.rnn, cfg.data_root, cfg.test_data, log)
+    mods, pos = rnn_context(str(path), cfg.variant, cfg.top_modifiers, cfg.n_seeds, cfg.neutral, cfg.data_root,
+                            log=lambda m: log(m))
+    seed = settings.get("seed", 0)
+    model, info = fit_augmented(train.texts, train.labels, dev.texts, dev.labels, vocab, cfg.variant, mods, pos,
+                                settings["max_len"], settings["truncate"], _l2(cfg.l2), cfg.epochs, cfg.batch_size,
+                                cfg.lr, cfg.context_lr, cfg.patience, seed, {"rnn": path.name}, log=log)
+    test_acc = _accuracy(model.logits(test.texts), test.labels) if test is not None else None
+    name = cfg.name or f"{path.name}-aug-{cfg.variant}"
+    metrics = {"name": name, "kind": "augmented", "arch": "augmented", "variant": cfg.variant, "rnn": path.name,
+               "dataset": settings["data"], "test_dataset": cfg.test_data or settings.get("test_data"),
+               "split_sizes": {"train": len(train), "dev": len(dev), "test": len(test) if test is not None else None},
+               "vocab_size": len(vocab), "seed": seed, "command": cfg.command,
+               "settings": {k: v for k, v in vars(cfg).items() if k != "command"},
+               "rnn_settings": {k: settings.get(k) for k in ("data", "dev_data", "dev_fraction", "seed", "max_len", "truncate")},
+               "dev_accuracy": info["dev_accuracy"], "test_accuracy": test_acc,
+               "wall_seconds": round(time.time() - t0, 1), "torch": torch.__version__,
+               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+               **{k: v for k, v in info.items() if k != "dev_accuracy"}}
+    config = dict(model.config, rnn=path.name, modifier_words=[vocab.itos[i] for i in model.mod_ids.tolist()])
+    out = Path(cfg.out_dir or MODELS_DIR) / name
+    save_model_dir(out, config, vocab, model.weights(), metrics)
+    log(f"wrote {out}: dev {info['dev_accuracy']:.4f}" + (f", test {test_acc:.4f}" if test_acc is not None else ""))
+    return metrics
+
+
+def _l2(v) -> float | str:
+    return "auto" if v in (None, "auto") else float(v)
+
+
+# -- comparison -----------------------------------------------------------------------------------------
+def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Gap recovered (acc - acc_ref) / (acc_top - acc_ref) for every entry of `correct` (0/1 arrays over
+    the same test examples), with a bootstrap 95% interval (resamples of examples; resamples with a
+    non-positive denominator are left out), and the top-ref difference's own interval."""
+    rng = np.random.default_rng(seed)
+    n = len(correct[ref])
+    idx = rng.integers(0, n, size=(n_boot, n))
+    acc = {k: v.mean() for k, v in correct.items()}
+    boot = {k: v[idx].mean(1) for k, v in correct.items()}
+    den_b = boot[top] - boot[ref]
+    diff_ci = [float(np.percentile(den_b, 2.5)), float(np.percentile(den_b, 97.5))]
+    den = acc[top] - acc[ref]
+    out = {"diff": float(den), "diff_ci": diff_ci, "gap_too_small": bool(diff_ci[0] <= 0 or den <= 0), "gaps": {}}
+    ok = den_b > 0
+    for k in correct:
+        g = float((acc[k] - acc[ref]) / den) if den != 0 else float("nan")
+        gb = (boot[k][ok] - boot[ref][ok]) / den_b[ok]
+        ci = [float(np.percentile(gb, 2.5)), float(np.percentile(gb, 97.5))] if ok.sum() >= 10 else [float("nan")] * 2
+        out["gaps"][k] = (g, ci)
+    return out
+
+
+def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int = 64, data_root: str | None = None,
+            variants: tuple[str, ...] = VARIANTS, n_boot: int = 1000, refresh: bool = False, log=print) -> dict:
+    """Every variant (trained or loaded from the disk cache), the bigram reference and the RNN on one test set."""
+    from core.bow import fit_bow
+    from core.cache import cached
+    from core.data import load_dataset
+    from core.store import load_model, model_checksum
+    path, train, dev, vocab, _, settings = rnn_setup(rnn, data_root, None, log)
+    test = load_dataset(data, data_root)
+    if (test.labels < 0).any():
+        raise ValueError(f"{data} has unlabelled examples: nothing to compare on")
+    checksum = model_checksum(path)
+    rnn_clf = load_model(path)
+    correct = {"rnn": (rnn_clf.logits(test.texts).numpy() > 0).astype(int) == test.labels}
+    seed = settings.get("seed", 0)
+    for v in variants:
+        def compute(v=v) -> dict:
+            mods, pos = rnn_context(str(path), v, top, data_root=data_root, log=log)
+            model, info = fit_augmented(train.texts, train.labels, dev.texts, dev.labels, vocab, v, mods, pos,
+                                        settings["max_len"], settings["truncate"], "auto", epochs, batch_size,
+                                        seed=seed, config={"rnn": path.name}, log=log)
+            return {"config": model.config, "weights": model.weights(),
+                    "info": {k: info[k] for k in ("dev_accuracy", "best_epoch", "l2", "train_seconds", "context")}}
+        res, hit = cached(checksum, "augmented", {"variant": v, "top": top, "epochs": epochs, "batch_size": batch_size,
+                                                  "data_root": data_root}, compute, refresh, log)
+        log(f"{v}: {'loaded from cache' if hit else 'trained'} (dev {res['info']['dev_accuracy']:.4f})")
+        model = AugmentedBow.from_parts(res["config"], vocab, res["weights"])
+        correct[v] = (model.logits(test.texts).numpy() > 0).astype(int) == test.labels
+
+    def compute_bigram() -> dict:
+        m, info = fit_bow(train.texts, train.labels, dev.texts, dev.labels, vocab, bigram=True, seed=seed)
+        return {"config": m.config, "weights": m.weights(), "info": {"dev_accuracy": info["dev_accuracy"]}}
+    from core.bow import BowClassifier
+    res, hit = cached(checksum, "augmented-bigram", {"data_root": data_root}, compute_bigram, refresh, log)
+    correct["bigram"] = (BowClassifier.from_parts(res["config"], vocab, res["weights"]).logits(test.texts).numpy() > 0
+                         ).astype(int) == test.labels
+    correct = {k: v.astype(np.float64) for k, v in correct.items()}
+    ref = "bow" if "bow" in correct else "bigram"
+    gaps = bootstrap_gap(correct, ref, "rnn", n_boot, seed=0)
+    out = {"data": data, "n": len(test), "rnn": {"accuracy": float(correct["rnn"].mean())},
+           "bow": {"accuracy": float(correct[ref].mean())},
+           "variants": [{"name": k, "accuracy": float(correct[k].mean()), "gap_recovered": gaps["gaps"][k][0],
+                         "gap_ci": gaps["gaps"][k][1]} for k in [*variants, "bigram"]]}
+    if gaps["gap_too_small"]:
+        out["gap_too_small"] = True
+    out["_rnn_bow_diff"] = {"value": gaps["diff"], "ci": gaps["diff_ci"]}  # removed by the CLI's --json
+    return out
