@@ -45,16 +45,18 @@ def bench_train(model_name: str | None = None, seq_len: int = 200, batch_size: i
 
 
 def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = None, adam_lr: float = 1e-2,
-                       adam_cap_s: float = 600.0, seed: int = 0, log=None) -> dict:
+                       adam_cap_s: float = 600.0, seed: int = 0, neutral: str | None = None, log=None) -> dict:
     """Seconds to bring the same seeds to q < 1e-8: this project's solver vs plain Adam on q."""
     import numpy as np
 
     from core.data import load_dataset
-    from core.dynamics import Q_TOL, as_float64, solve_fixed_points, speed_q, visited_states
+    from core.dynamics import (Q_TOL, as_float64, neutral_vector, resolve_neutral, solve_fixed_points, speed_q,
+                               visited_states)
     from core.store import load_model, read_json
     clf = load_model(model_name)
     data = data or read_json(clf.path / "metrics.json").get("dataset")
-    model = as_float64(clf.model)
+    neutral = resolve_neutral(clf.path, neutral)
+    model = as_float64(clf.model, neutral_vector(clf, neutral))
     texts = load_dataset(data).texts
     rng = np.random.default_rng(seed)
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(500, len(texts)), replace=False))]
@@ -84,7 +86,7 @@ def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = 
         if log and steps % 500 == 0:
             log(f"adam step {steps}: {adam_conv:.1%} converged, {elapsed:.0f} s")
     adam_s = reached if reached is not None else time.perf_counter() - t0
-    return {"model": clf.name, "n_seeds": int(seeds.shape[0]), "tolerance": Q_TOL,
+    return {"model": clf.name, "n_seeds": int(seeds.shape[0]), "tolerance": Q_TOL, "neutral_input": neutral,
             "ours_seconds": round(ours_s, 2), "ours_converged": ours_conv,
             "adam_seconds": round(adam_s, 2), "adam_converged": adam_conv, "adam_steps": steps,
             "adam_lr": adam_lr, "adam_reached_our_share": reached is not None,

@@ -33,9 +33,9 @@ def sidebar() -> tuple[dict, str, int]:
     prev = st.session_state.get("_rnn")
     name = st.sidebar.selectbox("RNN model", names, index=names.index(prev) if prev in names else 0, key="model")
     neutral = st.sidebar.text_input(
-        "Neutral input", st.session_state.get("_neutral", "zero"), key="neutral",
-        help="The input x* of neutral steps and fixed points. `zero` is paper B's choice (x* = 0); "
-             "or a filler word of the vocabulary such as `the`, whose embedding is used instead.").strip() or "zero"
+        "Neutral input", st.session_state.get("_neutral", ""), key="neutral",
+        help="The input x* of neutral steps and fixed points. Empty: the model's default (`mean`: the mean "
+             "embedding of the frequent words). `zero` is paper B's choice (x* = 0); or a filler word such as `the`.").strip() or None
     seeds = int(st.sidebar.number_input("Fixed-point seeds", 100, 5000, st.session_state.get("_seeds", 1000), 100,
                                         key="seeds", help="Same as the CLI's --n-seeds (shares its disk cache)."))
     st.session_state.update(_rnn=name, _neutral=neutral, _seeds=seeds)

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def models(tmp_path_factory, toy_csv):
     """A small toy GRU and a BoW sharing its vocabulary, trained into a temp folder."""
     out = tmp_path_factory.mktemp("models")
-    common = dict(data="toy:train", out_dir=str(out), min_count=1, max_vocab=100)
-    train(TrainConfig(name="gru", arch="gru", embed_dim=8, hidden_size=16, epochs=2, lr=5e-3, **common),
+    common = dict(data=toy_csv, out_dir=str(out), min_count=1, max_vocab=100)
+    train(TrainConfig(name="gru", arch="gru", embed_dim=8, hidden_size=16, epochs=4, lr=1e-2, **common),
           log=lambda m: None)
     train(TrainConfig(name="bow", arch="bow", vocab_from=str(out / "gru"), **common), log=lambda m: None)
     train(TrainConfig(name="bigram", arch="bigram", vocab_from=str(out / "gru"), **common), log=lambda m: None)
@@ -36,8 +36,8 @@ def test_model_folder_contents_and_metrics(models):
         d = models / name
         assert {p.name for p in d.iterdir()} >= {"config.json", "vocab.json", "weights.pt", "metrics.json"}
         m = json.loads((d / "metrics.json").read_text())
-        assert m["dataset"] == "toy:train" and m["seed"] == 0 and "command" in m
-        assert m["split_sizes"]["train"] == 18000 and m["split_sizes"]["dev"] == 2000
+        assert m["dataset"].endswith("toy_train.csv") and m["seed"] == 0 and "command" in m
+        assert m["split_sizes"]["train"] == 3600 and m["split_sizes"]["dev"] == 400
         # weights load with weights_only=True (no code can run)
         torch.load(d / "weights.pt", weights_only=True)
     assert Vocab.load(models / "bow" / "vocab.json").itos == Vocab.load(models / "gru" / "vocab.json").itos

@@ -27,9 +27,9 @@ def test_generator_is_seeded_and_balanced():
     assert all((toy.score(t.split()) > 0) == bool(y) for t, y in zip(a.texts, a.labels))
 
 
-def test_toy_gru_trains_to_high_accuracy_and_beats_bow(tmp_path):
-    cfg = TrainConfig(name="toy", data="toy:train", test_data="toy:test", out_dir=str(tmp_path), embed_dim=16,
-                      hidden_size=32, epochs=6, lr=5e-3, batch_size=64, min_count=1, max_vocab=100, patience=6)
+def test_toy_gru_trains_to_high_accuracy_and_beats_bow(tmp_path, toy_csv):
+    cfg = TrainConfig(name="toy", data=toy_csv, test_data="toy:test", out_dir=str(tmp_path), embed_dim=16,
+                      hidden_size=32, epochs=12, lr=1e-2, batch_size=32, min_count=1, max_vocab=100, patience=12)
     metrics = train(cfg, log=lambda m: None)
     assert metrics["test_accuracy"] > 0.93
     assert (tmp_path / "toy" / "weights.pt").exists()

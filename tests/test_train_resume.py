@@ -6,8 +6,8 @@ import torch
 from core.train import TrainConfig, train
 
 
-def test_resume_continues_from_checkpoint(tmp_path):
-    common = dict(data="toy:train", embed_dim=8, hidden_size=8, lr=5e-3, min_count=1, max_vocab=100,
+def test_resume_continues_from_checkpoint(tmp_path, toy_csv):
+    common = dict(data=toy_csv, embed_dim=8, hidden_size=8, lr=5e-3, min_count=1, max_vocab=100,
                   patience=10, dev_fraction=0.5)
     full = tmp_path / "full"
     train(TrainConfig(name="m", out_dir=str(full), epochs=2, **common), log=lambda m: None)
