@@ -163,8 +163,8 @@ class AugmentedBow(nn.Module):
                 for i, a, t in zip(self.mod_ids.tolist(), self.alpha.detach(), self.tau.detach())]
         out = {"variant": self.variant, "modifiers": mods}
         if self.use_position:
-            out["position"] = {"a_b": float(self.pos_amp[0]), "tau_b": float(self.pos_tau[0]),
-                               "a_e": float(self.pos_amp[1]), "tau_e": float(self.pos_tau[1])}
+            amp, tau = self.pos_amp.detach(), self.pos_tau.detach()
+            out["position"] = {"a_b": float(amp[0]), "tau_b": float(tau[0]), "a_e": float(amp[1]), "tau_e": float(tau[1])}
         return out
 
     # -- persistence ---------------------------------------------------------------------------
@@ -212,8 +212,8 @@ def _accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
 def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
                   vocab: Vocab, variant: str = "full", modifiers: list[dict] | None = None,
                   position: dict | None = None, max_len: int | None = None, truncate: str = "head",
-                  l2: float | str = "auto", epochs: int = 10, batch_size: int = 64, lr: float = 3e-3,
-                  context_lr: float = 3e-2, patience: int = 2, seed: int = 0, config: dict | None = None,
+                  l2: float | str = "auto", epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
+                  context_lr: float = 3e-2, patience: float = 2, seed: int = 0, evals_per_epoch: int = 4, config: dict | None = None,
                   bow_c_grid: tuple[float, ...] | None = None, log=None) -> tuple[AugmentedBow, dict]:
     """Train one variant with Adam on mini-batches, L2 on beta, early stopping on dev accuracy.
 
@@ -221,7 +221,8 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}.
     l2="auto": fit the L2 logistic-regression BoW (core.bow.fit_bow, C chosen on dev) on the same data,
     use its regularisation (l2 = 1 / (2 C n_train) on the mean loss) and start beta and b from it.
-    Epoch 0 (the starting point) competes in the early stopping too.
+    Dev accuracy is checked evals_per_epoch times an epoch; the starting point (epoch 0) competes too;
+    training stops when it has not improved for `patience` epochs.
     """
     from core.rnn import pad_batch
     from core.train import _epoch_batches
@@ -272,13 +273,15 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     history = [{"epoch": 0, "dev_accuracy": best[0]}]
     log(f"{variant}: epoch 0 dev accuracy {best[0]:.4f}")
     lengths = [len(s) for s in tr_seqs]
+    step = 0
+    stop = False
     for epoch in range(1, epochs + 1):
-        if epoch - best[1] > patience:
-            break
         rng = np.random.default_rng(seed * 1000 + epoch)
+        batches = _epoch_batches(lengths, batch_size, rng)
+        checks = {int(round(len(batches) * (j + 1) / evals_per_epoch)) - 1 for j in range(evals_per_epoch)}
         model.train()
-        total = 0.0
-        for idx in _epoch_batches(lengths, batch_size, rng):
+        total, seen = 0.0, 0
+        for b, idx in enumerate(batches):
             ids, lens = pad_batch([tr_seqs[i] for i in idx])
             loss = F.binary_cross_entropy_with_logits(model(ids, lens), y[idx])
             obj = loss + l2 * (model.beta ** 2).sum()
@@ -288,16 +291,28 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
             with torch.no_grad():
                 model.beta[0] = 0.0
             total += float(loss.detach()) * len(idx)
-        model.eval()
-        acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
-        history.append({"epoch": epoch, "train_loss": round(total / max(n, 1), 5), "dev_accuracy": acc})
-        if not math.isfinite(total):
-            log(f"{variant}: epoch {epoch} diverged (non-finite loss); keeping the best so far")
+            seen += len(idx)
+            if b not in checks:
+                continue
+            step += 1
+            at = round(epoch - 1 + (b + 1) / len(batches), 2)
+            if not math.isfinite(total):
+                log(f"{variant}: diverged at epoch {at} (non-finite loss); keeping the best so far")
+                stop = True
+                break
+            model.eval()
+            acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
+            model.train()
+            history.append({"epoch": at, "train_loss": round(total / max(seen, 1), 5), "dev_accuracy": acc})
+            if acc > best[0]:
+                best = (acc, at, snapshot())
+            log(f"{variant}: epoch {at} train loss {total / max(seen, 1):.4f}, dev accuracy {acc:.4f} "
+                f"(best {best[0]:.4f} at {best[1]}), {time.time() - t0:.0f} s")
+            if at - best[1] > patience:
+                stop = True
+                break
+        if stop:
             break
-        if acc > best[0]:
-            best = (acc, epoch, snapshot())
-        log(f"{variant}: epoch {epoch} train loss {total / max(n, 1):.4f}, dev accuracy {acc:.4f} "
-            f"(best {best[0]:.4f} at {best[1]}), {time.time() - t0:.0f} s")
     model.load_state_dict(best[2])
     model = shipped_copy(model)
     dev_acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
@@ -314,8 +329,8 @@ class AugConfig:
     variant: str = "full"
     top_modifiers: int = 30
     epochs: int = 8
-    batch_size: int = 64
-    lr: float = 3e-3
+    batch_size: int = 256
+    lr: float = 1e-3
     context_lr: float = 3e-2
     l2: str = "auto"
     patience: int = 2
@@ -380,8 +395,9 @@ def train_augmented(cfg: AugConfig, log=print) -> dict:
                             log=lambda m: log(m))
     seed = settings.get("seed", 0)
     model, info = fit_augmented(train.texts, train.labels, dev.texts, dev.labels, vocab, cfg.variant, mods, pos,
-                                settings["max_len"], settings["truncate"], _l2(cfg.l2), cfg.epochs, cfg.batch_size,
-                                cfg.lr, cfg.context_lr, cfg.patience, seed, {"rnn": path.name}, log=log)
+                                settings["max_len"], settings["truncate"], l2=_l2(cfg.l2), epochs=cfg.epochs,
+                                batch_size=cfg.batch_size, lr=cfg.lr, context_lr=cfg.context_lr,
+                                patience=cfg.patience, seed=seed, config={"rnn": path.name}, log=log)
     test_acc = _accuracy(model.logits(test.texts), test.labels) if test is not None else None
     name = cfg.name or f"{path.name}-aug-{cfg.variant}"
     metrics = {"name": name, "kind": "augmented", "arch": "augmented", "variant": cfg.variant, "rnn": path.name,
@@ -428,7 +444,7 @@ def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: in
     return out
 
 
-def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int = 64, data_root: str | None = None,
+def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int = 256, data_root: str | None = None,
             variants: tuple[str, ...] = VARIANTS, n_boot: int = 1000, refresh: bool = False, log=print) -> dict:
     """Every variant (trained or loaded from the disk cache), the bigram reference and the RNN on one test set."""
     from core.bow import fit_bow
@@ -451,7 +467,7 @@ def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int
                                         seed=seed, config={"rnn": path.name}, log=log)
             return {"config": model.config, "weights": model.weights(),
                     "info": {k: info[k] for k in ("dev_accuracy", "best_epoch", "l2", "train_seconds", "context")}}
-        res, hit = cached(checksum, "augmented", {"variant": v, "top": top, "epochs": epochs, "batch_size": batch_size,
+        res, hit = cached(checksum, "augmented", {"variant": v, "top": top, "epochs": epochs, "batch_size": batch_size, "lr": 1e-3,
                                                   "data_root": data_root}, compute, refresh, log)
         log(f"{v}: {'loaded from cache' if hit else 'trained'} (dev {res['info']['dev_accuracy']:.4f})")
         model = AugmentedBow.from_parts(res["config"], vocab, res["weights"])
