@@ -49,6 +49,7 @@ class ContextEngine:
         self.relax_steps = relax_steps or int(min(1000, max(200, math.ceil(5 * tau2)))) if math.isfinite(tau2) \
             else (relax_steps or 1000)
         self.embed = self.model.embedding.weight.detach()
+        self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
             self.v0_all = self.v(self.h_ref.expand(len(self.vocab), -1), self.embed)
         self.v0_all[:2] = 0.0                                # <pad>, <unk> carry no valence by definition
@@ -97,10 +98,20 @@ class ContextEngine:
             hs.append(h)
         return torch.stack(hs)
 
+    def full_modes(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(lam, R rows, L rows) of all N modes at fixed point k, slowest first (computed once per point)."""
+        if k not in self._full_modes:
+            from core.dynamics import eigenmodes, jacobian_rec
+            m = eigenmodes(jacobian_rec(self.model, self.points[k:k + 1])[0].numpy())
+            self._full_modes[k] = (torch.from_numpy(m.eigvals), torch.from_numpy(m.R.T.copy()),
+                                   torch.from_numpy(m.L))
+        return self._full_modes[k]
+
     def mode_amplitudes(self, h: torch.Tensor) -> tuple[int, torch.Tensor]:
-        """(nearest fixed point k, |l_a . (h - h*_k)| for the slowest modes a at h*_k)."""
+        """(nearest fixed point k, |l_a . (h - h*_k)| for all modes a at h*_k, slowest first)."""
         k = int(nearest_fixed_point(self.points, h[None])[0])
-        return k, (self.modes_L[k] @ (h - self.points[k]).to(torch.complex128)).abs()
+        _, _, L = self.full_modes(k)
+        return k, (L @ (h - self.points[k]).to(torch.complex128)).abs()
 
     def excited_modes(self, h: torch.Tensor, frac: float = EXCITED_FRACTION) -> list[int]:
         """The transient modes a deflected state excites: amplitude at least frac x the largest one,
@@ -113,12 +124,12 @@ class ContextEngine:
     def with_partners(self, h: torch.Tensor, modes: list[int]) -> list[int]:
         """The chosen mode indices at h*(h) plus their complex-conjugate partners (so states stay real)."""
         k = int(nearest_fixed_point(self.points, h[None])[0])
-        n = self.modes_lam.shape[1]
+        lam, _, _ = self.full_modes(k)
+        n = lam.shape[0]
         bad = [a for a in modes if not 0 <= a < n]
         if bad:
             raise ValueError(f"mode indices must be in 0..{n - 1} (slowest first); got {bad}")
         sel = set(modes)
-        lam = self.modes_lam[k]
         for a in list(sel):
             if abs(float(lam[a].imag)) > 1e-9:
                 sel.add(int(torch.argmin((lam - lam[a].conj()).abs())))
@@ -128,9 +139,9 @@ class ContextEngine:
         """h -= Re sum_a r_a (l_a . (h - h*)) over the chosen modes at h*(h) (partners included)."""
         k = int(nearest_fixed_point(self.points, h[None])[0])
         idx = self.with_partners(h, modes)
-        delta = (h - self.points[k]).to(torch.complex128)
-        coef = self.modes_L[k, idx] @ delta
-        return h - (self.modes_R[k, idx].T @ coef).real
+        _, R, L = self.full_modes(k)
+        coef = L[idx] @ (h - self.points[k]).to(torch.complex128)
+        return h - (R[idx].T @ coef).real
 
     @torch.no_grad()
     def phrase(self, text: str, ablate_after: int | None = None, modes: list[int] | str | None = None,
