@@ -20,7 +20,7 @@ def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int 
     """find_modifiers on a model folder, cached on disk; adds `cached` and `neutral_input`."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
-    settings = _settings(data, n_seeds, neutral, top=top, words=words, K=K, frequent=frequent)
+    settings = _settings(data, n_seeds, neutral, top=top, words=words, K=K, frequent=frequent, selection="balanced")
 
     def compute() -> dict:
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)

@@ -123,12 +123,17 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
         m1_all = None
     else:
         m1_all = screen(engine, probe_ids, probe_v0)
-        strength = (m1_all - 1).abs()
-        strength[probe_ids] = 0.0  # the probes themselves are valence words
+        eligible = torch.ones_like(m1_all, dtype=torch.bool)
+        eligible[probe_ids] = False  # the probes themselves are valence words
+        eligible[:2] = False
         if frequent:  # rank only frequent words: rare words' embeddings are poorly trained
-            strength[frequent + 2:] = 0.0
-        order = torch.argsort(strength, descending=True)
-        cand = [int(i) for i in order[: top] if strength[i] >= min_strength]
+            eligible[frequent + 2:] = False
+        # The strongest of each kind: attenuators/negators (lowest M(1)) and intensifiers (highest),
+        # half the list each, so the many weak intensifier-like words cannot crowd out the negators.
+        down = [int(i) for i in torch.argsort(m1_all) if eligible[i] and m1_all[i] <= 1 - min_strength]
+        up = [int(i) for i in torch.argsort(m1_all, descending=True) if eligible[i] and m1_all[i] >= 1 + min_strength]
+        n_down = min(len(down), max(top - len(up), (top + 1) // 2))
+        cand = down[:n_down] + up[:top - n_down]
         if not cand:
             raise ValueError("no word modulates valence by more than "
                              f"{min_strength:.2f} (|M(1) - 1|); the model shows no modifiers")
