@@ -468,6 +468,7 @@ def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int
             return {"config": model.config, "weights": model.weights(),
                     "info": {k: info[k] for k in ("dev_accuracy", "best_epoch", "l2", "train_seconds", "context")}}
         res, hit = cached(checksum, "augmented", {"variant": v, "top": top, "epochs": epochs, "batch_size": batch_size, "lr": 1e-3,
+                                                  "modifier_selection": "balanced",
                                                   "data_root": data_root}, compute, refresh, log)
         log(f"{v}: {'loaded from cache' if hit else 'trained'} (dev {res['info']['dev_accuracy']:.4f})")
         model = AugmentedBow.from_parts(res["config"], vocab, res["weights"])
