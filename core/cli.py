@@ -191,6 +191,9 @@ def cmd_predict(args) -> int:
         return 2
     model = load_model(args.model)
     if args.text is not None:
+        from core.text import tokenize
+        if not tokenize(args.text):
+            raise ValueError("the text has no tokens: nothing to classify")
         p = float(model.predict_proba([args.text])[0])
         print(json.dumps({"text": args.text, "p_pos": p}) if args.json else f"{p:.4f}")
         return 0

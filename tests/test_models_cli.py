@@ -81,6 +81,11 @@ def test_predict_text_and_file(models, tmp_path, capsys):
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
 
 
+def test_predict_empty_text_is_a_clear_error(models, capsys):
+    assert main(["predict", str(models / "gru"), "  "]) == 2
+    assert "no tokens" in capsys.readouterr().err
+
+
 def test_bow_contributions_sum_to_logit(models):
     for name in ("bow", "bigram"):
         model = load_model(models / name)
