@@ -66,20 +66,21 @@ for col, info in zip(cols, (rnn_info, bow_info)):
         col.caption(f"Not in this model's vocabulary (read as <unk>): {', '.join(sorted(set(unknown))[:20])}")
     if model.kind == "rnn":
         toks, logits = model.trajectory(text)
-        df = pd.DataFrame({"position": range(1, len(toks) + 1), "token": toks, "readout logit": logits.numpy()})
+        df = pd.DataFrame({"label": [f"{i}: {t}" for i, t in enumerate(toks)], "token": toks,
+                           "readout logit": logits.numpy()})
         chart = alt.Chart(df).mark_line(point=True).encode(
-            x=alt.X("position:Q", title="token position"), y=alt.Y("readout logit:Q", title="readout y(h_t)"),
-            tooltip=["position", "token", alt.Tooltip("readout logit:Q", format=".3f")])
+            x=alt.X("label:N", title="token", sort=None), y=alt.Y("readout logit:Q", title="readout y(h_t)"),
+            tooltip=["token", alt.Tooltip("readout logit:Q", format=".3f")])
         rule = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-        col.altair_chart(chart + rule, use_container_width=True)
+        col.altair_chart(chart + rule, width="stretch")
         col.caption("Readout after each token (logit; above 0 = positive). Truncation to the model's "
                     "max length applies to P(positive) only.")
     else:
         toks, contrib, bias = model.token_contributions(text)
-        df = pd.DataFrame({"position": range(1, len(toks) + 1), "token": toks, "contribution": contrib})
+        df = pd.DataFrame({"label": [f"{i}: {t}" for i, t in enumerate(toks)], "token": toks, "contribution": contrib})
         chart = alt.Chart(df).mark_bar().encode(
-            x=alt.X("position:O", title="token", axis=alt.Axis(labelExpr="''")), y="contribution:Q",
+            x=alt.X("label:N", title="token", sort=None), y="contribution:Q",
             color=alt.condition("datum.contribution > 0", alt.value("#2b8cbe"), alt.value("#e34a33")),
             tooltip=["token", alt.Tooltip("contribution:Q", format=".3f")])
-        col.altair_chart(chart, use_container_width=True)
+        col.altair_chart(chart, width="stretch")
         col.caption(f"Per-token weights beta[w]; logit = bias ({bias:.3f}) + their sum.")

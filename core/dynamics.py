@@ -109,15 +109,6 @@ def eigenmodes(J: np.ndarray) -> Modes:
     return Modes(lam, R, L, timescales(lam))
 
 
-def top_mode(J: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """(lambda_1, r_1, l_1) as real vectors, with w-independent sign fixed so that sum(r_1) >= 0."""
-    m = eigenmodes(J)
-    r, l = m.R[:, 0].real, m.L[0].real
-    if r.sum() < 0:
-        r, l = -r, -l
-    return float(m.eigvals[0].real), r, l
-
-
 def relax(model, h: torch.Tensor, steps: int) -> torch.Tensor:
     """Phi_K: apply `steps` neutral-input steps."""
     x = neutral_input(model, h.shape[0])
