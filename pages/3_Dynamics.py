@@ -124,7 +124,7 @@ with left:
     st.caption("Principal components of the fixed points themselves; the large dot is the reference point.")
 with right:
     st.subheader("|λ₁| along the attractor")
-    line = alt.Chart(fp).mark_line(point=True).encode(
+    line = alt.Chart(fp).mark_circle(size=18).encode(
         x=alt.X("readout:Q", title="readout y(h*)"), y=alt.Y("|lambda_1|:Q", scale=alt.Scale(zero=False)),
         tooltip=["index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|lambda_1|:Q", format=".4f")])
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
