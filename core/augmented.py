@@ -21,7 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.rnn import batched_logits
 from core.text import Vocab, encode_texts, tokenize
+from core.train import accuracy, invocation
 
 VARIANTS = ("bow", "mod_fixed", "mod_learned", "position", "full")
 _USES_MODIFIERS = {"mod_fixed", "mod_learned", "full"}
@@ -130,14 +132,8 @@ class AugmentedBow(nn.Module):
     def encode(self, texts: list[str]) -> list[list[int]]:
         return encode_texts(texts, self.vocab, self.max_len, self.truncate)
 
-    @torch.no_grad()
-    def logits_of(self, seqs: list[list[int]], max_tokens: int = 32768) -> torch.Tensor:
-        from core.rnn import length_batches, pad_batch
-        out = torch.empty(len(seqs))
-        for idx in length_batches([len(s) for s in seqs], max_tokens, max_batch=512):
-            ids, lengths = pad_batch([seqs[i] for i in idx])
-            out[idx] = self(ids, lengths)
-        return out
+    def logits_of(self, seqs: list[list[int]]) -> torch.Tensor:
+        return batched_logits(self, seqs, max_tokens=32768, max_batch=512)
 
     def logits(self, texts: list[str]) -> torch.Tensor:
         return self.logits_of(self.encode(texts))
@@ -205,10 +201,6 @@ def shipped_copy(model: AugmentedBow) -> AugmentedBow:
 
 
 # -- training --------------------------------------------------------------------------------------
-def _accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
-    return float(((logits > 0).long().numpy() == labels).mean()) if len(labels) else float("nan")
-
-
 def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
                   vocab: Vocab, variant: str = "full", modifiers: list[dict] | None = None,
                   position: dict | None = None, max_len: int | None = None, truncate: str = "head",
@@ -269,7 +261,7 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     opt = torch.optim.Adam(groups)
     snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}
     model.eval()
-    best = (_accuracy(model.logits_of(dev_seqs), dev_labels), 0, snapshot())
+    best = (accuracy(model.logits_of(dev_seqs), dev_labels), 0, snapshot())
     history = [{"epoch": 0, "dev_accuracy": best[0]}]
     log(f"{variant}: epoch 0 dev accuracy {best[0]:.4f}")
     lengths = [len(s) for s in tr_seqs]
@@ -301,7 +293,7 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
                 stop = True
                 break
             model.eval()
-            acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
+            acc = accuracy(model.logits_of(dev_seqs), dev_labels)
             model.train()
             history.append({"epoch": at, "train_loss": round(total / max(seen, 1), 5), "dev_accuracy": acc})
             if acc > best[0]:
@@ -315,7 +307,7 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
             break
     model.load_state_dict(best[2])
     model = shipped_copy(model)
-    dev_acc = _accuracy(model.logits_of(dev_seqs), dev_labels)
+    dev_acc = accuracy(model.logits_of(dev_seqs), dev_labels)
     info.update(dev_accuracy=dev_acc, best_epoch=best[1], history=history, train_seconds=round(time.time() - t0, 1),
                 context=model.describe())
     return model, info
@@ -339,12 +331,7 @@ class AugConfig:
     out_dir: str | None = None
     n_seeds: int = 1000
     neutral: str | None = None
-    command: str = field(default_factory=lambda: _command())
-
-
-def _command() -> str:
-    from core.train import TrainConfig
-    return TrainConfig.__dataclass_fields__["command"].default_factory()
+    command: str = field(default_factory=lambda: invocation())
 
 
 def rnn_setup(rnn: str, data_root: str | None = None, test_data: str | None = None, log=print):
@@ -398,7 +385,7 @@ def train_augmented(cfg: AugConfig, log=print) -> dict:
                                 settings["max_len"], settings["truncate"], l2=_l2(cfg.l2), epochs=cfg.epochs,
                                 batch_size=cfg.batch_size, lr=cfg.lr, context_lr=cfg.context_lr,
                                 patience=cfg.patience, seed=seed, config={"rnn": path.name}, log=log)
-    test_acc = _accuracy(model.logits(test.texts), test.labels) if test is not None else None
+    test_acc = accuracy(model.logits(test.texts), test.labels) if test is not None else None
     name = cfg.name or f"{path.name}-aug-{cfg.variant}"
     metrics = {"name": name, "kind": "augmented", "arch": "augmented", "variant": cfg.variant, "rnn": path.name,
                "dataset": settings["data"], "test_dataset": cfg.test_data or settings.get("test_data"),

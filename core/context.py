@@ -16,7 +16,8 @@ import math
 import numpy as np
 import torch
 
-from core.dynamics import as_float64, nearest_fixed_point, neutral_input, neutral_vector, relax
+from core.dynamics import (as_float64, finite_or_none, nearest_fixed_point, neutral_input, neutral_vector, relax,
+                           timescales)
 from core.text import tokenize
 
 MAX_TOKENS = 2000
@@ -40,14 +41,14 @@ class ContextEngine:
         self.modes_lam = torch.complex(dyn["modes_lam"][..., 0].double(), dyn["modes_lam"][..., 1].double())
         self.modes_R = torch.complex(dyn["modes_R"][..., 0].double(), dyn["modes_R"][..., 1].double())
         self.modes_L = torch.complex(dyn["modes_L"][..., 0].double(), dyn["modes_L"][..., 1].double())
-        self.modes_tau = _tau(self.modes_lam.abs())
+        self.modes_tau = torch.from_numpy(timescales(self.modes_lam.numpy()))
         w, b = self.model.readout_vector()
         self.w, self.b = w.double(), float(b)
         self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
         # Phi_K: long enough for the slowest transient (mode 2 at the reference point) to decay.
         tau2 = float(self.modes_tau[self.ref, 1]) if self.modes_tau.shape[1] > 1 else 10.0
-        self.relax_steps = relax_steps or int(min(1000, max(200, math.ceil(5 * tau2)))) if math.isfinite(tau2) \
-            else (relax_steps or 1000)
+        default_steps = int(min(1000, max(200, math.ceil(5 * tau2)))) if math.isfinite(tau2) else 1000
+        self.relax_steps = relax_steps or default_steps
         self.embed = self.model.embedding.weight.detach()
         self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
@@ -177,7 +178,7 @@ class ContextEngine:
                 "m": float(v[t] / v0[t]) if ok else None,
                 "deflection": float(dev[t].norm()),
                 "modes": [{"mode": a, "amplitude": float(coef[t, a]),
-                           "timescale": _finite(float(self.modes_tau[near[t], a]))} for a in strong],
+                           "timescale": finite_or_none(float(self.modes_tau[near[t], a]))} for a in strong],
             })
         res = {"tokens": out, "p_pos": float(torch.sigmoid(y[-1])), "logit": float(y[-1]),
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
@@ -191,15 +192,6 @@ class ContextEngine:
                                "logit": float(self.y(hs_abl[-1])),
                                "y": [float(v) for v in self.y(hs_abl[1:])]}
         return res
-
-
-def _tau(mag: torch.Tensor) -> torch.Tensor:
-    return torch.where(mag >= 1, torch.full_like(mag, float("inf")), -1 / torch.log(mag.clamp(min=1e-300)))
-
-
-def _finite(x: float) -> float | None:
-    """JSON has no infinity: an infinite timescale is reported as null."""
-    return x if math.isfinite(x) else None
 
 
 def engine(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,

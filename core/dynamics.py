@@ -99,6 +99,11 @@ def timescales(eigvals: np.ndarray) -> np.ndarray:
         return np.where(mag >= 1.0, np.inf, -1.0 / np.log(np.maximum(mag, 1e-300)))
 
 
+def finite_or_none(tau: float) -> float | None:
+    """JSON has no infinity: an infinite timescale is reported as null."""
+    return tau if np.isfinite(tau) else None
+
+
 def eigenmodes(J: np.ndarray) -> Modes:
     """Eigendecomposition of one Jacobian with left eigenvectors normalised so L R = I."""
     J = np.asarray(J, dtype=np.float64)

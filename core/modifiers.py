@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.dynamics import nearest_fixed_point, neutral_input, relax
+from core.dynamics import finite_or_none, nearest_fixed_point, neutral_input, relax
 
 CLASS_DELTA = 0.2
 PROBE_MODIFIER_CUTOFF = 0.5
@@ -34,6 +34,16 @@ def probe_words(engine, n_each: int = 50, frequent: int = 5000,
                          f"negative words have |v0| above the threshold {engine.valence_threshold:.3g}")
     ids = pos + neg
     return ids, engine.v0_all[ids]
+
+
+def clean_probe_words(engine, n_each: int = 50) -> tuple[list[int], torch.Tensor]:
+    """probe_words without the strong modifiers: a word such as "not" can also carry valence, but it
+    must not serve as a probe, so probes that modulate the others by more than
+    PROBE_MODIFIER_CUTOFF are dropped and the probes chosen again."""
+    probe_ids, probe_v0 = probe_words(engine, n_each)
+    m1 = screen(engine, probe_ids, probe_v0, ids=probe_ids)
+    modifying = {p for p, m in zip(probe_ids, m1.tolist()) if abs(m - 1) >= PROBE_MODIFIER_CUTOFF}
+    return probe_words(engine, n_each, exclude=modifying) if modifying else (probe_ids, probe_v0)
 
 
 @torch.no_grad()
@@ -108,13 +118,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     strength/timescale, and place the modifiers in the modifier subspace and a UMAP embedding."""
     import time
     t0 = time.time()
-    probe_ids, probe_v0 = probe_words(engine, n_probe)
-    # A strong modifier (e.g. "not") can also carry valence; it must not serve as a probe, so drop
-    # probes that modulate the others by more than PROBE_MODIFIER_CUTOFF and choose the probes again.
-    m1_probe = screen(engine, probe_ids, probe_v0, ids=probe_ids)
-    modifying = {p for p, m in zip(probe_ids, m1_probe.tolist()) if abs(m - 1) >= PROBE_MODIFIER_CUTOFF}
-    if modifying:
-        probe_ids, probe_v0 = probe_words(engine, n_probe, exclude=modifying)
+    probe_ids, probe_v0 = clean_probe_words(engine, n_probe)
     if words:
         unknown = [w for w in words if w not in engine.vocab]
         if unknown:
@@ -156,7 +160,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
             "word": engine.vocab.itos[wid], "strength": float(M[i, 0] - 1), "timescale": tau, "fit_r2": r2,
             "class": classify(float(M[i, 0])), "curve": [float(v) for v in M[i]],
             "v0": float(engine.v0_all[wid]), "deflection": float(d[i].norm()),
-            "modes": [{"mode": a, "excitation": float(exc[i, a]), "timescale": _finite(float(tau_ref[a]))}
+            "modes": [{"mode": a, "excitation": float(exc[i, a]), "timescale": finite_or_none(float(tau_ref[a]))}
                       for a in strong],
             "pc": [float(pcs[i, 0]), float(pcs[i, 1])], "umap": [float(umap_xy[i, 0]), float(umap_xy[i, 1])],
             "cluster": int(clusters[i]),
@@ -165,10 +169,6 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     return {"modifiers": mods, "n_probe": len(probe_ids), "probe_words": [engine.vocab.itos[i] for i in probe_ids],
             "K": K, "vocab_size": len(engine.vocab), "screen_seconds": screen_s,
             "seconds": time.time() - t0, "valence_threshold": engine.valence_threshold}
-
-
-def _finite(x: float):
-    return x if np.isfinite(x) else None
 
 
 def subspace(d_perp: np.ndarray, M: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,17 +9,13 @@ from __future__ import annotations
 import torch
 
 from core.dynamics import relax
-from core.modifiers import PROBE_MODIFIER_CUTOFF, fit_decay, probe_words, screen
+from core.modifiers import clean_probe_words, fit_decay
 
 
 @torch.no_grad()
 def position_effects(engine, n_begin: int = 50, n_end: int = 50, n_probe: int = 50) -> dict:
     """Beginning and end curves with their fitted amplitude and timescale (tokens)."""
-    probe_ids, probe_v0 = probe_words(engine, n_probe)
-    m1 = screen(engine, probe_ids, probe_v0, ids=probe_ids)
-    modifying = {p for p, m in zip(probe_ids, m1.tolist()) if abs(m - 1) >= PROBE_MODIFIER_CUTOFF}
-    if modifying:
-        probe_ids, probe_v0 = probe_words(engine, n_probe, exclude=modifying)
+    probe_ids, probe_v0 = clean_probe_words(engine, n_probe)
     x = engine.embed[probe_ids]
     h = engine.model.h0.double()[None]
     begin = []

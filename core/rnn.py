@@ -224,11 +224,12 @@ def length_batches(lengths: list[int], max_tokens: int = 16384, max_batch: int =
 
 
 @torch.no_grad()
-def rnn_logits(model: SentimentRNN, seqs: list[list[int]], max_tokens: int = 16384) -> torch.Tensor:
-    """Logits for many encoded sequences with the fast path, batched by length."""
+def batched_logits(model: nn.Module, seqs: list[list[int]], max_tokens: int = 16384,
+                   max_batch: int = 256) -> torch.Tensor:
+    """Logits of a model called as model(ids, lengths) for many encoded sequences, batched by length."""
     model.eval()
     out = torch.empty(len(seqs))
-    for idx in length_batches([len(s) for s in seqs], max_tokens):
+    for idx in length_batches([len(s) for s in seqs], max_tokens, max_batch):
         ids, lengths = pad_batch([seqs[i] for i in idx])
         out[idx] = model(ids, lengths)
     return out
@@ -253,7 +254,7 @@ class RNNClassifier:
         return encode_texts(texts, self.vocab, self.config.get("max_len"), self.config.get("truncate", "head"))
 
     def logits(self, texts: list[str]) -> torch.Tensor:
-        return rnn_logits(self.model, self.encode(texts))
+        return batched_logits(self.model, self.encode(texts))
 
     def predict_proba(self, texts: list[str]) -> torch.Tensor:
         """P(positive) for each text."""

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from core.data import Dataset, load_dataset, train_dev_split
 from core.io import atomic_write
-from core.rnn import ARCHS, SentimentRNN, pad_batch, rnn_logits
+from core.rnn import ARCHS, SentimentRNN, batched_logits, pad_batch
 from core.store import MODELS_DIR, ModelError, load_model_dir, resolve_model_dir, save_model_dir
 from core.text import Vocab, encode_texts, tokenize
 
@@ -53,8 +53,12 @@ class TrainConfig:
     seed: int = 0
     patience: int = 3
     resume: bool = False
-    max_train_tokens: int = 8192
-    command: str = field(default_factory=lambda: " ".join(shlex.quote(a) for a in ["python", "-m", "core", *sys.argv[1:]]))
+    command: str = field(default_factory=lambda: invocation())
+
+
+def invocation() -> str:
+    """The exact command line that is running, as recorded in every model's metrics."""
+    return " ".join(shlex.quote(a) for a in ["python", "-m", "core", *sys.argv[1:]])
 
 
 def set_seed(seed: int) -> None:
@@ -167,7 +171,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
             n_seen += len(idx)
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{total / n_seen:.4f}", refresh=False)
-        dev_acc = accuracy(rnn_logits(model, dev_seqs), dev.labels)
+        dev_acc = accuracy(batched_logits(model, dev_seqs), dev.labels)
         state["history"].append({"epoch": epoch, "train_loss": round(total / max(n_seen, 1), 5),
                                  "dev_accuracy": dev_acc})
         if dev_acc > state["best_dev"]:
@@ -185,8 +189,8 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     # Evaluate exactly what is shipped: the float16-rounded weights.
     shipped = {k: v.to(torch.float16).float() for k, v in best_state.items()}
     model.load_state_dict(shipped)
-    dev_acc = accuracy(rnn_logits(model, dev_seqs), dev.labels)
-    test_acc = accuracy(rnn_logits(model, enc(test)), test.labels) if test else None
+    dev_acc = accuracy(batched_logits(model, dev_seqs), dev.labels)
+    test_acc = accuracy(batched_logits(model, enc(test)), test.labels) if test else None
     config = {"kind": "rnn", "arch": cfg.arch, "embed_dim": cfg.embed_dim, "hidden_size": cfg.hidden_size,
               "max_len": cfg.max_len, "truncate": cfg.truncate}
     if cfg.neutral:

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from core.rnn import ARCHS, SentimentRNN, length_batches, pad_batch, rnn_logits
+from core.rnn import ARCHS, SentimentRNN, length_batches, pad_batch, batched_logits
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -75,8 +75,8 @@ def test_length_batches_cover_everything_once():
     assert all(len(b) <= 3 for b in batches)
     model = SentimentRNN(30, "gru", embed_dim=4, hidden_size=8)
     seqs = [[2] * n for n in lengths]
-    batched = rnn_logits(model, seqs, max_tokens=600)
-    one_by_one = torch.stack([rnn_logits(model, [s])[0] for s in seqs])
+    batched = batched_logits(model, seqs, max_tokens=600)
+    one_by_one = torch.stack([batched_logits(model, [s])[0] for s in seqs])
     assert torch.allclose(batched, one_by_one, atol=1e-5)
 
 
