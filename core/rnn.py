@@ -8,25 +8,27 @@ precomputes every input projection in one matrix product and loops over time.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
 ARCHS = ("gru", "lstm", "ugrnn", "vanilla")
 
 
-class Cell(nn.Module):
+class Cell(nn.Module, ABC):
     """A recurrent cell: state size N, input size d."""
 
     state_size: int
     hidden_size: int
 
-    def step(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
+    @abstractmethod
+    def step(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """F(h, x) for any leading batch dimensions: h (..., N), x (..., d) -> (..., N)."""
-        raise NotImplementedError
 
-    def run(self, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
+    @abstractmethod
+    def run(self, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
         """Fast path: x (B, T, d), h0 (B, N) -> states (B, T, N) for the readout half (h part)."""
-        raise NotImplementedError
 
     def readout_part(self, h: torch.Tensor) -> torch.Tensor:
         """The part of the state that the readout sees (all of it, except the LSTM's c)."""

@@ -14,35 +14,16 @@ if ROOT not in sys.path:  # `core` when the page is run on its own
 
 from core.context import ContextEngine, engine  # noqa: E402
 from core.modifiers import CLASS_DELTA  # noqa: E402
-from core.store import ModelError, list_models, model_checksum  # noqa: E402
+from core.store import model_checksum  # noqa: E402
+from pages import CORE_ERRORS, sidebar  # noqa: E402
 from core.text import tokenize  # noqa: E402
 
 MAX_CHARS = 20000
 EXACT_DEFAULT_TOKENS = 60
-CORE_ERRORS = (ValueError, ModelError, RuntimeError)
 M_COLORS = {"flipped (m < 0)": "#d62728", "attenuated (0 ≤ m < 1)": "#ff7f0e",
             f"about 1 (|m - 1| ≤ {CLASS_DELTA})": "#999999", "amplified (m > 1)": "#1f77b4"}
 
 st.set_page_config(page_title="Phrase · Sentiment RNN explorer", layout="wide")
-
-
-def sidebar() -> tuple[dict, str, int]:
-    """RNN model, neutral input and fixed-point seeds (remembered across pages)."""
-    models = [m for m in list_models() if m["kind"] == "rnn"]
-    if not models:
-        st.error("No RNN model found in models/. Train one with `python -m core train ...` (see README).")
-        st.stop()
-    names = [m["name"] for m in models]
-    prev = st.session_state.get("_rnn")
-    name = st.sidebar.selectbox("RNN model", names, index=names.index(prev) if prev in names else 0, key="model")
-    neutral = st.sidebar.text_input(
-        "Neutral input", st.session_state.get("_neutral", ""), key="neutral",
-        help="The input x* of neutral steps and fixed points. Empty: the model's default (`mean`: the mean "
-             "embedding of the frequent words). `zero` is paper B's choice (x* = 0); or a filler word such as `the`.").strip() or None
-    seeds = int(st.sidebar.number_input("Fixed-point seeds", 100, 5000, st.session_state.get("_seeds", 1000), 100,
-                                        key="seeds", help="Same as the CLI's --n-seeds (shares its disk cache)."))
-    st.session_state.update(_rnn=name, _neutral=neutral, _seeds=seeds)
-    return next(m for m in models if m["name"] == name), neutral, seeds
 
 
 @st.cache_resource(show_spinner="Solving for fixed points (first run per model and setting; can take minutes)...")
