@@ -17,10 +17,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.bow import C_GRID
 from core.rnn import batched_logits
 from core.text import Vocab, encode_texts, tokenize
 from core.train import accuracy, invocation
@@ -30,6 +32,9 @@ _USES_MODIFIERS = {"mod_fixed", "mod_learned", "full"}
 _LEARNS_MODIFIERS = {"mod_learned", "full"}
 _USES_POSITION = {"position", "full"}
 TAU_MIN, TAU_MAX = 0.01, 10000.0
+FIT_VERSION = 3        # bump when fit_augmented changes what it computes (disk cache key)
+TOP_MODIFIERS = 2000   # K: the RNN's strongest modifiers used (half attenuators/negators, half intensifiers)
+WINDOW_EPS = 1e-6
 
 
 def _check_variant(variant: str) -> None:
@@ -84,28 +89,30 @@ class AugmentedBow(nn.Module):
         return self.pos_log_tau.exp().clamp(TAU_MIN, TAU_MAX)
 
     def modifier_factors(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """f_t (B, T): the product over earlier modifier tokens of 1 + alpha exp(-(t-s-1)/tau)."""
+        """f_t (B, T): the product over earlier modifier tokens of 1 + alpha exp(-(t-s-1)/tau).
+
+        Computed lag by lag (d = t - s - 1); lags where every modifier's term is below WINDOW_EPS
+        (|alpha| exp(-d/tau) < 1e-6) are skipped, so a logit differs from the full product by < 1e-6
+        relative per modifier token."""
         B, T = ids.shape
         f = torch.ones(B, T)
-        if len(self.mod_ids) == 0:
+        if len(self.mod_ids) == 0 or T < 2:
             return f
-        pos = torch.arange(T)
         slot = self.slot[ids]
-        is_mod = (slot >= 0) & (pos[None] < lengths[:, None])
-        M = int(is_mod.sum(1).max()) if B else 0
-        if M == 0:
+        is_mod = (slot >= 0) & (torch.arange(T)[None] < lengths[:, None])
+        if not bool(is_mod.any()):
             return f
-        # positions of the modifier tokens in each row (sentinel T for padding), (B, M)
-        mpos = torch.where(is_mod, pos[None].expand(B, T), T).sort(dim=1).values[:, :M]
-        mvalid = mpos < T
-        mslot = slot.gather(1, mpos.clamp(max=T - 1)).clamp(min=0)
-        a = self.alpha[mslot] * mvalid                                # (B, M); 0 for padding
-        tau = self.tau[mslot]
-        d = pos[None, :, None] - mpos[:, None, :] - 1                 # (B, T, M): t - s - 1
-        after = d >= 0
-        decay = torch.exp(-d.clamp(min=0).float() / tau[:, None, :])
-        fac = torch.where(after, 1.0 + a[:, None, :] * decay, torch.ones(()))
-        return fac.prod(-1)
+        s = slot.clamp(min=0)
+        a = torch.where(is_mod, self.alpha[s], torch.zeros(()))      # (B, T): alpha of the token at s
+        tau = self.tau[s]
+        with torch.no_grad():
+            need = (tau * torch.log(a.abs().clamp(min=WINDOW_EPS) / WINDOW_EPS))[is_mod]
+            W = min(T - 1, int(need.max().ceil()) + 1)
+        inv_tau = 1.0 / tau
+        for d in range(W):
+            term = 1.0 + a[:, :T - 1 - d] * torch.exp(-d * inv_tau[:, :T - 1 - d])   # acts on t = s + 1 + d
+            f = f * torch.cat([torch.ones(B, d + 1), term], dim=1)
+        return f
 
     def position_gain(self, lengths: torch.Tensor, T: int) -> torch.Tensor:
         """g(t) (B, T) = 1 + a_b exp(-(t-1)/tau_b) + a_e exp(-(T_doc-t)/tau_e)."""
@@ -114,16 +121,19 @@ class AugmentedBow(nn.Module):
         tau = self.pos_tau
         return 1.0 + self.pos_amp[0] * torch.exp(-t0 / tau[0]) + self.pos_amp[1] * torch.exp(-to_end / tau[1])
 
+    def token_weights(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The context weight f_t g(t) of each token (B, T); 0 on padding."""
+        T = ids.shape[1]
+        w = torch.ones(ids.shape)
+        if len(self.mod_ids):
+            w = w * self.modifier_factors(ids, lengths)
+        if self.use_position:
+            w = w * self.position_gain(lengths, T)
+        return torch.where(torch.arange(T)[None] < lengths[:, None], w, torch.zeros(()))
+
     def terms(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Per-token contributions beta[w_t] f_t g(t) (B, T); 0 on padding."""
-        T = ids.shape[1]
-        valid = torch.arange(T)[None] < lengths[:, None]
-        c = self.beta[ids]
-        if len(self.mod_ids):
-            c = c * self.modifier_factors(ids, lengths)
-        if self.use_position:
-            c = c * self.position_gain(lengths, T)
-        return torch.where(valid, c, torch.zeros(()))
+        return self.beta[ids] * self.token_weights(ids, lengths)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.bias + self.terms(ids, lengths).sum(1)
@@ -201,20 +211,51 @@ def shipped_copy(model: AugmentedBow) -> AugmentedBow:
 
 
 # -- training --------------------------------------------------------------------------------------
+@torch.no_grad()
+def weighted_counts(model: AugmentedBow, seqs: list[list[int]], chunk: int = 256) -> sp.csr_matrix:
+    """Documents x vocabulary matrix of summed context weights: X[d, w] = sum over the tokens t of
+    word w in d of f_t g(t). The logit is b + X @ beta, so with alpha, tau and the position terms
+    fixed, fitting beta is an ordinary logistic regression."""
+    from core.rnn import pad_batch
+    rows, cols, vals = [], [], []
+    order = np.argsort([len(x) for x in seqs], kind="stable")       # similar lengths share a batch
+    for s in range(0, len(order), chunk):
+        idx = order[s:s + chunk]
+        batch = [seqs[i] for i in idx]
+        if not any(batch):
+            continue
+        ids, lens = pad_batch(batch)
+        w = model.token_weights(ids, lens)
+        valid = torch.arange(ids.shape[1])[None] < lens[:, None]
+        r, c = valid.nonzero(as_tuple=True)
+        rows.append(np.asarray(idx)[r.numpy()])
+        cols.append(ids[r, c].numpy())
+        vals.append(w[r, c].double().numpy())
+    cat = lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt)
+    X = sp.csr_matrix((cat(vals, np.float64), (cat(rows, np.int64), cat(cols, np.int64))),
+                      shape=(len(seqs), len(model.vocab)))
+    X.sum_duplicates()
+    return X
+
+
 def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
                   vocab: Vocab, variant: str = "full", modifiers: list[dict] | None = None,
                   position: dict | None = None, max_len: int | None = None, truncate: str = "head",
-                  l2: float | str = "auto", epochs: int = 10, batch_size: int = 64, lr: float = 1e-3,
-                  context_lr: float = 3e-2, patience: float = 2, seed: int = 0, evals_per_epoch: int = 4, config: dict | None = None,
-                  bow_c_grid: tuple[float, ...] | None = None, log=None) -> tuple[AugmentedBow, dict]:
-    """Train one variant with Adam on mini-batches, L2 on beta, early stopping on dev accuracy.
+                  epochs: int = 4, batch_size: int = 256, context_lr: float = 1e-2, patience: int = 1,
+                  c_grid: tuple[float, ...] | None = None, seed: int = 0, config: dict | None = None,
+                  log=None) -> tuple[AugmentedBow, dict]:
+    """Fit one variant.
+
+    beta and b: L2 logistic regression on the context-weighted counts (convex; C chosen on dev
+    accuracy, as for the plain BoW). Learned variants then alternate rounds of (1) one epoch of Adam
+    on alpha, tau and the position terms with beta fixed, cross-fitted: the examples of each half of
+    the training set are scored with the beta fitted on the other half, so the context parameters
+    learn what generalises rather than re-fit what beta already memorised; (2) a refit of beta.
+    The round with the best dev accuracy is kept (round 0: the RNN's measured values); training stops
+    after `patience` rounds without improvement.
 
     modifiers: [{"word", "strength", "timescale"}, ...] (core.analysis.modifiers' list; words outside
     the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}.
-    l2="auto": fit the L2 logistic-regression BoW (core.bow.fit_bow, C chosen on dev) on the same data,
-    use its regularisation (l2 = 1 / (2 C n_train) on the mean loss) and start beta and b from it.
-    Dev accuracy is checked evals_per_epoch times an epoch; the starting point (epoch 0) competes too;
-    training stops when it has not improved for `patience` epochs.
     """
     from core.rnn import pad_batch
     from core.train import _epoch_batches
@@ -223,13 +264,11 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     t0 = time.time()
     torch.manual_seed(seed)
     train_labels, dev_labels = np.asarray(train_labels), np.asarray(dev_labels)
-    mods = [m for m in (modifiers or []) if m["word"] in vocab.stoi and vocab.stoi[m["word"]] >= 2]
-    seen, uniq = set(), []
-    for m in mods:
-        if m["word"] not in seen:
+    seen, mods = set(), []
+    for m in modifiers or []:
+        if m["word"] in vocab.stoi and vocab.stoi[m["word"]] >= 2 and m["word"] not in seen:
             seen.add(m["word"])
-            uniq.append(m)
-    mods = uniq
+            mods.append(m)
     pos = None
     if position is not None:
         pos = (float(position["begin"]["amplitude"]), float(position["begin"]["timescale"]),
@@ -237,80 +276,87 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     cfg = dict(config or {}, max_len=max_len, truncate=truncate)
     model = AugmentedBow(vocab, variant, [vocab.stoi[m["word"]] for m in mods],
                          [float(m["strength"]) for m in mods], [float(m["timescale"]) for m in mods], pos, cfg)
-    info: dict = {"variant": variant, "n_modifiers": len(model.mod_ids)}
-    n = len(train_texts)
-    if l2 == "auto":
-        from core.bow import C_GRID, fit_bow
-        bow, binfo = fit_bow(train_texts, train_labels, dev_texts, dev_labels, vocab, seed=seed,
-                             c_grid=bow_c_grid or C_GRID)
-        l2 = 1.0 / (2.0 * binfo["C"] * n)
-        with torch.no_grad():
-            model.beta.copy_(torch.from_numpy(bow.beta).float())
-            model.bias.fill_(bow.bias)
-        info.update(bow_C=binfo["C"], bow_dev_accuracy=binfo["dev_accuracy"])
-        log(f"L2 from the logistic-regression BoW: C = {binfo['C']}, l2 = {l2:.3g}")
-    l2 = float(l2)
-    info["l2"] = l2
     tr_seqs = encode_texts(train_texts, vocab, max_len, truncate)
     dev_seqs = encode_texts(dev_texts, vocab, max_len, truncate)
-    y = torch.tensor(train_labels, dtype=torch.float32)
-    groups = [{"params": [model.beta, model.bias], "lr": lr}]
+    grid = tuple(c_grid or C_GRID)
+    n_tokens = max(sum(len(x) for x in tr_seqs), 1)
+
+    def scale_of(Xtr: sp.csr_matrix) -> float:
+        """Mean |context weight| of a training token: the features are divided by it before the
+        regression, so that C means what it means for the plain BoW whatever the scale of f g."""
+        return float(np.abs(Xtr.data).sum() / n_tokens) or 1.0
+
+    def set_beta(clf, scale: float) -> None:
+        with torch.no_grad():
+            model.beta.copy_(torch.from_numpy(clf.coef_[0] / scale).float())
+            model.bias.fill_(float(clf.intercept_[0]))
+
+    def fit_beta(Xtr: sp.csr_matrix, near: float | None = None) -> tuple[float, float]:
+        """C from the grid (or its neighbours of `near` in the grid) by dev accuracy."""
+        scale = scale_of(Xtr)
+        Xtr, Xdev = Xtr / scale, weighted_counts(model, dev_seqs) / scale
+        best = None
+        j = grid.index(near) if near in grid else None
+        for C in grid if j is None else grid[max(j - 1, 0):j + 2]:
+            clf = _logistic(Xtr, train_labels, C, seed)
+            acc = float((clf.predict(Xdev) == dev_labels).mean()) if len(dev_labels) else 0.0
+            if best is None or acc > best[0]:
+                best = (acc, C, clf)
+        set_beta(best[2], scale)
+        return best[0], best[1]
+
+    snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}
+    acc, C = fit_beta(weighted_counts(model, tr_seqs))
+    best = {"dev_accuracy": acc, "round": 0, "C": C, "state": snapshot()}
+    history = [{"round": 0, "dev_accuracy": acc, "C": C}]
+    log(f"{variant}: round 0 (the RNN's values), C = {C}, dev accuracy {acc:.4f}")
     ctx = [p for p in (model.alpha, model.log_tau, model.pos_amp, model.pos_log_tau) if p.requires_grad and p.numel()]
     if ctx:
-        groups.append({"params": ctx, "lr": context_lr})
-    opt = torch.optim.Adam(groups)
-    snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}
-    model.eval()
-    best = (accuracy(model.logits_of(dev_seqs), dev_labels), 0, snapshot())
-    history = [{"epoch": 0, "dev_accuracy": best[0]}]
-    log(f"{variant}: epoch 0 dev accuracy {best[0]:.4f}")
-    lengths = [len(s) for s in tr_seqs]
-    step = 0
-    stop = False
-    for epoch in range(1, epochs + 1):
-        rng = np.random.default_rng(seed * 1000 + epoch)
-        batches = _epoch_batches(lengths, batch_size, rng)
-        checks = {int(round(len(batches) * (j + 1) / evals_per_epoch)) - 1 for j in range(evals_per_epoch)}
-        model.train()
-        total, seen = 0.0, 0
-        for b, idx in enumerate(batches):
-            ids, lens = pad_batch([tr_seqs[i] for i in idx])
-            loss = F.binary_cross_entropy_with_logits(model(ids, lens), y[idx])
-            obj = loss + l2 * (model.beta ** 2).sum()
-            opt.zero_grad()
-            obj.backward()
-            opt.step()
-            with torch.no_grad():
-                model.beta[0] = 0.0
-            total += float(loss.detach()) * len(idx)
-            seen += len(idx)
-            if b not in checks:
-                continue
-            step += 1
-            at = round(epoch - 1 + (b + 1) / len(batches), 2)
+        opt = torch.optim.Adam(ctx, lr=context_lr)
+        y = torch.tensor(train_labels, dtype=torch.float32)
+        fold = np.random.default_rng(seed).permutation(len(tr_seqs)) % 2
+        halves = [np.flatnonzero(fold == k) for k in (0, 1)]
+        for r in range(1, epochs + 1):
+            total = 0.0
+            Xtr = weighted_counts(model, tr_seqs)
+            scale = scale_of(Xtr)
+            for k, half in enumerate(halves):
+                other = halves[1 - k]
+                set_beta(_logistic(Xtr[other] / scale, train_labels[other], C, seed), scale)   # never saw `half`
+                rng = np.random.default_rng(seed * 1000 + 2 * r + k)
+                for b in _epoch_batches([len(tr_seqs[i]) for i in half], batch_size, rng):
+                    idx = half[b]
+                    ids, lens = pad_batch([tr_seqs[i] for i in idx])
+                    loss = F.binary_cross_entropy_with_logits(model(ids, lens), y[idx])
+                    total += float(loss.detach()) * len(idx)
+                    if not loss.requires_grad:   # no modifier in this batch and no position terms
+                        continue
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
             if not math.isfinite(total):
-                log(f"{variant}: diverged at epoch {at} (non-finite loss); keeping the best so far")
-                stop = True
+                log(f"{variant}: diverged in round {r} (non-finite loss); keeping the best round")
                 break
-            model.eval()
-            acc = accuracy(model.logits_of(dev_seqs), dev_labels)
-            model.train()
-            history.append({"epoch": at, "train_loss": round(total / max(seen, 1), 5), "dev_accuracy": acc})
-            if acc > best[0]:
-                best = (acc, at, snapshot())
-            log(f"{variant}: epoch {at} train loss {total / max(seen, 1):.4f}, dev accuracy {acc:.4f} "
-                f"(best {best[0]:.4f} at {best[1]}), {time.time() - t0:.0f} s")
-            if at - best[1] > patience:
-                stop = True
+            acc, C = fit_beta(weighted_counts(model, tr_seqs), near=C)
+            held_out = round(total / len(tr_seqs), 5)
+            history.append({"round": r, "held_out_loss": held_out, "dev_accuracy": acc, "C": C})
+            if acc > best["dev_accuracy"]:
+                best = {"dev_accuracy": acc, "round": r, "C": C, "state": snapshot()}
+            log(f"{variant}: round {r} cross-fitted train loss {held_out:.4f}, C = {C}, dev accuracy {acc:.4f} "
+                f"(best {best['dev_accuracy']:.4f} in round {best['round']}), {time.time() - t0:.0f} s")
+            if r - best["round"] >= patience:
                 break
-        if stop:
-            break
-    model.load_state_dict(best[2])
+    model.load_state_dict(best["state"])
     model = shipped_copy(model)
-    dev_acc = accuracy(model.logits_of(dev_seqs), dev_labels)
-    info.update(dev_accuracy=dev_acc, best_epoch=best[1], history=history, train_seconds=round(time.time() - t0, 1),
-                context=model.describe())
+    info = {"variant": variant, "n_modifiers": len(model.mod_ids), "C": best["C"], "best_round": best["round"],
+            "dev_accuracy": accuracy(model.logits_of(dev_seqs), dev_labels), "history": history,
+            "train_seconds": round(time.time() - t0, 1), "context": model.describe()}
     return model, info
+
+
+def _logistic(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int):
+    from sklearn.linear_model import LogisticRegression
+    return LogisticRegression(C=C, max_iter=2000, solver="liblinear", random_state=seed).fit(X, y)
 
 
 # -- from an RNN's model folder ------------------------------------------------------------------------
@@ -319,18 +365,17 @@ class AugConfig:
     rnn: str
     name: str | None = None
     variant: str = "full"
-    top_modifiers: int = 30
-    epochs: int = 8
+    top_modifiers: int = TOP_MODIFIERS
+    epochs: int = 4
     batch_size: int = 256
-    lr: float = 1e-3
-    context_lr: float = 3e-2
-    l2: str = "auto"
-    patience: int = 2
+    context_lr: float = 1e-2
+    patience: int = 1
     test_data: str | None = None
     data_root: str | None = None
     out_dir: str | None = None
     n_seeds: int = 1000
     neutral: str | None = None
+    refresh: bool = False
     command: str = field(default_factory=lambda: invocation())
 
 
@@ -355,7 +400,7 @@ def rnn_setup(rnn: str, data_root: str | None = None, test_data: str | None = No
     return path, train, dev, vocab, test, dict(settings, **text)
 
 
-def rnn_context(rnn: str, variant: str, top: int = 30, n_seeds: int = 1000, neutral: str | None = None,
+def rnn_context(rnn: str, variant: str, top: int = TOP_MODIFIERS, n_seeds: int = 1000, neutral: str | None = None,
                 data_root: str | None = None, log=None) -> tuple[list[dict] | None, dict | None]:
     """The RNN's modifiers (top K) and position fits, as much as the variant needs (cached analyses)."""
     from core.analysis import modifiers, position
@@ -370,6 +415,30 @@ def rnn_context(rnn: str, variant: str, top: int = 30, n_seeds: int = 1000, neut
     return mods, pos
 
 
+def fitted_variant(path, train, dev, vocab, settings: dict, variant: str, top: int = TOP_MODIFIERS, epochs: int = 4,
+                   batch_size: int = 256, context_lr: float = 1e-2, patience: int = 1, n_seeds: int = 1000,
+                   neutral: str | None = None, data_root: str | None = None, refresh: bool = False,
+                   log=None) -> tuple[AugmentedBow, dict, bool]:
+    """fit_augmented next to the RNN at `path` (its data from rnn_setup), cached on disk under the RNN's
+    checksum and every setting, so `compare` and `train-augmented` share one fit: (model, info, hit)."""
+    from core.cache import cached
+    from core.dynamics import resolve_neutral
+    from core.store import model_checksum
+
+    def compute() -> dict:
+        mods, pos = rnn_context(str(path), variant, top, n_seeds, neutral, data_root, log=log)
+        model, info = fit_augmented(train.texts, train.labels, dev.texts, dev.labels, vocab, variant, mods, pos,
+                                    settings["max_len"], settings["truncate"], epochs=epochs, batch_size=batch_size,
+                                    context_lr=context_lr, patience=patience, seed=settings.get("seed", 0),
+                                    config={"rnn": path.name}, log=log)
+        return {"config": model.config, "weights": model.weights(), "info": info}
+    key = {"variant": variant, "top": top, "epochs": epochs, "batch_size": batch_size, "context_lr": context_lr,
+           "patience": patience, "n_seeds": n_seeds, "neutral": resolve_neutral(path, neutral), "data_root": data_root,
+           "fit": FIT_VERSION, "modifier_selection": "balanced"}
+    res, hit = cached(model_checksum(path), "augmented", key, compute, refresh, log)
+    return AugmentedBow.from_parts(res["config"], vocab, res["weights"]), res["info"], hit
+
+
 def train_augmented(cfg: AugConfig, log=print) -> dict:
     """Train one variant next to an RNN and write models/<name>/ (kind "augmented")."""
     from core.store import MODELS_DIR, save_model_dir
@@ -378,13 +447,12 @@ def train_augmented(cfg: AugConfig, log=print) -> dict:
     _check_variant(cfg.variant)
     t0 = time.time()
     path, train, dev, vocab, test, settings = rnn_setup(cfg.rnn, cfg.data_root, cfg.test_data, log)
-    mods, pos = rnn_context(str(path), cfg.variant, cfg.top_modifiers, cfg.n_seeds, cfg.neutral, cfg.data_root,
-                            log=lambda m: log(m))
+    model, info, hit = fitted_variant(path, train, dev, vocab, settings, cfg.variant, cfg.top_modifiers, cfg.epochs,
+                                      cfg.batch_size, cfg.context_lr, cfg.patience, cfg.n_seeds, cfg.neutral,
+                                      cfg.data_root, cfg.refresh, log)
+    if hit:
+        log("fit loaded from the disk cache (the same RNN, data and settings); --refresh fits again")
     seed = settings.get("seed", 0)
-    model, info = fit_augmented(train.texts, train.labels, dev.texts, dev.labels, vocab, cfg.variant, mods, pos,
-                                settings["max_len"], settings["truncate"], l2=_l2(cfg.l2), epochs=cfg.epochs,
-                                batch_size=cfg.batch_size, lr=cfg.lr, context_lr=cfg.context_lr,
-                                patience=cfg.patience, seed=seed, config={"rnn": path.name}, log=log)
     test_acc = accuracy(model.logits(test.texts), test.labels) if test is not None else None
     name = cfg.name or f"{path.name}-aug-{cfg.variant}"
     metrics = {"name": name, "kind": "augmented", "arch": "augmented", "variant": cfg.variant, "rnn": path.name,
@@ -402,10 +470,6 @@ def train_augmented(cfg: AugConfig, log=print) -> dict:
     save_model_dir(out, config, vocab, model.weights(), metrics)
     log(f"wrote {out}: dev {info['dev_accuracy']:.4f}" + (f", test {test_acc:.4f}" if test_acc is not None else ""))
     return metrics
-
-
-def _l2(v) -> float | str:
-    return "auto" if v in (None, "auto") else float(v)
 
 
 # -- comparison -----------------------------------------------------------------------------------------
@@ -431,7 +495,7 @@ def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: in
     return out
 
 
-def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int = 256, data_root: str | None = None,
+def compare(rnn: str, data: str, top: int = TOP_MODIFIERS, epochs: int = 4, batch_size: int = 256, data_root: str | None = None,
             variants: tuple[str, ...] = VARIANTS, n_boot: int = 1000, refresh: bool = False, log=print) -> dict:
     """Every variant (trained or loaded from the disk cache), the bigram reference and the RNN on one test set."""
     from core.bow import fit_bow
@@ -447,25 +511,17 @@ def compare(rnn: str, data: str, top: int = 30, epochs: int = 8, batch_size: int
     correct = {"rnn": (rnn_clf.logits(test.texts).numpy() > 0).astype(int) == test.labels}
     seed = settings.get("seed", 0)
     for v in variants:
-        def compute(v=v) -> dict:
-            mods, pos = rnn_context(str(path), v, top, data_root=data_root, log=log)
-            model, info = fit_augmented(train.texts, train.labels, dev.texts, dev.labels, vocab, v, mods, pos,
-                                        settings["max_len"], settings["truncate"], "auto", epochs, batch_size,
-                                        seed=seed, config={"rnn": path.name}, log=log)
-            return {"config": model.config, "weights": model.weights(),
-                    "info": {k: info[k] for k in ("dev_accuracy", "best_epoch", "l2", "train_seconds", "context")}}
-        res, hit = cached(checksum, "augmented", {"variant": v, "top": top, "epochs": epochs, "batch_size": batch_size, "lr": 1e-3,
-                                                  "modifier_selection": "balanced",
-                                                  "data_root": data_root}, compute, refresh, log)
-        log(f"{v}: {'loaded from cache' if hit else 'trained'} (dev {res['info']['dev_accuracy']:.4f})")
-        model = AugmentedBow.from_parts(res["config"], vocab, res["weights"])
+        model, info, hit = fitted_variant(path, train, dev, vocab, settings, v, top, epochs, batch_size,
+                                          data_root=data_root, refresh=refresh, log=log)
+        log(f"{v}: {'loaded from cache' if hit else 'trained'} (dev {info['dev_accuracy']:.4f})")
         correct[v] = (model.logits(test.texts).numpy() > 0).astype(int) == test.labels
 
     def compute_bigram() -> dict:
-        m, info = fit_bow(train.texts, train.labels, dev.texts, dev.labels, vocab, bigram=True, seed=seed)
+        m, info = fit_bow(train.texts, train.labels, dev.texts, dev.labels, vocab, bigram=True, seed=seed,
+                          max_len=settings["max_len"], truncate=settings["truncate"])
         return {"config": m.config, "weights": m.weights(), "info": {"dev_accuracy": info["dev_accuracy"]}}
     from core.bow import BowClassifier
-    res, hit = cached(checksum, "augmented-bigram", {"data_root": data_root}, compute_bigram, refresh, log)
+    res, hit = cached(checksum, "augmented-bigram", {"data_root": data_root, "max_len": settings["max_len"]}, compute_bigram, refresh, log)
     correct["bigram"] = (BowClassifier.from_parts(res["config"], vocab, res["weights"]).logits(test.texts).numpy() > 0
                          ).astype(int) == test.labels
     correct = {k: v.astype(np.float64) for k, v in correct.items()}

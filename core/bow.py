@@ -53,7 +53,7 @@ class BowClassifier:
         return X
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        return encode_texts(texts, self.vocab)
+        return encode_texts(texts, self.vocab, self.config.get("max_len"), self.config.get("truncate", "head"))
 
     def logits(self, texts: list[str]) -> torch.Tensor:
         X = self.features(self.encode(texts))
@@ -68,6 +68,9 @@ class BowClassifier:
         credited to its second token."""
         from core.text import tokenize
         toks = tokenize(text)
+        n = self.config.get("max_len")
+        if n is not None and len(toks) > n:
+            toks = toks[:n] if self.config.get("truncate", "head") == "head" else toks[-n:]
         ids = self.vocab.encode(toks)
         contrib = self.beta[ids].copy() if ids else np.zeros(0)
         for t, bg in enumerate(_bigram_keys(ids), start=1):
@@ -97,15 +100,20 @@ class BowClassifier:
 
 def fit_bow(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
             vocab: Vocab, bigram: bool = False, min_bigram_count: int = 3, max_bigrams: int = 200_000,
-            c_grid: tuple[float, ...] = C_GRID, seed: int = 0, progress=None) -> tuple[BowClassifier, dict]:
-    """L2 logistic regression on counts; the inverse regularisation C is chosen on the dev set."""
-    train_seqs, dev_seqs = encode_texts(train_texts, vocab), encode_texts(dev_texts, vocab)
+            c_grid: tuple[float, ...] = C_GRID, seed: int = 0, max_len: int | None = None, truncate: str = "head",
+            progress=None) -> tuple[BowClassifier, dict]:
+    """L2 logistic regression on counts; the inverse regularisation C is chosen on the dev set.
+    max_len/truncate: read only the first or last max_len tokens (as an RNN trained that way does)."""
+    train_seqs = encode_texts(train_texts, vocab, max_len, truncate)
+    dev_seqs = encode_texts(dev_texts, vocab, max_len, truncate)
     bigrams = None
     if bigram:
         counts = Counter(bg for ids in train_seqs for bg in _bigram_keys(ids) if 1 not in bg)
         bigrams = sorted((bg for bg, c in counts.items() if c >= min_bigram_count),
                          key=lambda bg: (-counts[bg], bg))[:max_bigrams]
     config = {"kind": "bigram" if bigram else "bow"}
+    if max_len is not None:
+        config.update(max_len=max_len, truncate=truncate)
     shell = BowClassifier(vocab, np.zeros(len(vocab)), 0.0, config, bigrams,
                           np.zeros(len(bigrams)) if bigrams else None)
     Xtr, Xdev = shell.features(train_seqs), shell.features(dev_seqs)

@@ -6,9 +6,12 @@ import json
 import sys
 from pathlib import Path
 
+from core.augmented import TOP_MODIFIERS
 from core.data import NAMED_HELP, DataError
 
-
+TOP_HELP = "K: the RNN's strongest modifiers whose measured strength and timescale the model uses"
+EPOCHS_HELP = ("rounds of the learned variants: one epoch of Adam on alpha, tau and the position terms, then a "
+               "refit of beta (logistic regression); the round with the best dev accuracy is kept")
 NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'mean' (mean embedding of the frequent "
                 "words), 'zero' (paper B), or a filler word; default: the model's config, else 'mean'")
 
@@ -118,24 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--rnn", required=True, help="the RNN whose vocabulary, data split, modifiers and position effects are used")
     ag.add_argument("--name", required=True)
     ag.add_argument("--variant", default="full", choices=["bow", "mod_fixed", "mod_learned", "position", "full"])
-    ag.add_argument("--top-modifiers", type=int, default=30, help="K: the RNN's strongest modifiers to use")
-    ag.add_argument("--epochs", type=int, default=8)
+    ag.add_argument("--top-modifiers", type=int, default=TOP_MODIFIERS, help=TOP_HELP)
+    ag.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     ag.add_argument("--batch-size", type=int, default=256)
-    ag.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of beta and b")
-    ag.add_argument("--context-lr", type=float, default=3e-2, help="Adam learning rate of alpha, tau and position terms")
-    ag.add_argument("--l2", default="auto", help="L2 on beta (mean loss + l2 |beta|^2), or 'auto': the BoW's C chosen on dev")
-    ag.add_argument("--patience", type=int, default=2)
+    ag.add_argument("--context-lr", type=float, default=1e-2, help="Adam learning rate of alpha, tau and the position terms")
+    ag.add_argument("--patience", type=int, default=1, help="stop after this many rounds without a better dev accuracy")
     ag.add_argument("--test-data", default=None, help="test set (default: the RNN's)")
     ag.add_argument("--data-root", default=None)
     ag.add_argument("--out-dir", default=None, help="parent folder of the model (default models/)")
     ag.add_argument("--n-seeds", type=int, default=1000, help="fixed-point seeds of the RNN analyses")
     ag.add_argument("--neutral", default=None, help=NEUTRAL_HELP)
+    ag.add_argument("--refresh", action="store_true", help="fit again even if this fit is in the disk cache")
 
     cp = sub.add_parser("compare", help="RNN vs bag-of-words vs context-augmented BoW variants on one test set")
     cp.add_argument("--rnn", required=True)
     cp.add_argument("--data", required=True, help=f"test set: {NAMED_HELP}, or a path")
-    cp.add_argument("--top-modifiers", type=int, default=30)
-    cp.add_argument("--epochs", type=int, default=8)
+    cp.add_argument("--top-modifiers", type=int, default=TOP_MODIFIERS, help=TOP_HELP)
+    cp.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     cp.add_argument("--batch-size", type=int, default=256)
     cp.add_argument("--variants", default=None, help="comma-separated subset of bow,mod_fixed,mod_learned,position,full")
     cp.add_argument("--data-root", default=None)
@@ -364,9 +366,9 @@ def cmd_bench(args) -> int:
 def cmd_train_augmented(args) -> int:
     from core.augmented import AugConfig, train_augmented
     cfg = AugConfig(rnn=args.rnn, name=args.name, variant=args.variant, top_modifiers=args.top_modifiers,
-                    epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, context_lr=args.context_lr,
-                    l2=args.l2, patience=args.patience, test_data=args.test_data, data_root=args.data_root,
-                    out_dir=args.out_dir, n_seeds=args.n_seeds, neutral=args.neutral)
+                    epochs=args.epochs, batch_size=args.batch_size, context_lr=args.context_lr,
+                    patience=args.patience, test_data=args.test_data, data_root=args.data_root,
+                    out_dir=args.out_dir, n_seeds=args.n_seeds, neutral=args.neutral, refresh=args.refresh)
     metrics = train_augmented(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(json.dumps({k: metrics[k] for k in ("name", "variant", "dev_accuracy", "test_accuracy", "train_seconds")}))
     return 0
