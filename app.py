@@ -19,12 +19,13 @@ def get_model(path: str, checksum: str):
     return load_model(path)
 
 
-def pick(models: list[dict], label: str, kinds: tuple[str, ...], default_dataset: str | None = None):
+def pick(models: list[dict], label: str, kinds: tuple[str, ...], prefer=lambda m: False):
+    """A sidebar choice among the models of these kinds; the first preferred one is the default."""
     options = [m for m in models if m["kind"] in kinds]
     if not options:
         return None
     names = [m["name"] for m in options]
-    idx = next((i for i, m in enumerate(options) if m["dataset"] == default_dataset), 0)
+    idx = next((i for i, m in enumerate(options) if prefer(m)), 0)
     fmt = {m["name"]: f"{m['name']}  ({m['test_accuracy']:.1%} on {m['test_dataset']})" if m["test_accuracy"]
            else m["name"] for m in options}
     name = st.sidebar.selectbox(label, names, index=idx, format_func=fmt.get)
@@ -40,7 +41,11 @@ if not models:
     st.error("No models found in models/. Train one with `python -m core train ...` (see README).")
     st.stop()
 rnn_info = pick(models, "RNN", ("rnn",))
-bow_info = pick(models, "Bag-of-words", ("bow", "bigram"), rnn_info["dataset"] if rnn_info else None)
+# Default: the context-augmented BoW built from this RNN, else a plain BoW on its dataset.
+same_rnn = lambda m: rnn_info is not None and m["kind"] == "augmented" and m["rnn"] == rnn_info["name"]
+same_data = lambda m: rnn_info is not None and m["dataset"] == rnn_info["dataset"]
+bow_info = pick(sorted(models, key=lambda m: (not same_rnn(m), not same_data(m), m["name"])), "Bag-of-words",
+                ("augmented", "bow", "bigram"), lambda m: same_rnn(m) or same_data(m))
 
 text = st.text_area("Phrase", "The acting was not good, and the plot was not very interesting either.",
                     max_chars=MAX_CHARS, height=100)
@@ -83,4 +88,6 @@ for col, info in zip(cols, (rnn_info, bow_info)):
             color=alt.condition("datum.contribution > 0", alt.value("#2b8cbe"), alt.value("#e34a33")),
             tooltip=["token", alt.Tooltip("contribution:Q", format=".3f")])
         col.altair_chart(chart, width="stretch")
-        col.caption(f"Per-token weights beta[w]; logit = bias ({bias:.3f}) + their sum.")
+        what = ("beta[w] f_t g(t): the word's weight scaled by the modifiers before it and its position"
+                if model.kind == "augmented" else "beta[w]")
+        col.caption(f"Per-token contributions {what}; logit = bias ({bias:.3f}) + their sum.")

@@ -32,7 +32,7 @@ _USES_MODIFIERS = {"mod_fixed", "mod_learned", "full"}
 _LEARNS_MODIFIERS = {"mod_learned", "full"}
 _USES_POSITION = {"position", "full"}
 TAU_MIN, TAU_MAX = 0.01, 10000.0
-FIT_VERSION = 3        # bump when fit_augmented changes what it computes (disk cache key)
+FIT_VERSION = 4        # bump when fit_augmented changes what it computes (disk cache key)
 TOP_MODIFIERS = 2000   # K: the RNN's strongest modifiers used (half attenuators/negators, half intensifiers)
 WINDOW_EPS = 1e-6
 
@@ -241,17 +241,17 @@ def weighted_counts(model: AugmentedBow, seqs: list[list[int]], chunk: int = 256
 def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
                   vocab: Vocab, variant: str = "full", modifiers: list[dict] | None = None,
                   position: dict | None = None, max_len: int | None = None, truncate: str = "head",
-                  epochs: int = 4, batch_size: int = 256, context_lr: float = 1e-2, patience: int = 1,
+                  epochs: int = 4, batch_size: int = 256, context_lr: float = 1e-2, patience: int = 2,
                   c_grid: tuple[float, ...] | None = None, seed: int = 0, config: dict | None = None,
                   log=None) -> tuple[AugmentedBow, dict]:
     """Fit one variant.
 
-    beta and b: L2 logistic regression on the context-weighted counts (convex; C chosen on dev
-    accuracy, as for the plain BoW). Learned variants then alternate rounds of (1) one epoch of Adam
+    beta and b: L2 logistic regression on the context-weighted counts (convex; C chosen by dev
+    log-loss). Learned variants then alternate rounds of (1) one epoch of Adam
     on alpha, tau and the position terms with beta fixed, cross-fitted: the examples of each half of
     the training set are scored with the beta fitted on the other half, so the context parameters
     learn what generalises rather than re-fit what beta already memorised; (2) a refit of beta.
-    The round with the best dev accuracy is kept (round 0: the RNN's measured values); training stops
+    The round with the lowest dev log-loss is kept (round 0: the RNN's measured values); training stops
     after `patience` rounds without improvement.
 
     modifiers: [{"word", "strength", "timescale"}, ...] (core.analysis.modifiers' list; words outside
@@ -291,25 +291,29 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
             model.beta.copy_(torch.from_numpy(clf.coef_[0] / scale).float())
             model.bias.fill_(float(clf.intercept_[0]))
 
-    def fit_beta(Xtr: sp.csr_matrix, near: float | None = None) -> tuple[float, float]:
-        """C from the grid (or its neighbours of `near` in the grid) by dev accuracy."""
+    def fit_beta(Xtr: sp.csr_matrix, near: float | None = None) -> dict:
+        """C from the grid (or its neighbours of `near` in the grid) by dev log-loss, a far less noisy
+        criterion than dev accuracy on a few hundred sentences."""
         scale = scale_of(Xtr)
         Xtr, Xdev = Xtr / scale, weighted_counts(model, dev_seqs) / scale
         best = None
         j = grid.index(near) if near in grid else None
         for C in grid if j is None else grid[max(j - 1, 0):j + 2]:
             clf = _logistic(Xtr, train_labels, C, seed)
-            acc = float((clf.predict(Xdev) == dev_labels).mean()) if len(dev_labels) else 0.0
-            if best is None or acc > best[0]:
-                best = (acc, C, clf)
-        set_beta(best[2], scale)
-        return best[0], best[1]
+            p = np.clip(clf.predict_proba(Xdev)[:, 1], 1e-12, 1 - 1e-12) if len(dev_labels) else np.zeros(0)
+            res = {"dev_loss": float(-np.mean(dev_labels * np.log(p) + (1 - dev_labels) * np.log(1 - p))) if len(p) else 0.0,
+                   "dev_accuracy": float(((p > 0.5) == dev_labels).mean()) if len(p) else 0.0, "C": C}
+            if best is None or res["dev_loss"] < best[0]["dev_loss"]:
+                best = (res, clf)
+        set_beta(best[1], scale)
+        return best[0]
 
     snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}
-    acc, C = fit_beta(weighted_counts(model, tr_seqs))
-    best = {"dev_accuracy": acc, "round": 0, "C": C, "state": snapshot()}
-    history = [{"round": 0, "dev_accuracy": acc, "C": C}]
-    log(f"{variant}: round 0 (the RNN's values), C = {C}, dev accuracy {acc:.4f}")
+    res = fit_beta(weighted_counts(model, tr_seqs))
+    C = res["C"]
+    best = dict(res, round=0, state=snapshot())
+    history = [dict(res, round=0)]
+    log(f"{variant}: round 0 (the RNN's values), C = {C}, dev loss {res['dev_loss']:.4f}, accuracy {res['dev_accuracy']:.4f}")
     ctx = [p for p in (model.alpha, model.log_tau, model.pos_amp, model.pos_log_tau) if p.requires_grad and p.numel()]
     if ctx:
         opt = torch.optim.Adam(ctx, lr=context_lr)
@@ -337,18 +341,21 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
             if not math.isfinite(total):
                 log(f"{variant}: diverged in round {r} (non-finite loss); keeping the best round")
                 break
-            acc, C = fit_beta(weighted_counts(model, tr_seqs), near=C)
+            res = fit_beta(weighted_counts(model, tr_seqs), near=C)
+            C = res["C"]
             held_out = round(total / len(tr_seqs), 5)
-            history.append({"round": r, "held_out_loss": held_out, "dev_accuracy": acc, "C": C})
-            if acc > best["dev_accuracy"]:
-                best = {"dev_accuracy": acc, "round": r, "C": C, "state": snapshot()}
-            log(f"{variant}: round {r} cross-fitted train loss {held_out:.4f}, C = {C}, dev accuracy {acc:.4f} "
-                f"(best {best['dev_accuracy']:.4f} in round {best['round']}), {time.time() - t0:.0f} s")
+            history.append(dict(res, round=r, held_out_loss=held_out))
+            if res["dev_loss"] < best["dev_loss"]:
+                best = dict(res, round=r, state=snapshot())
+            log(f"{variant}: round {r} cross-fitted train loss {held_out:.4f}, C = {C}, dev loss {res['dev_loss']:.4f}, "
+                f"accuracy {res['dev_accuracy']:.4f} (best loss {best['dev_loss']:.4f} in round {best['round']}), "
+                f"{time.time() - t0:.0f} s")
             if r - best["round"] >= patience:
                 break
     model.load_state_dict(best["state"])
     model = shipped_copy(model)
     info = {"variant": variant, "n_modifiers": len(model.mod_ids), "C": best["C"], "best_round": best["round"],
+            "dev_loss": best["dev_loss"],
             "dev_accuracy": accuracy(model.logits_of(dev_seqs), dev_labels), "history": history,
             "train_seconds": round(time.time() - t0, 1), "context": model.describe()}
     return model, info
@@ -369,7 +376,7 @@ class AugConfig:
     epochs: int = 4
     batch_size: int = 256
     context_lr: float = 1e-2
-    patience: int = 1
+    patience: int = 2
     test_data: str | None = None
     data_root: str | None = None
     out_dir: str | None = None
@@ -416,7 +423,7 @@ def rnn_context(rnn: str, variant: str, top: int = TOP_MODIFIERS, n_seeds: int =
 
 
 def fitted_variant(path, train, dev, vocab, settings: dict, variant: str, top: int = TOP_MODIFIERS, epochs: int = 4,
-                   batch_size: int = 256, context_lr: float = 1e-2, patience: int = 1, n_seeds: int = 1000,
+                   batch_size: int = 256, context_lr: float = 1e-2, patience: int = 2, n_seeds: int = 1000,
                    neutral: str | None = None, data_root: str | None = None, refresh: bool = False,
                    log=None) -> tuple[AugmentedBow, dict, bool]:
     """fit_augmented next to the RNN at `path` (its data from rnn_setup), cached on disk under the RNN's

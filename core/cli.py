@@ -11,7 +11,7 @@ from core.data import NAMED_HELP, DataError
 
 TOP_HELP = "K: the RNN's strongest modifiers whose measured strength and timescale the model uses"
 EPOCHS_HELP = ("rounds of the learned variants: one epoch of Adam on alpha, tau and the position terms, then a "
-               "refit of beta (logistic regression); the round with the best dev accuracy is kept")
+               "refit of beta (logistic regression); the round with the lowest dev log-loss is kept")
 NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'mean' (mean embedding of the frequent "
                 "words), 'zero' (paper B), or a filler word; default: the model's config, else 'mean'")
 
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     ag.add_argument("--batch-size", type=int, default=256)
     ag.add_argument("--context-lr", type=float, default=1e-2, help="Adam learning rate of alpha, tau and the position terms")
-    ag.add_argument("--patience", type=int, default=1, help="stop after this many rounds without a better dev accuracy")
+    ag.add_argument("--patience", type=int, default=2, help="stop after this many rounds without a lower dev log-loss")
     ag.add_argument("--test-data", default=None, help="test set (default: the RNN's)")
     ag.add_argument("--data-root", default=None)
     ag.add_argument("--out-dir", default=None, help="parent folder of the model (default models/)")

@@ -22,3 +22,14 @@ def test_app_handles_odd_input(text):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.text_area[0].input(text).run()
     assert not at.exception
+
+
+def test_app_pairs_the_rnn_with_its_augmented_bow():
+    """Choosing an RNN defaults the comparison to the context-augmented BoW built from it, whose
+    per-token contributions carry the modifier and position factors."""
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.sidebar.selectbox[0].set_value("sst2-gru").run()
+    assert at.sidebar.selectbox[1].value == "sst2-aug"
+    at.text_area[0].input("not a good movie").run()
+    assert not at.exception and len(at.metric) == 2
+    assert any("f_t g(t)" in c.value for c in at.caption)
