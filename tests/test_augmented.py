@@ -93,7 +93,7 @@ def test_lag_window_matches_the_full_product():
     # the logit is b + X @ beta with X the context-weighted counts
     seqs = [ids[b, : lens[b]].tolist() for b in range(4)]
     X = weighted_counts(m, seqs)
-    y = X @ m.beta.detach().double().numpy() + float(m.bias)
+    y = X @ m.beta.detach().double().numpy() + float(m.bias.detach())
     assert np.allclose(y, m(ids, lens).detach().double().numpy(), rtol=1e-4, atol=1e-4)
 
 
