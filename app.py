@@ -43,8 +43,9 @@ if not models:
 rnn_info = pick(models, "RNN", ("rnn",))
 # Default: the context-augmented BoW built from this RNN, else a plain BoW on its dataset.
 same_rnn = lambda m: rnn_info is not None and m["kind"] == "augmented" and m["rnn"] == rnn_info["name"]
-same_data = lambda m: rnn_info is not None and m["dataset"] == rnn_info["dataset"]
-bow_info = pick(sorted(models, key=lambda m: (not same_rnn(m), not same_data(m), m["name"])), "Bag-of-words",
+same_data = lambda m: rnn_info is not None and m["kind"] != "augmented" and m["dataset"] == rnn_info["dataset"]
+bow_info = pick(sorted(models, key=lambda m: (not same_rnn(m), not same_data(m), m["kind"] == "augmented", m["name"])),
+                "Bag-of-words",
                 ("augmented", "bow", "bigram"), lambda m: same_rnn(m) or same_data(m))
 
 text = st.text_area("Phrase", "The acting was not good, and the plot was not very interesting either.",

@@ -276,6 +276,9 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     cfg = dict(config or {}, max_len=max_len, truncate=truncate)
     model = AugmentedBow(vocab, variant, [vocab.stoi[m["word"]] for m in mods],
                          [float(m["strength"]) for m in mods], [float(m["timescale"]) for m in mods], pos, cfg)
+    if not len(dev_texts) or len(set(np.asarray(train_labels).tolist())) < 2:
+        raise ValueError("the augmented BoW needs a dev set (it chooses C and the round on it) and both classes "
+                         "in the training data")
     tr_seqs = encode_texts(train_texts, vocab, max_len, truncate)
     dev_seqs = encode_texts(dev_texts, vocab, max_len, truncate)
     grid = tuple(c_grid or C_GRID)
@@ -300,16 +303,17 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
         j = grid.index(near) if near in grid else None
         for C in grid if j is None else grid[max(j - 1, 0):j + 2]:
             clf = _logistic(Xtr, train_labels, C, seed)
-            p = np.clip(clf.predict_proba(Xdev)[:, 1], 1e-12, 1 - 1e-12) if len(dev_labels) else np.zeros(0)
-            res = {"dev_loss": float(-np.mean(dev_labels * np.log(p) + (1 - dev_labels) * np.log(1 - p))) if len(p) else 0.0,
-                   "dev_accuracy": float(((p > 0.5) == dev_labels).mean()) if len(p) else 0.0, "C": C}
+            p = np.clip(clf.predict_proba(Xdev)[:, 1], 1e-12, 1 - 1e-12)
+            res = {"dev_loss": float(-np.mean(dev_labels * np.log(p) + (1 - dev_labels) * np.log(1 - p))),
+                   "dev_accuracy": float(((p > 0.5) == dev_labels).mean()), "C": C}
             if best is None or res["dev_loss"] < best[0]["dev_loss"]:
                 best = (res, clf)
         set_beta(best[1], scale)
         return best[0]
 
     snapshot = lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}
-    res = fit_beta(weighted_counts(model, tr_seqs))
+    Xtr = weighted_counts(model, tr_seqs)
+    res = fit_beta(Xtr)
     C = res["C"]
     best = dict(res, round=0, state=snapshot())
     history = [dict(res, round=0)]
@@ -320,9 +324,10 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
         y = torch.tensor(train_labels, dtype=torch.float32)
         fold = np.random.default_rng(seed).permutation(len(tr_seqs)) % 2
         halves = [np.flatnonzero(fold == k) for k in (0, 1)]
+        model.beta.requires_grad_(False)
+        model.bias.requires_grad_(False)
         for r in range(1, epochs + 1):
-            total = 0.0
-            Xtr = weighted_counts(model, tr_seqs)
+            total, diverged = 0.0, False
             scale = scale_of(Xtr)
             for k, half in enumerate(halves):
                 other = halves[1 - k]
@@ -331,17 +336,26 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
                 for b in _epoch_batches([len(tr_seqs[i]) for i in half], batch_size, rng):
                     idx = half[b]
                     ids, lens = pad_batch([tr_seqs[i] for i in idx])
+                    if not all(bool(torch.isfinite(p).all()) for p in ctx):
+                        diverged = True
+                        break
                     loss = F.binary_cross_entropy_with_logits(model(ids, lens), y[idx])
+                    if not torch.isfinite(loss):
+                        diverged = True
+                        break
                     total += float(loss.detach()) * len(idx)
                     if not loss.requires_grad:   # no modifier in this batch and no position terms
                         continue
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-            if not math.isfinite(total):
+                if diverged:
+                    break
+            if diverged:
                 log(f"{variant}: diverged in round {r} (non-finite loss); keeping the best round")
                 break
-            res = fit_beta(weighted_counts(model, tr_seqs), near=C)
+            Xtr = weighted_counts(model, tr_seqs)
+            res = fit_beta(Xtr, near=C)
             C = res["C"]
             held_out = round(total / len(tr_seqs), 5)
             history.append(dict(res, round=r, held_out_loss=held_out))
@@ -352,6 +366,8 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
                 f"{time.time() - t0:.0f} s")
             if r - best["round"] >= patience:
                 break
+        model.beta.requires_grad_(True)
+        model.bias.requires_grad_(True)
     model.load_state_dict(best["state"])
     model = shipped_copy(model)
     info = {"variant": variant, "n_modifiers": len(model.mod_ids), "C": best["C"], "best_round": best["round"],

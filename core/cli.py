@@ -6,10 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from core.augmented import TOP_MODIFIERS
 from core.data import NAMED_HELP, DataError
 
-TOP_HELP = "K: the RNN's strongest modifiers whose measured strength and timescale the model uses"
+TOP_HELP = ("K: the RNN's strongest modifiers whose measured strength and timescale the model uses "
+            "(default: core.augmented.TOP_MODIFIERS, 2,000)")
 EPOCHS_HELP = ("rounds of the learned variants: one epoch of Adam on alpha, tau and the position terms, then a "
                "refit of beta (logistic regression); the round with the lowest dev log-loss is kept")
 NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'mean' (mean embedding of the frequent "
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--rnn", required=True, help="the RNN whose vocabulary, data split, modifiers and position effects are used")
     ag.add_argument("--name", required=True)
     ag.add_argument("--variant", default="full", choices=["bow", "mod_fixed", "mod_learned", "position", "full"])
-    ag.add_argument("--top-modifiers", type=int, default=TOP_MODIFIERS, help=TOP_HELP)
+    ag.add_argument("--top-modifiers", type=int, default=None, help=TOP_HELP)
     ag.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     ag.add_argument("--batch-size", type=int, default=256)
     ag.add_argument("--context-lr", type=float, default=1e-2, help="Adam learning rate of alpha, tau and the position terms")
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("compare", help="RNN vs bag-of-words vs context-augmented BoW variants on one test set")
     cp.add_argument("--rnn", required=True)
     cp.add_argument("--data", required=True, help=f"test set: {NAMED_HELP}, or a path")
-    cp.add_argument("--top-modifiers", type=int, default=TOP_MODIFIERS, help=TOP_HELP)
+    cp.add_argument("--top-modifiers", type=int, default=None, help=TOP_HELP)
     cp.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     cp.add_argument("--batch-size", type=int, default=256)
     cp.add_argument("--variants", default=None, help="comma-separated subset of bow,mod_fixed,mod_learned,position,full")
@@ -364,8 +364,9 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train_augmented(args) -> int:
-    from core.augmented import AugConfig, train_augmented
-    cfg = AugConfig(rnn=args.rnn, name=args.name, variant=args.variant, top_modifiers=args.top_modifiers,
+    from core.augmented import TOP_MODIFIERS, AugConfig, train_augmented
+    top = TOP_MODIFIERS if args.top_modifiers is None else args.top_modifiers
+    cfg = AugConfig(rnn=args.rnn, name=args.name, variant=args.variant, top_modifiers=top,
                     epochs=args.epochs, batch_size=args.batch_size, context_lr=args.context_lr,
                     patience=args.patience, test_data=args.test_data, data_root=args.data_root,
                     out_dir=args.out_dir, n_seeds=args.n_seeds, neutral=args.neutral, refresh=args.refresh)
@@ -375,7 +376,7 @@ def cmd_train_augmented(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from core.augmented import VARIANTS, compare
+    from core.augmented import TOP_MODIFIERS, VARIANTS, compare
     variants = VARIANTS
     if args.variants:
         variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
@@ -384,7 +385,8 @@ def cmd_compare(args) -> int:
             raise ValueError(f"unknown variant(s) {', '.join(bad)}; choose from {', '.join(VARIANTS)}")
         if "bow" not in variants:
             variants = ("bow", *variants)
-    res = compare(args.rnn, args.data, top=args.top_modifiers, epochs=args.epochs, batch_size=args.batch_size,
+    top = TOP_MODIFIERS if args.top_modifiers is None else args.top_modifiers
+    res = compare(args.rnn, args.data, top=top, epochs=args.epochs, batch_size=args.batch_size,
                   data_root=args.data_root, variants=variants, refresh=args.refresh,
                   log=lambda m: print(m, file=sys.stderr, flush=True))
     diff = res.pop("_rnn_bow_diff")

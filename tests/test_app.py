@@ -33,3 +33,6 @@ def test_app_pairs_the_rnn_with_its_augmented_bow():
     at.text_area[0].input("not a good movie").run()
     assert not at.exception and len(at.metric) == 2
     assert any("f_t g(t)" in c.value for c in at.caption)
+    # an RNN without an augmented BoW of its own is not paired with another RNN's
+    at.sidebar.selectbox[0].set_value("toy-gru").run()
+    assert not at.exception and at.sidebar.selectbox[1].value not in ("sst2-aug", "imdb-aug")

@@ -118,6 +118,14 @@ def test_bow_reads_the_same_window_as_the_rnn():
     assert toks == ["good", "good"] and float(c.sum()) + b == pytest.approx(float(m.logits(["good good"])[0]), abs=1e-5)
 
 
+def test_fit_needs_a_dev_set_and_both_classes():
+    texts, labels = ["good", "bad", "not good"], np.array([1, 0, 0])
+    with pytest.raises(ValueError, match="dev set"):
+        fit_augmented(texts, labels, [], np.array([]), VOCAB, "bow")
+    with pytest.raises(ValueError, match="both classes"):
+        fit_augmented(texts, np.array([1, 1, 1]), texts, labels, VOCAB, "bow")
+
+
 def test_gradients_reach_alpha_tau_and_position():
     m = _model("full", position=(0.5, 2.0, 0.5, 2.0))
     ids = torch.tensor([[S["not"], S["good"], S["very"], S["bad"]]])
