@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from core.bow import C_GRID
 from core.rnn import batched_logits
-from core.text import Vocab, encode_texts, tokenize
+from core.text import Vocab, encode_texts, tokenize, truncate_tokens
 from core.train import accuracy, invocation
 
 VARIANTS = ("bow", "mod_fixed", "mod_learned", "position", "full")
@@ -154,9 +154,7 @@ class AugmentedBow(nn.Module):
     @torch.no_grad()
     def token_contributions(self, text: str) -> tuple[list[str], np.ndarray, float]:
         """(tokens the model reads, contribution per token, bias): their sum is the logit."""
-        toks = tokenize(text)
-        if self.max_len is not None and len(toks) > self.max_len:
-            toks = toks[: self.max_len] if self.truncate == "head" else toks[-self.max_len:]
+        toks = truncate_tokens(tokenize(text), self.max_len, self.truncate)
         ids = self.vocab.encode(toks)
         if not ids:
             return toks, np.zeros(0), float(self.bias)

@@ -66,11 +66,8 @@ class BowClassifier:
     def token_contributions(self, text: str) -> tuple[list[str], np.ndarray, float]:
         """(tokens, contribution per token, bias): their sum is the logit. A bigram's weight is
         credited to its second token."""
-        from core.text import tokenize
-        toks = tokenize(text)
-        n = self.config.get("max_len")
-        if n is not None and len(toks) > n:
-            toks = toks[:n] if self.config.get("truncate", "head") == "head" else toks[-n:]
+        from core.text import tokenize, truncate_tokens
+        toks = truncate_tokens(tokenize(text), self.config.get("max_len"), self.config.get("truncate", "head"))
         ids = self.vocab.encode(toks)
         contrib = self.beta[ids].copy() if ids else np.zeros(0)
         for t, bg in enumerate(_bigram_keys(ids), start=1):

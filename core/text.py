@@ -114,15 +114,16 @@ class Vocab:
         return cls(data["itos"])
 
 
+def truncate_tokens(seq: list, max_len: int | None, truncate: str = "head") -> list:
+    """The first (truncate="head") or last ("tail") max_len items of seq; all of them if max_len is None."""
+    if max_len is None or len(seq) <= max_len:
+        return seq
+    return seq[:max_len] if truncate == "head" else seq[-max_len:]
+
+
 def encode_texts(texts: Sequence[str], vocab: Vocab, max_len: int | None = None,
                  truncate: str = "head") -> list[list[int]]:
     """Tokenize and encode; keep the first (truncate="head") or last ("tail") max_len tokens."""
     if truncate not in ("head", "tail"):
         raise ValueError(f"truncate must be 'head' or 'tail', not {truncate!r}")
-    out = []
-    for text in texts:
-        ids = vocab.encode(tokenize(text))
-        if max_len is not None and len(ids) > max_len:
-            ids = ids[:max_len] if truncate == "head" else ids[-max_len:]
-        out.append(ids)
-    return out
+    return [truncate_tokens(vocab.encode(tokenize(text)), max_len, truncate) for text in texts]
