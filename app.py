@@ -19,16 +19,15 @@ def get_model(path: str, checksum: str):
     return load_model(path)
 
 
-def pick(models: list[dict], label: str, kinds: tuple[str, ...], prefer=lambda m: False):
-    """A sidebar choice among the models of these kinds; the first preferred one is the default."""
+def pick(models: list[dict], label: str, kinds: tuple[str, ...]):
+    """A sidebar choice among the models of these kinds, in the given order; the first is the default."""
     options = [m for m in models if m["kind"] in kinds]
     if not options:
         return None
     names = [m["name"] for m in options]
-    idx = next((i for i, m in enumerate(options) if prefer(m)), 0)
     fmt = {m["name"]: f"{m['name']}  ({m['test_accuracy']:.1%} on {m['test_dataset']})" if m["test_accuracy"]
            else m["name"] for m in options}
-    name = st.sidebar.selectbox(label, names, index=idx, format_func=fmt.get)
+    name = st.sidebar.selectbox(label, names, index=0, format_func=fmt.get)
     return next(m for m in options if m["name"] == name)
 
 
@@ -45,8 +44,7 @@ rnn_info = pick(models, "RNN", ("rnn",))
 same_rnn = lambda m: rnn_info is not None and m["kind"] == "augmented" and m["rnn"] == rnn_info["name"]
 same_data = lambda m: rnn_info is not None and m["kind"] != "augmented" and m["dataset"] == rnn_info["dataset"]
 bow_info = pick(sorted(models, key=lambda m: (not same_rnn(m), not same_data(m), m["kind"] == "augmented", m["name"])),
-                "Bag-of-words",
-                ("augmented", "bow", "bigram"), lambda m: same_rnn(m) or same_data(m))
+                "Bag-of-words", ("augmented", "bow", "bigram"))
 
 text = st.text_area("Phrase", "The acting was not good, and the plot was not very interesting either.",
                     max_chars=MAX_CHARS, height=100)
