@@ -33,7 +33,7 @@ _LEARNS_MODIFIERS = {"mod_learned", "full"}
 _USES_POSITION = {"position", "full"}
 TAU_MIN, TAU_MAX = 0.01, 10000.0
 FIT_VERSION = 4        # bump when fit_augmented changes what it computes (disk cache key)
-TOP_MODIFIERS = 2000   # K: the RNN's strongest modifiers used (half attenuators/negators, half intensifiers)
+TOP_MODIFIERS = 2000   # K: the RNN's strongest modulators used, ranked by |log M(1)| (core.modifiers, select="ranked")
 WINDOW_EPS = 1e-6
 
 
@@ -427,7 +427,7 @@ def rnn_context(rnn: str, variant: str, top: int = TOP_MODIFIERS, n_seeds: int =
     from core.analysis import modifiers, position
     mods = pos = None
     if variant in _USES_MODIFIERS:
-        res = modifiers(rnn, top=top, n_seeds=n_seeds, neutral=neutral, data_root=data_root, log=log)
+        res = modifiers(rnn, top=top, select="ranked", n_seeds=n_seeds, neutral=neutral, data_root=data_root, log=log)
         mods = [{"word": m["word"], "strength": m["strength"], "timescale": m["timescale"], "class": m["class"]}
                 for m in res["modifiers"]][:top]
     if variant in _USES_POSITION:

@@ -12,8 +12,9 @@ TOP_HELP = ("K: the RNN's strongest modifiers whose measured strength and timesc
             "(default: core.augmented.TOP_MODIFIERS, 2,000)")
 EPOCHS_HELP = ("rounds of the learned variants: one epoch of Adam on alpha, tau and the position terms, then a "
                "refit of beta (logistic regression); the round with the lowest dev log-loss is kept")
-NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'mean' (mean embedding of the frequent "
-                "words), 'zero' (paper B), or a filler word; default: the model's config, else 'mean'")
+NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'quiet' (mean embedding of the frequent words "
+                "that move the state least), 'zero' (paper B), 'mean' (mean embedding of the 1,000 most frequent "
+                "words), or a filler word; default: the model's config, else 'quiet'")
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     t.add_argument("--resume", action="store_true", help="continue from runs/<name>/checkpoint.pt")
     t.add_argument("--neutral", default=None, help="the analyses' default neutral input for this model (recorded in config.json)")
+    t.add_argument("--neutral-insert", type=int, default=0,
+                   help="insert 0..N zero inputs at random positions inside each training text, so that x* = 0 "
+                        "is neutral by construction (use with --neutral zero)")
 
     e = sub.add_parser("evaluate", help="accuracy of a model on a dataset")
     e.add_argument("model")
@@ -230,20 +234,37 @@ def cmd_analyze(args) -> int:
     if args.json:
         print(json.dumps(s))
         return 0
-    print(f"{args.model}: {s['n_fixed_points']} fixed points from {s['n_converged']}/{s['n_seeds']} converged seeds "
-          f"(q_max {s['q_max']:.2e}){' [cached]' if hit else ''}")
-    print(f"  readout range {s['readout_range'][0]:.2f} .. {s['readout_range'][1]:.2f}; "
-          f"reference point readout {s['reference_readout']:.3f}, |lambda_1| = {s['lambda1_reference']:.4f}")
-    print("  slowest timescales (tokens): " + ", ".join(f"{t:.1f}" for t in s["timescales_top"]))
+    print(f"{args.model} (neutral input {s['neutral_input']}): {s['n_fixed_points']} fixed points "
+          f"({s['n_stable_fixed_points']} stable) from {s['n_converged']}/{s['n_seeds']} converged seeds "
+          f"(q_max {s['q_max']:.2e}), {s['n_slow_points']} slow points (q < {s['slow_tolerance']:g})"
+          f"{' [cached]' if hit else ''}")
+    print(f"  fixed points at readouts {s['readout_range'][0]:.2f} .. {s['readout_range'][1]:.2f}; with slow points "
+          f"{s['attractor_readout_range'][0]:.2f} .. {s['attractor_readout_range'][1]:.2f}")
+    print(f"  reference point: readout {s['reference_readout']:+.3f}, |lambda_1| = {s['lambda1_reference']:.4f} "
+          f"({'stable' if s['reference_stable'] else 'UNSTABLE'})")
+    capped = f" ({s['drift_capped_share']:.0%} of points never moved 1 logit in {s['drift_max_steps']} steps)" \
+        if s["drift_capped_share"] else ""
+    print(f"  drift: {s['drift_tokens_per_logit']:.0f} neutral tokens per logit unit (median document "
+          f"{s['median_doc_tokens']:.0f} tokens){capped}")
+    print("  slowest stable timescales (tokens): " + ", ".join(_tau_text(t) for t in s["timescales_top"])
+          + ("; unstable modes, growth time (tokens): " + ", ".join(f"{g:.0f}" for g in s["unstable_growth_top"])
+             if s["unstable_growth_top"] else ""))
     print("  PCA variance explained, visited states: " + ", ".join(f"{v:.1%}" for v in s["pc_variance_explained"])
           + "; fixed points: " + ", ".join(f"{v:.1%}" for v in s["pc_variance_fixed_points"]))
     print(f"  |cos(r_1, attractor PC1)| = {s['attractor_alignment']:.3f}; "
           f"one-step linearization error (median) {s['linearization_error_median']:.1%}; {s['seconds']:.1f} s")
+    for w in s["warnings"]:
+        print(f"  WARNING: {w}")
     return 0
 
 
 def _tau_text(tau: float | None) -> str:
     return "inf" if tau is None else f"{tau:.1f}"
+
+
+def _mode_text(mode: dict) -> str:
+    """A mode's time constant: its timescale, or "grows G" for an unstable mode (never "inf")."""
+    return f"grows {mode['growth']:.0f}" if mode.get("unstable") else _tau_text(mode["timescale"])
 
 
 def _engine(args):
@@ -266,11 +287,16 @@ def cmd_phrase(args) -> int:
         print(json.dumps(res))
         return 0
     print(f"P(positive) = {res['p_pos']:.3f}  (neutral input: {res['neutral_input']})")
+    win = res["window"]
+    if win["truncated"]:
+        print(f"the model reads tokens {win['start']}..{win['end'] - 1} of {win['n_text_tokens']}: only those are analysed")
+    for w in res["reference"]["warnings"]:
+        print(f"WARNING: {w}")
     print(f"{'#':>3} {'token':<14}{'dy':>8}{'v':>8}{'v_relax':>9}{'v0':>8}{'m':>8}{'defl':>7}  slow modes (tau)")
     for t in res["tokens"]:
         m = "" if t["m"] is None else f"{t['m']:.2f}"
         vr = "" if t["v_relax"] is None else f"{t['v_relax']:.2f}"
-        modes_s = ", ".join(f"{x['mode']}({_tau_text(x['timescale'])})" for x in t["modes"])
+        modes_s = ", ".join(f"{x['mode']}({_mode_text(x)})" for x in t["modes"])
         print(f"{t['index']:>3} {t['token'][:13]:<14}{t['dy']:>8.2f}{t['v']:>8.2f}{vr:>9}{t['v0']:>8.2f}"
               f"{m:>8}{t['deflection']:>7.2f}  {modes_s}")
     if "ablation" in res:
@@ -288,11 +314,28 @@ def cmd_modifiers(args) -> int:
     if args.json:
         print(json.dumps(res))
         return 0
-    print(f"{'word':<14}{'class':<13}{'strength':>9}{'tau':>8}{'R2':>6}  modes excited (tau)")
+    sc = res["screen"]
+    th = sc["thresholds"]
+    print(f"screened {sc['n_words']} words: " + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
+          + f"; noise band M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f} "
+            f"(robust z = {th['z']:g} of log M(1))")
+    print(f"{'word':<14}{'class':<12}{'strength':>9}{'95% CI':>16}{'tau':>7}{'R2':>6}{'modes tau':>10}"
+          f"{'real text':>10}  modes excited")
     for m in res["modifiers"]:
-        modes_s = ", ".join(f"{x['mode']}({_tau_text(x['timescale'])})" for x in m["modes"])
-        print(f"{m['word'][:13]:<14}{m['class']:<13}{m['strength']:>9.2f}{m['timescale']:>8.2f}{m['fit_r2']:>6.2f}  {modes_s}")
-    print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s)")
+        lo, hi = m["strength_ci"]
+        modes_s = ", ".join(f"{x['mode']}({_mode_text(x)})" for x in m["modes"])
+        agree = "" if m["real_text_agreement"] is None else f"{m['real_text_agreement']:.0%}"
+        mt = "" if m["mode_timescale"] is None else f"{m['mode_timescale']:.1f}"
+        print(f"{m['word'][:13]:<14}{m['class']:<12}{m['strength']:>9.2f}{f'[{lo:.2f}, {hi:.2f}]':>16}"
+              f"{m['timescale']:>7.2f}{m['fit_r2']:>6.2f}{mt:>10}{agree:>10}  {modes_s}")
+    if not res["modifiers"]:
+        print("no word with little valence of its own modulates later words above the noise band")
+    rho = res["mode_effect_spearman"]
+    print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s; "
+          f"rank correlation of effect and mode timescales: {'n/a' if rho is None else f'{rho:.2f}'}; "
+          f"real text: {res.get('agreement_data') or 'not available'})")
+    for w in res["reference"]["warnings"]:
+        print(f"WARNING: {w}")
     return 0
 
 

@@ -2,12 +2,12 @@
 
 `ContextEngine` wraps an RNN classifier and its cached dynamics analysis (fixed points, integration
 mode r_1/l_1 and the slowest modes at each fixed point). Names follow METHOD.md:
-  v(h, x)      persistent valence  = (w . r_1) * l_1 . [F(h, x) - F(h, 0)]   at h*(h)
-  v_relax      exact version       = y(Phi_K(F(h, x))) - y(Phi_K(F(h, 0)))
+  v(h, x)      persistent valence  = (w . r_1) * l_1 . [F(h, x) - F(h, x*)]   at h*(h)
+  v_relax      exact version       = y(Phi_K(F(h, x))) - y(Phi_K(F(h, x*)))
   v0(w)        context-free        = v(h*_ref, E[w])
   m_t          modulation          = v(h_{t-1}, x_t) / v0(w_t)   where |v0| > valence threshold
-F(h, 0) and the neutral steps Phi_K use the neutral input x*: zero by default (paper B), or a filler
-word's embedding (`neutral`), recorded with every result.
+x* is the neutral input of the dynamics analysis: F(h, x*) and the neutral steps Phi_K use it
+(zero in paper B; the "quiet" input by default; or a filler word), recorded with every result.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import math
 import numpy as np
 import torch
 
-from core.dynamics import (as_float64, finite_or_none, nearest_fixed_point, neutral_input, neutral_vector, relax,
-                           timescales)
-from core.text import tokenize
+from core.dynamics import as_float64, mode_time, nearest_fixed_point, neutral_input, relax, timescales
+from core.text import tokenize, truncate_tokens
 
 MAX_TOKENS = 2000
+M_BAND = 0.2  # per-token display: |m - 1| within this band reads as "about 1" (no context effect)
 EXCITED_FRACTION = 0.5  # a mode is "excited" when its amplitude is at least this share of the largest
 
 
@@ -31,8 +31,9 @@ class ContextEngine:
         if clf.kind != "rnn":
             raise ValueError(f"{getattr(clf, 'name', 'model')} is a {clf.kind} model: context analysis needs an RNN")
         self.clf, self.vocab = clf, clf.vocab
-        self.neutral = dyn["summary"].get("neutral_input", "zero")
-        self.model = as_float64(clf.model, neutral_vector(clf, self.neutral))
+        self.summary = dyn["summary"]
+        self.neutral = self.summary.get("neutral_input", "zero")
+        self.model = as_float64(clf.model, dyn.get("neutral_vector"))   # x* as the analysis built it
         self.points = dyn["points"].double()
         self.readout_fp = dyn["readout"].double()
         self.r1, self.l1 = dyn["r1"].double(), dyn["l1"].double()
@@ -99,6 +100,20 @@ class ContextEngine:
             hs.append(h)
         return torch.stack(hs)
 
+    def window(self, n_tokens: int) -> dict:
+        """The tokens the model reads of an n-token text: its max_len window (head or tail), as
+        {"start", "end", "n_text_tokens", "truncated"}; an analysis reads exactly these."""
+        idx = truncate_tokens(list(range(n_tokens)), self.clf.config.get("max_len"), self.clf.config.get("truncate", "head"))
+        return {"start": idx[0] if idx else 0, "end": idx[-1] + 1 if idx else 0, "n_text_tokens": n_tokens,
+                "truncated": len(idx) < n_tokens}
+
+    def reference(self) -> dict:
+        """Where the per-token quantities are anchored: h*_ref's readout and stability, with warnings."""
+        s = self.summary
+        return {"readout": s["reference_readout"], "lambda1": s["lambda1_reference"],
+                "stable": s.get("reference_stable", True), "near_zero": s.get("reference_near_zero", True),
+                "warnings": s.get("warnings", [])}
+
     def full_modes(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(lam, R rows, L rows) of all N modes at fixed point k, slowest first (computed once per point)."""
         if k not in self._full_modes:
@@ -149,9 +164,11 @@ class ContextEngine:
                n_top_modes: int = 3, exact: bool = True) -> dict:
         """Per-token analysis of a text (see the module docstring for the quantities). exact=False
         skips v_relax (K relaxation steps per token: the slow part), leaving it null."""
-        tokens = tokenize(text)
-        if not tokens:
+        all_tokens = tokenize(text)
+        if not all_tokens:
             raise ValueError("the text has no tokens")
+        window = self.window(len(all_tokens))
+        tokens = all_tokens[window["start"]:window["end"]]
         if len(tokens) > MAX_TOKENS:
             raise ValueError(f"the text has {len(tokens)} tokens; the per-token analysis takes at most {MAX_TOKENS}")
         if ablate_after is not None and not 0 <= ablate_after < len(tokens):
@@ -177,12 +194,12 @@ class ContextEngine:
                 "v": float(v[t]), "v_relax": None if v_relax is None else float(v_relax[t]), "v0": float(v0[t]),
                 "m": float(v[t] / v0[t]) if ok else None,
                 "deflection": float(dev[t].norm()),
-                "modes": [{"mode": a, "amplitude": float(coef[t, a]),
-                           "timescale": finite_or_none(float(self.modes_tau[near[t], a]))} for a in strong],
+                "modes": [dict(mode=a, amplitude=float(coef[t, a]), **mode_time(complex(self.modes_lam[near[t], a])))
+                          for a in strong],
             })
         res = {"tokens": out, "p_pos": float(torch.sigmoid(y[-1])), "logit": float(y[-1]),
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
-               "neutral_input": self.neutral}
+               "neutral_input": self.neutral, "window": window, "reference": self.reference()}
         if ablate_after is not None:
             h_at = hs[ablate_after + 1]
             chosen = self.with_partners(h_at, self.excited_modes(h_at) if modes == "excited" else (modes or []))
@@ -212,7 +229,7 @@ def validity(eng: ContextEngine, texts: list[str], max_tokens: int = 4000, seed:
     prev, xs = [], []
     n = 0
     for i in rng.permutation(len(texts)):
-        ids = eng.vocab.encode(tokenize(texts[i]))[:MAX_TOKENS]
+        ids = eng.clf.encode([texts[i]])[0][:MAX_TOKENS]   # what the model reads (its window)
         if not ids:
             continue
         hs = eng.run(ids)

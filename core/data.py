@@ -63,7 +63,7 @@ NAMED = {
     "uci:yelp": "uci_sentiment_labelled/yelp_labelled.jsonl",
     "amazon": "amazon_multidomain_blitzer/reviews.jsonl.gz",
 }
-NAMED_HELP = ", ".join(list(NAMED) + ["sst:train:phrases", "amazon:<domain>", "toy:train", "toy:test"])
+NAMED_HELP = ", ".join(list(NAMED) + ["sst:train:phrases", "amazon:<domain>", "toy:train", "toy:test", "toy-long:train", "toy-long:test"])
 
 
 def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str | None = None,
@@ -72,10 +72,10 @@ def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str
     spec = str(spec)
     if spec.endswith(":phrases") and spec.startswith("sst:"):
         spec, sst_phrases = spec[: -len(":phrases")], True
-    if spec in ("toy:train", "toy:test"):
+    if spec in ("toy:train", "toy:test", "toy-long:train", "toy-long:test"):
         from core.toy import TOY_SPLITS, generate
-        n, seed = TOY_SPLITS[spec]
-        ds = generate(n, seed=seed)
+        n, seed, run = TOY_SPLITS[spec]
+        ds = generate(n, seed=seed, noise_run=run)
         ds.source = spec
         return ds
     domain = None

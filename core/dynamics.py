@@ -3,10 +3,10 @@
 Works on any model exposing `step(h, x)`, `state_size`, `embedding`, `h0` and `logit_of_state(h)`
 (every SentimentRNN cell). Analysis runs in float64 on a copy of the model.
 
-Fixed-point solver: q(h) = (1/N) ||h - F(h, 0)||^2. Plain gradient descent on q crawls near a
+Fixed-point solver: q(h) = (1/N) ||h - F(h, x*)||^2. Plain gradient descent on q crawls near a
 marginally stable line attractor, where the Hessian is nearly singular. We first relax seeds with
-the dynamics themselves (h <- F(h, 0), a few steps, which kills the fast transients), then take
-batched Levenberg-Marquardt steps on the residual r(h) = F(h, 0) - h with the exact Jacobian
+the dynamics themselves (h <- F(h, x*), a few steps, which kills the fast transients), then take
+batched Levenberg-Marquardt steps on the residual r(h) = F(h, x*) - h with the exact Jacobian
 (torch.func), solving (A^T A + mu I) delta = -A^T r with A = J - I by Cholesky (batched LU is
 avoided: see the README's note on oneMKL).
 """
@@ -21,8 +21,13 @@ import torch
 from torch.func import jacrev, vmap
 
 Q_TOL = 1e-8
+SLOW_TOL = 1e-6     # Q_TOL <= q < SLOW_TOL: a slow point (paper B's approximate attractor), kept apart
+STABLE_TOL = 1e-3   # a point is (marginally) stable when |lambda_1| <= 1 + STABLE_TOL (growth time >= 1,000 tokens)
+REF_NEAR = 1.0      # a reference point further than this from readout 0 compresses every valence: say so
+DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the attractor
 N_MODES = 10  # slowest modes kept per fixed point
-SOLVER_VERSION = 2  # part of the cache key: bump when the solver's results change
+SOLVER_VERSION = 3  # part of the cache key: bump when the solver's results change
+NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
 def as_float64(model: torch.nn.Module, neutral: torch.Tensor | None = None) -> torch.nn.Module:
@@ -45,26 +50,66 @@ def neutral_input(model, n: int = 1) -> torch.Tensor:
 
 
 def resolve_neutral(model_dir, neutral: str | None) -> str:
-    """The neutral-input setting to use: the given one, else the model config's "neutral", else "mean"."""
+    """The neutral-input setting to use: the given one, else the model config's "neutral", else "quiet"."""
     if neutral:
         return neutral
     from pathlib import Path
 
     from core.store import read_json
     cfg = Path(model_dir) / "config.json"
-    return (read_json(cfg).get("neutral") if cfg.exists() else None) or "mean"
+    return (read_json(cfg).get("neutral") if cfg.exists() else None) or "quiet"
 
 
-def neutral_vector(clf, neutral: str = "mean") -> torch.Tensor | None:
-    """x* for a setting: None for "zero"; "mean": the mean embedding of the most frequent words;
-    else the embedding of that (in-vocabulary) filler word."""
+def neutral_vector(clf, neutral: str = "quiet") -> torch.Tensor | None:
+    """x* for a setting: None for "zero"; "mean": the mean embedding of the 1,000 most frequent words
+    (valence and modifier words included); "quiet": see `quiet_input`; else the embedding of that
+    (in-vocabulary) filler word."""
     if neutral in (None, "", "zero"):
         return None
-    if neutral == "mean":  # the average input: mean embedding of the 1,000 most frequent words
+    if neutral == "mean":
         return clf.model.embedding.weight.detach()[2:1002].mean(0)
+    if neutral == "quiet":
+        return quiet_input(clf)[0]
     if neutral not in clf.vocab:
-        raise ValueError(f"neutral filler word {neutral!r} is not in {clf.name}'s vocabulary")
+        raise ValueError(f"neutral input {neutral!r} is neither {NEUTRAL_CHOICES} nor a word in "
+                         f"{clf.name}'s vocabulary")
     return clf.model.embedding.weight.detach()[clf.vocab.stoi[neutral]]
+
+
+@torch.no_grad()
+def quiet_input(clf, n_frequent: int = 1000, share: float = 0.2, n_states: int = 256,
+                seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+    """The "quiet" neutral input: the mean embedding of the frequent words that move the state least.
+
+    A word's kick is the median, over states the network visits, of ||F(h, E[w]) - F(h, x)||: a word with
+    a small kick has little valence (v is linear in F(h, E[w]) - F(h, x*)) and little modifier effect (no
+    deflection off the attractor). Two passes: kicks against the mean of the `n_frequent` most frequent
+    words, then against the mean of the quietest `share` of them; the result is the mean of the quietest
+    share in the second pass. The states come from random sequences of frequent words (no dataset
+    needed). Returns (x*, the words it averages)."""
+    m = copy.deepcopy(clf.model).double().eval()
+    E = m.embedding.weight.detach()
+    hi = min(len(clf.vocab), n_frequent + 2)
+    ids = torch.arange(2, hi)
+    if len(ids) == 0:
+        raise ValueError(f"{clf.name}: no vocabulary words to build a quiet neutral input from")
+    g = torch.Generator().manual_seed(seed)
+    seqs = ids[torch.randint(0, len(ids), (n_states, 30), generator=g)]
+    stop = torch.randint(0, 30, (n_states,), generator=g)
+    h = m.h0.expand(n_states, -1)
+    states = h.clone()
+    for t in range(30):
+        h = m.step(h, E[seqs[:, t]])
+        states = torch.where((stop == t)[:, None], h, states)
+    keep = max(1, int(round(share * len(ids))))
+    x = E[ids].mean(0)
+    for _ in range(2):
+        base = m.step(states, x.expand(n_states, -1))                        # (S, N)
+        kick = torch.cat([torch.linalg.vector_norm(m.step(states[:, None], E[ids[i:i + 64]][None]) - base[:, None],
+                                                   dim=-1).median(0).values for i in range(0, len(ids), 64)])
+        chosen = ids[torch.argsort(kick)[:keep]]
+        x = E[chosen].mean(0)
+    return x.float(), [clf.vocab.itos[int(i)] for i in chosen]
 
 
 def speed_q(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
@@ -90,18 +135,31 @@ class Modes:
     eigvals: np.ndarray      # (N,) complex
     R: np.ndarray            # (N, N) complex, columns are right eigenvectors r_a
     L: np.ndarray            # (N, N) complex, rows are left eigenvectors l_a
-    timescales: np.ndarray   # (N,) tau_a = -1 / ln|lam_a| in tokens (inf where |lam| >= 1)
+    timescales: np.ndarray   # (N,) tau_a = -1 / ln|lam_a| in tokens (inf at |lam| = 1, NaN where unstable)
 
 
 def timescales(eigvals: np.ndarray) -> np.ndarray:
+    """tau_a = -1 / ln|lam_a| tokens: infinite at |lam| = 1, NaN for an unstable mode (|lam| > 1), which
+    has a growth time instead (`mode_time`)."""
     mag = np.abs(eigvals)
     with np.errstate(divide="ignore"):
-        return np.where(mag >= 1.0, np.inf, -1.0 / np.log(np.maximum(mag, 1e-300)))
+        tau = np.where(mag >= 1.0, np.inf, -1.0 / np.log(np.maximum(mag, 1e-300)))
+    return np.where(mag > 1.0, np.nan, tau)
 
 
 def finite_or_none(tau: float) -> float | None:
-    """JSON has no infinity: an infinite timescale is reported as null."""
+    """JSON has no infinity or NaN: such a timescale is reported as null."""
     return tau if np.isfinite(tau) else None
+
+
+def mode_time(lam: complex) -> dict:
+    """A mode's time constant for display: {"timescale": tau (null if infinite), "unstable": |lam| > 1,
+    "growth": 1 / ln|lam| tokens for an unstable mode (else null)} -- never an infinite timescale for a
+    mode that grows."""
+    mag = abs(lam)
+    if mag > 1.0:
+        return {"timescale": None, "unstable": True, "growth": float(1.0 / np.log(mag))}
+    return {"timescale": finite_or_none(float(timescales(np.array([mag]))[0])), "unstable": False, "growth": None}
 
 
 def eigenmodes(J: np.ndarray) -> Modes:
@@ -224,10 +282,12 @@ def visited_states(model, seqs: list[list[int]], max_states: int = 20000,
 
 
 def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol: float = 1e-3,
-                      noise: float = 0.0, seed: int = 0, polish_steps: int = 0, progress=None) -> dict:
-    """polish_steps > 0 takes extra LM steps after q < tol: exact isolated fixed points, at the cost of
-    sliding approximate points along a (nearly) marginal line attractor, so it is off by default."""
-    """Fixed points at zero input from the given seeds, de-duplicated, with provenance."""
+                      noise: float = 0.0, seed: int = 0, polish_steps: int = 0, slow_tol: float = SLOW_TOL,
+                      progress=None) -> dict:
+    """Fixed points (q < tol) and, apart from them, slow points (tol <= q < slow_tol) from the given
+    seeds, each de-duplicated, with provenance (seed -> fixed point). polish_steps > 0 takes extra LM
+    steps after q < tol: exact isolated fixed points, at the cost of sliding approximate points along a
+    (nearly) marginal line attractor, so it is off by default."""
     g = torch.Generator().manual_seed(seed)
     seeds = seeds.to(torch.float64)
     if noise:
@@ -238,8 +298,47 @@ def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol:
     seed_to_point = torch.full((seeds.shape[0],), -1, dtype=torch.long)
     seed_to_point[conv] = owner
     q_pts = torch.stack([q[conv][owner == k].min() for k in range(pts.shape[0])]) if pts.shape[0] else q[:0]
+    slow = (q >= tol) & (q < slow_tol) & torch.isfinite(q)
+    slow_pts, slow_owner = dedupe(h[slow], dedup_tol)
+    slow_q = torch.stack([q[slow][slow_owner == k].min() for k in range(slow_pts.shape[0])]) \
+        if slow_pts.shape[0] else q[:0]
+    if pts.shape[0] and slow_pts.shape[0]:  # a slow point on top of a fixed point is that fixed point
+        apart = torch.cdist(slow_pts, pts).min(dim=1).values >= dedup_tol
+        slow_pts, slow_q = slow_pts[apart], slow_q[apart]
     return {"points": pts, "q": q_pts, "seed_to_point": seed_to_point, "n_seeds": int(seeds.shape[0]),
-            "n_converged": int(conv.sum())}
+            "n_converged": int(conv.sum()), "slow_points": slow_pts, "slow_q": slow_q}
+
+
+def choose_reference(readout: torch.Tensor, lambda1: np.ndarray, stable_tol: float = STABLE_TOL) -> tuple[int, bool]:
+    """(index of h*_ref, whether it is stable): the stable point (|lambda_1| <= 1 + stable_tol) whose
+    readout is nearest 0; only when no point is stable, the nearest-0 point of all (flagged unstable)."""
+    stable = torch.from_numpy(np.abs(lambda1) <= 1 + stable_tol)
+    dist = readout.abs().double()
+    if stable.any():
+        return int(torch.argmin(torch.where(stable, dist, torch.full_like(dist, float("inf"))))), True
+    return int(torch.argmin(dist)), False
+
+
+@torch.no_grad()
+def drift(model, points: torch.Tensor, max_steps: int = DRIFT_MAX, n_max: int = 200) -> tuple[float, float]:
+    """How fast the attractor leaks under the neutral input: (median over up to n_max points, evenly
+    spread along the readout, of the number of neutral steps until the readout has moved one logit
+    from where it started, with DRIFT_MAX for points that never move that far; the share of such points)."""
+    if points.shape[0] == 0:
+        return float("nan"), float("nan")
+    y_all = model.logit_of_state(points)
+    pick = torch.argsort(y_all)[torch.linspace(0, points.shape[0] - 1, min(n_max, points.shape[0])).round().long()]
+    h = points[pick].clone()
+    y0 = model.logit_of_state(h)
+    first = torch.full((h.shape[0],), max_steps, dtype=torch.long)
+    x = neutral_input(model, h.shape[0])
+    for k in range(1, max_steps + 1):
+        h = model.step(h, x)
+        moved = ((model.logit_of_state(h) - y0).abs() >= 1.0) & (first == max_steps)
+        first[moved] = k
+        if (first < max_steps).all():
+            break
+    return float(first.double().median()), float((first == max_steps).double().mean())
 
 
 def nearest_fixed_point(points: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -258,12 +357,37 @@ def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: to
     return torch.linalg.vector_norm(true - pred, dim=1) / torch.linalg.vector_norm(true, dim=1).clamp(min=1e-12)
 
 
+def _top_modes(J: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(lambda_1, r_1, l_1, and all eigenvalues, R, L) at a batch of Jacobians (B, N, N), r_1 oriented so
+    its entries sum >= 0. For a complex leading pair, the real parts of r_1 and l_1 (one member of the
+    pair) are kept."""
+    lam, R = np.linalg.eig(J)
+    top = np.argmax(np.abs(lam), axis=1)
+    Linv = np.linalg.inv(R)
+    ar = np.arange(J.shape[0])
+    r1, l1 = R[ar, :, top].real, Linv[ar, top, :].real
+    flip = r1.sum(1) < 0
+    r1[flip], l1[flip] = -r1[flip], -l1[flip]
+    return lam[ar, top], r1, l1, lam, R, Linv
+
+
+def _batched_jacobians(model, pts: torch.Tensor) -> np.ndarray:
+    if pts.shape[0] == 0:
+        return np.zeros((0, model.state_size, model.state_size))
+    return torch.cat([jacobian_rec(model, pts[i:i + 128]) for i in range(0, pts.shape[0], 128)]).numpy()
+
+
 def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 500, noise: float = 0.0,
-                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, neutral: str = "mean",
+                     tol: float = Q_TOL, dedup_tol: float = 1e-3, seed: int = 0, neutral: str = "quiet",
                      progress=None) -> dict:
     """Everything METHOD section 2 reports for one RNN classifier, as a cacheable dict."""
     t0 = time.time()
-    model = as_float64(clf.model, neutral_vector(clf, neutral))
+    neutral = neutral or "zero"
+    if neutral == "quiet":
+        x_star, neutral_words = quiet_input(clf)
+    else:
+        x_star, neutral_words = neutral_vector(clf, neutral), None
+    model = as_float64(clf.model, x_star)
     rng = np.random.default_rng(seed)
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(n_texts, len(texts)), replace=False))]
     seqs = [s for s in clf.encode(texts) if s]
@@ -281,17 +405,17 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     remap = torch.empty_like(order)
     remap[order] = torch.arange(order.shape[0])
     s2p = torch.where(fp["seed_to_point"] >= 0, remap[fp["seed_to_point"].clamp(min=0)], fp["seed_to_point"])
-    ref = int(torch.argmin(readout.abs()))
     # Top mode (integration mode) at every fixed point; full eigenmodes at the reference point.
-    J = torch.cat([jacobian_rec(model, pts[i:i + 128]) for i in range(0, pts.shape[0], 128)]).numpy()
-    lam, R = np.linalg.eig(J)
-    top = np.argmax(np.abs(lam), axis=1)
-    Linv = np.linalg.inv(R)
-    ar = np.arange(len(pts))
-    r1, l1 = R[ar, :, top].real, Linv[ar, top, :].real
-    flip = r1.sum(1) < 0
-    r1[flip], l1[flip] = -r1[flip], -l1[flip]
-    lam1 = lam[ar, top]
+    J = _batched_jacobians(model, pts)
+    lam1, r1, l1, lam, R, Linv = _top_modes(J)
+    ref, ref_stable = choose_reference(readout, lam1)
+    # Slow points: ordered by readout, with their own |lambda_1|.
+    slow = fp["slow_points"]
+    with torch.no_grad():
+        slow_readout = model.logit_of_state(slow) if slow.shape[0] else slow[:, 0]
+    s_order = torch.argsort(slow_readout)
+    slow, slow_readout, slow_q = slow[s_order], slow_readout[s_order], fp["slow_q"][s_order]
+    slow_lam1 = _top_modes(_batched_jacobians(model, slow))[0] if slow.shape[0] else np.zeros(0)
     # The slowest n_modes modes at every fixed point (for per-token mode splits and ablation).
     n_modes = min(N_MODES, J.shape[1])
     order = np.argsort(-np.abs(lam), axis=1, kind="stable")[:, :n_modes]
@@ -299,43 +423,76 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     modes_R = np.take_along_axis(R, order[:, None, :], 2).transpose(0, 2, 1)   # (K, n_modes, N)
     modes_L = np.take_along_axis(Linv, order[:, :, None], 1)                   # (K, n_modes, N)
     modes = eigenmodes(J[ref])
-    # Line attractor summary.
+    mag = np.abs(modes.eigvals)
+    # Line attractor summary: fixed and slow points together.
+    attractor = torch.cat([pts, slow])
+    att_readout = torch.cat([readout, slow_readout])
     pc_visited = pca_variance(h_next.numpy(), 3)
     pc_fixed = pca_variance(pts.numpy(), 3)
-    if pts.shape[0] >= 2:
-        centered = pts.numpy() - pts.numpy().mean(0)
+    if attractor.shape[0] >= 2:
+        centered = attractor.numpy() - attractor.numpy().mean(0)
         direction = np.linalg.svd(centered, full_matrices=False)[2][0]
         r_ref = r1[ref] / np.linalg.norm(r1[ref])
         alignment = float(abs(direction @ r_ref))
     else:
         alignment = float("nan")
+    drift_tokens, drift_capped = drift(model, attractor)
+    doc_len = float(np.median([len(sq) for sq in seqs]))
     n_lin = min(2000, h_prev.shape[0])
     lin_err = linearization_error(model, pts, h_prev[:n_lin], x_in[:n_lin])
+    ref_readout = float(readout[ref])
+    warnings = []
+    if not ref_stable:
+        warnings.append(f"no stable fixed point (|lambda_1| <= {1 + STABLE_TOL:g}): the reference point is "
+                        f"unstable (|lambda_1| = {abs(lam1[ref]):.4f}), so states leave it and every valence, "
+                        "modifier strength and position curve measured there is unreliable")
+    if abs(ref_readout) > REF_NEAR:
+        warnings.append(f"no {'stable ' if ref_stable else ''}fixed point lies within {REF_NEAR:g} logit of "
+                        f"readout 0: the reference point sits at readout {ref_readout:+.2f}, where valences are "
+                        "compressed")
+    if not (float(att_readout.min()) < 0 < float(att_readout.max())):
+        warnings.append("the fixed and slow points do not span both signs of the readout: no line attractor "
+                        "through the neutral point at this neutral input")
     summary = {
-        "neutral_input": neutral or "zero",
+        "neutral_input": neutral, "neutral_words_n": len(neutral_words) if neutral_words else None,
+        "neutral_words_sample": neutral_words[:20] if neutral_words else None,
         "n_fixed_points": int(pts.shape[0]), "n_seeds": fp["n_seeds"], "n_converged": fp["n_converged"],
-        "q_max": float(q.max()), "q_unit": "mean over state dims: (1/N)||h - F(h,0)||^2",
+        "n_stable_fixed_points": int((np.abs(lam1) <= 1 + STABLE_TOL).sum()), "stable_tolerance": STABLE_TOL,
+        "q_max": float(q.max()), "q_unit": "mean over state dims: (1/N)||h - F(h,x*)||^2",
         "readout_range": [float(readout.min()), float(readout.max())],
-        "reference_index": ref, "reference_readout": float(readout[ref]),
+        "n_slow_points": int(slow.shape[0]), "slow_tolerance": SLOW_TOL,
+        "slow_readout_range": [float(slow_readout.min()), float(slow_readout.max())] if slow.shape[0] else None,
+        "slow_q_range": [float(slow_q.min()), float(slow_q.max())] if slow.shape[0] else None,
+        "attractor_readout_range": [float(att_readout.min()), float(att_readout.max())],
+        "drift_tokens_per_logit": drift_tokens, "drift_capped_share": drift_capped, "drift_max_steps": DRIFT_MAX,
+        "median_doc_tokens": doc_len,
+        "reference_index": ref, "reference_readout": ref_readout, "reference_stable": ref_stable,
+        "reference_near_zero": abs(ref_readout) <= REF_NEAR,
         "lambda1_reference": float(abs(lam1[ref])),
-        "timescales_top": [float(t) for t in modes.timescales[:5]],
+        "timescales_top": [finite_or_none(float(t)) for t in modes.timescales[mag <= 1][:5]],
+        "unstable_growth_top": [float(1 / np.log(m)) for m in mag[mag > 1][:5]],
         "eigvals_top": [[float(v.real), float(v.imag)] for v in modes.eigvals[:5]],
         "pc_variance_explained": pc_visited, "pc_variance_fixed_points": pc_fixed,
         "attractor_alignment": alignment,
         "linearization_error_median": float(lin_err.median()),
-        "linearization_error_n": int(n_lin), "seconds": round(time.time() - t0, 2),
+        "linearization_error_n": int(n_lin), "warnings": warnings, "seconds": round(time.time() - t0, 2),
     }
-    return {"summary": summary, "points": pts.float(), "readout": readout.float(), "q": q,
-            "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam1)),
-            "r1": torch.from_numpy(r1), "l1": torch.from_numpy(l1),
-            "ref_eigvals": torch.from_numpy(np.stack([modes.eigvals.real, modes.eigvals.imag], 1)),
-            "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),
-            "ref_L": torch.from_numpy(np.stack([modes.L.real, modes.L.imag])),
-            "ref_timescales": torch.from_numpy(modes.timescales),
-            "lin_error": lin_err.float(),
-            "modes_lam": torch.from_numpy(np.stack([modes_lam.real, modes_lam.imag], -1)).float(),
-            "modes_R": torch.from_numpy(np.stack([modes_R.real, modes_R.imag], -1)).float(),
-            "modes_L": torch.from_numpy(np.stack([modes_L.real, modes_L.imag], -1)).float()}
+    out = {"summary": summary, "points": pts.float(), "readout": readout.float(), "q": q,
+           "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam1)),
+           "slow_points": slow.float(), "slow_readout": slow_readout.float(), "slow_q": slow_q,
+           "slow_lambda1": torch.from_numpy(np.abs(slow_lam1)),
+           "r1": torch.from_numpy(r1), "l1": torch.from_numpy(l1),
+           "ref_eigvals": torch.from_numpy(np.stack([modes.eigvals.real, modes.eigvals.imag], 1)),
+           "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),
+           "ref_L": torch.from_numpy(np.stack([modes.L.real, modes.L.imag])),
+           "ref_timescales": torch.from_numpy(modes.timescales),
+           "lin_error": lin_err.float(),
+           "modes_lam": torch.from_numpy(np.stack([modes_lam.real, modes_lam.imag], -1)).float(),
+           "modes_R": torch.from_numpy(np.stack([modes_R.real, modes_R.imag], -1)).float(),
+           "modes_L": torch.from_numpy(np.stack([modes_L.real, modes_L.imag], -1)).float()}
+    if x_star is not None:
+        out["neutral_vector"] = x_star.double()
+    return out
 
 
 def dynamics(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,

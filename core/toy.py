@@ -33,8 +33,10 @@ def score(tokens: list[str]) -> float:
 
 
 def generate(n: int, seed: int = 0, min_len: int = 10, max_len: int = 40,
-             p_valence: float = 0.25, p_modifier: float = 0.15) -> Dataset:
-    """n labelled toy sentences (ties re-drawn), reproducible from the seed."""
+             p_valence: float = 0.25, p_modifier: float = 0.15, noise_run: int = 0, p_run: float = 0.1) -> Dataset:
+    """n labelled toy sentences (ties re-drawn), reproducible from the seed. noise_run > 0 inserts, after
+    each token with probability p_run, a run of 1..noise_run noise words (tokens like any other: "not"
+    still flips only the next 4), so a network must hold its valence through long neutral stretches."""
     rng = np.random.default_rng(seed)
     texts, labels = [], []
     valence_words, noise = list(VALENCE), list(NOISE)
@@ -44,6 +46,11 @@ def generate(n: int, seed: int = 0, min_len: int = 10, max_len: int = 40,
         toks = [valence_words[rng.integers(4)] if k < p_valence else
                 MODIFIERS[rng.integers(2)] if k < p_valence + p_modifier else
                 noise[rng.integers(len(noise))] for k in kinds]
+        if noise_run:
+            runs = rng.random(length) < p_run
+            lens = rng.integers(1, noise_run + 1, size=length)
+            toks = [w for t, tok in enumerate(toks)
+                    for w in [tok] + ([noise[i] for i in rng.integers(len(noise), size=lens[t])] if runs[t] else [])]
         s = score(toks)
         if s == 0:
             continue
@@ -52,4 +59,5 @@ def generate(n: int, seed: int = 0, min_len: int = 10, max_len: int = 40,
     return Dataset(texts, np.asarray(labels, dtype=np.int64), None, f"toy(seed={seed})")
 
 
-TOY_SPLITS = {"toy:train": (20000, 0), "toy:test": (2000, 1)}
+TOY_SPLITS = {"toy:train": (20000, 0, 0), "toy:test": (2000, 1, 0),
+              "toy-long:train": (20000, 0, 50), "toy-long:test": (2000, 1, 50)}

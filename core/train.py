@@ -49,6 +49,7 @@ class TrainConfig:
     dev_data: str | None = None
     init_from: str | None = None
     neutral: str | None = None
+    neutral_insert: int = 0
     dev_fraction: float = 0.1
     seed: int = 0
     patience: int = 3
@@ -158,7 +159,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
         total, n_seen = 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5.0, disable=None)
         for step, idx in enumerate(bar):
-            ids, lens = pad_batch([tr_seqs[i] for i in idx])
+            ids, lens = pad_batch([insert_neutral(tr_seqs[i], cfg.neutral_insert, rng) for i in idx])
             loss = F.binary_cross_entropy_with_logits(model(ids, lens), tr_labels[idx])
             opt.zero_grad()
             loss.backward()
@@ -221,6 +222,21 @@ def init_weights_from(model: SentimentRNN, vocab: Vocab, source: str, log=print)
         dst, src = zip(*shared)
         state["embedding.weight"][list(dst)] = weights["embedding.weight"][list(src)]
     log(f"initialised from {source}: {len(shared)} of {len(vocab)} words share an embedding")
+
+
+def insert_neutral(seq: list[int], max_n: int, rng: np.random.Generator) -> list[int]:
+    """The sequence with 0..max_n zero inputs (the padding id, whose embedding is 0) at random positions.
+
+    Trained this way, a network must keep what it has read through stretches of input x = 0, so x* = 0
+    is a neutral input by construction and its fixed points line up along the readout (METHOD section 3).
+    """
+    n = int(rng.integers(0, max_n + 1)) if max_n > 0 else 0
+    if n == 0 or not seq:
+        return seq
+    out = list(seq)
+    for pos in sorted(rng.integers(0, len(seq) + 1, size=n).tolist(), reverse=True):
+        out.insert(pos, 0)
+    return out
 
 
 def _epoch_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:

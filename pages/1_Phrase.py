@@ -13,9 +13,9 @@ if ROOT not in sys.path:  # `core` when the page is run on its own
     sys.path.insert(0, ROOT)
 
 from core.context import ContextEngine, engine  # noqa: E402
-from core.modifiers import CLASS_DELTA  # noqa: E402
+from core.context import M_BAND as CLASS_DELTA  # noqa: E402
 from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, sidebar  # noqa: E402
+from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
 from core.text import tokenize  # noqa: E402
 
 MAX_CHARS = 20000
@@ -50,10 +50,16 @@ def m_class(m: float | None) -> str | None:
     return "amplified (m > 1)" if m > 1 else "attenuated (0 ≤ m < 1)"
 
 
+def fmt_time(d: dict) -> str:
+    """A mode's time constant: τ (∞ when |λ| = 1), or its growth time when unstable."""
+    if d.get("unstable"):
+        return f"unstable, grows ×e in {d['growth']:.0f}"
+    return f"τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')}"
+
+
 def fmt_modes(modes: list[dict]) -> str:
-    """'mode (tau, |c|)' for the strongest modes; a null timescale is infinite."""
-    return ", ".join(f"{d['mode']} (τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')}, "
-                     f"|c| {d['amplitude']:.2g})" for d in modes)
+    """'mode (tau, |c|)' for the strongest modes."""
+    return ", ".join(f"{d['mode']} ({fmt_time(d)}, |c| {d['amplitude']:.2g})" for d in modes)
 
 
 def core_call(fn, *args, **kw):
@@ -72,8 +78,10 @@ st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0
 info, neutral, n_seeds = sidebar()
 key = (info["path"], model_checksum(info["path"]), neutral, n_seeds)
 eng = core_call(get_engine, *key)
-st.sidebar.caption(f"Neutral input x*: **{eng.neutral}**. Valence threshold for m: {eng.valence_threshold:.3g}. "
-                   f"v_relax relaxes {eng.relax_steps} neutral steps.")
+st.sidebar.caption(f"Neutral input x*: **{eng.neutral}** (every F(h, x*) and neutral step uses it). Valence "
+                   f"threshold for m: {eng.valence_threshold:.3g}. v_relax relaxes {eng.relax_steps} neutral steps. "
+                   f"Reference point h*_ref: readout {eng.summary['reference_readout']:+.2f}, |λ₁| "
+                   f"{eng.summary['lambda1_reference']:.4f}.")
 
 text = st.text_area("Phrase", "The acting was not good, and the plot was not very interesting either.",
                     max_chars=MAX_CHARS, height=100, key="phrase")
@@ -86,6 +94,11 @@ exact = st.checkbox("exact v_relax", value=n_tokens < EXACT_DEFAULT_TOKENS,  # n
                          "steps): slow on long texts, so off by default from 60 tokens.")
 res = core_call(analyse, eng, key, text, exact)
 toks = res["tokens"]
+reference_warnings(res["reference"]["warnings"])
+win = res["window"]
+if win["truncated"]:
+    st.info(f"{info['name']} reads only tokens {win['start'] + 1}-{win['end']} of this text's {win['n_text_tokens']} "
+            "(its window): the analysis below covers exactly those, so P(positive) is the model's prediction.")
 
 c1, c2, c3 = st.columns(3)
 c1.metric("P(positive)", f"{res['p_pos']:.3f}", "positive" if res["p_pos"] > 0.5 else "negative",
@@ -144,7 +157,8 @@ st.dataframe(df[["index", "token", "dy", "v", "v_relax", "v0", "m", "deflection"
              column_config={c: st.column_config.NumberColumn(format="%.3f")
                             for c in ("dy", "v", "v_relax", "v0", "m", "deflection")})
 st.caption("top modes: slow eigenmodes a at the nearest fixed point with the largest |c_a| = |l_a · (h_t - h*)|, "
-           "as 'a (τ timescale in tokens, |c|)'; mode 0 is the slowest, τ ∞ means |λ| ≥ 1."
+           "as 'a (τ timescale in tokens, |c|)'; mode 0 is the slowest, τ ∞ means |λ| = 1; an unstable mode "
+           "(|λ| > 1) shows its growth time instead."
            + ("" if exact else " v_relax is off (tick 'exact v_relax' to compute it)."))
 
 with st.expander("Mode ablation"):

@@ -15,7 +15,7 @@ if ROOT not in sys.path:  # `core` when the page is run on its own
 
 from core.analysis import modifiers  # noqa: E402
 from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, sidebar  # noqa: E402
+from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
 
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
 
@@ -34,8 +34,9 @@ def find(path: str, checksum: str, neutral: str, n_seeds: int, top: int, words: 
 
 
 def fmt_modes(modes: list[dict]) -> str:
-    """'mode (tau)' for the modes a modifier excites most; a null timescale is infinite."""
-    return ", ".join(f"{d['mode']} (τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')})"
+    """'mode (tau)' for the modes a modifier excites most; an unstable mode shows its growth time."""
+    return ", ".join(f"{d['mode']} (grows {d['growth']:.0f})" if d.get("unstable") else
+                     f"{d['mode']} (τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')})"
                      for d in modes)
 
 
@@ -57,20 +58,52 @@ except CORE_ERRORS as e:
     st.error(str(e))
     st.stop()
 mods = res["modifiers"]
+reference_warnings(res["reference"]["warnings"])
+sc, th = res["screen"], res["screen"]["thresholds"]
 st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
-           f"{res['vocab_size']} words screened · K = {res['K']}")
+           f"{sc['n_words']} frequent words screened · K = {res['K']}")
+c = st.columns(5)
+for col, k in zip(c, ("negator", "attenuator", "intensifier", "none")):
+    col.metric(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
+c[4].metric("Noise band of M(1)", f"{th['attenuator_below']:.2f} … {th['intensifier_above']:.2f}",
+            help=f"Ordinary words' M(1) spread: median log M(1) {th['log_m1_median']:+.3f}, robust scale "
+                 f"{th['log_m1_scale']:.3f}; a word is an attenuator or intensifier only beyond {th['z']:g} robust "
+                 "standard deviations and with its 95% interval across probe words excluding 1; a negator's "
+                 "interval lies below 0.")
+rho = res["mode_effect_spearman"]
+st.caption(f"Classes count every screened word; the list below keeps the words with little valence of their own "
+           f"(|v0| < {sc['valence_role_min_abs_v0']:.2f}, a typical probe's), paper A's kind of modifier. "
+           f"Rank correlation of each modifier's effect timescale with the weighted timescale of the modes it "
+           f"excites: **{'n/a' if rho is None else f'{rho:.2f}'}**. Real-text check on "
+           f"**{res.get('agreement_data') or 'no test set available here'}**.")
+if not mods:
+    st.info("No word with little valence of its own modulates later words above the noise band of this network.")
+    st.stop()
 
-df = pd.DataFrame([{"word": m["word"], "class": m["class"], "strength": m["strength"], "timescale": m["timescale"],
-                    "fit_r2": m["fit_r2"], "v0": m["v0"], "deflection": m["deflection"],
+df = pd.DataFrame([{"word": m["word"], "class": m["class"], "strength": m["strength"],
+                    "95% CI": f"{m['strength_ci'][0]:+.2f} … {m['strength_ci'][1]:+.2f}",
+                    "timescale": m["timescale"], "modes τ": m["mode_timescale"], "fit_r2": m["fit_r2"],
+                    "real text": m["real_text_agreement"],
+                    "n (real text)": None if m["real_text"] is None else m["real_text"]["n"],
+                    "v0": m["v0"], "deflection": m["deflection"],
                     "modes excited (τ)": fmt_modes(m["modes"]), "PC1": m["pc"][0], "PC2": m["pc"][1],
                     "UMAP1": m["umap"][0], "UMAP2": m["umap"][1], "cluster": str(m["cluster"])} for m in mods])
 st.subheader("Modifiers, strongest first")
-st.dataframe(df[["word", "class", "strength", "timescale", "fit_r2", "v0", "deflection", "modes excited (τ)"]],
+st.dataframe(df[["word", "class", "strength", "95% CI", "timescale", "modes τ", "fit_r2", "real text", "n (real text)",
+                 "v0", "deflection", "modes excited (τ)"]],
              hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="%.3f")
-                            for c in ("strength", "timescale", "fit_r2", "v0", "deflection")})
-st.caption("timescale: τ of the fit M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R²; modes excited: the "
-           "three largest |l_a · d_m| at the reference point with each mode's own τ_a (∞: |λ| ≥ 1).")
+             column_config={**{c: st.column_config.NumberColumn(format="%.3f")
+                               for c in ("strength", "timescale", "modes τ", "fit_r2", "v0", "deflection")},
+                            "real text": st.column_config.NumberColumn(format="percent")})
+st.caption("strength s = M(1) - 1 with its 95% interval across probe words; timescale: τ of the fit "
+           "M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R²; modes τ: the timescale of the modes the word "
+           "excites (all modes at the reference point, weighted by |l_a · d⊥|); real text: share of test-set "
+           "occurrences before a valence word where swapping the word for the neutral input changes that valence "
+           "word's effect on the output the way its class predicts (empty: fewer than 5 occurrences).")
+if res["saturating_valence_words"]:
+    st.caption("Strong valence words that also change M(1) (by saturating the state, not by modulating; not "
+               "listed above): " + ", ".join(f"{w['word']} ({w['class']}, v0 {w['v0']:+.2f})"
+                                              for w in res["saturating_valence_words"]))
 
 color = alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
 tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"), alt.Tooltip("timescale:Q", format=".1f")]

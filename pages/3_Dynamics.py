@@ -16,7 +16,7 @@ if ROOT not in sys.path:  # `core` when the page is run on its own
 
 from core.dynamics import dynamics  # noqa: E402
 from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, sidebar  # noqa: E402
+from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
 
 N_TIMESCALES = 10
 
@@ -37,7 +37,9 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
     bar.empty()
     return {"summary": res["summary"], "cached": hit, "points": res["points"].double().numpy(),
             "readout": res["readout"].double().numpy(), "lambda1": res["lambda1"].double().numpy(),
-            "ref_timescales": res["ref_timescales"].double().numpy()}
+            "slow_points": res["slow_points"].double().numpy(), "slow_readout": res["slow_readout"].double().numpy(),
+            "slow_q": res["slow_q"].double().numpy(), "slow_lambda1": res["slow_lambda1"].double().numpy(),
+            "ref_eigvals": res["ref_eigvals"].double().numpy()}
 
 
 def pcs2(X: np.ndarray) -> np.ndarray:
@@ -50,8 +52,8 @@ def pcs2(X: np.ndarray) -> np.ndarray:
     return out
 
 
-def fmt_tau(t: float) -> str:
-    return "∞" if not math.isfinite(t) else f"{t:.1f}"
+def fmt_tau(t: float | None) -> str:
+    return "∞" if t is None or not math.isfinite(t) else f"{t:.1f}"
 
 
 def pct(xs: list[float]) -> str:
@@ -72,54 +74,100 @@ s = res["summary"]
 st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
            + ("loaded from the disk cache" if res["cached"] else f"computed in {s['seconds']:.1f} s"))
 
-c = st.columns(4)
-c[0].metric("Fixed points", s["n_fixed_points"], help="Distinct accepted fixed points (q < 1e-8, de-duplicated).")
-c[1].metric("Converged seeds", f"{s['n_converged']} / {s['n_seeds']}")
-c[2].metric("q max", f"{s['q_max']:.1e}", help=f"q = {s['q_unit']}")
-c[3].metric("Readout range of fixed points", f"{s['readout_range'][0]:.2f} … {s['readout_range'][1]:.2f}")
-c = st.columns(4)
-c[0].metric("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}",
-            help=f"Reference fixed point: readout closest to 0 (y = {s['reference_readout']:.3f}).")
-c[1].metric("Slowest timescales (tokens)", ", ".join(fmt_tau(t) for t in s["timescales_top"][:3]),
-            help="τ_a = -1 / ln|λ_a| at the reference point (∞ where |λ_a| ≥ 1); the five slowest: "
-                 + ", ".join(fmt_tau(t) for t in s["timescales_top"]))
-c[2].metric("Attractor alignment |cos(r₁, PC1)|", f"{s['attractor_alignment']:.3f}")
-c[3].metric("Linearization error (median)", f"{s['linearization_error_median']:.1%}",
-            help=f"One-step relative error at the nearest fixed point, {s['linearization_error_n']} visited states.")
-c = st.columns(2)
-c[0].metric("PCA variance explained, visited states (PC1 / PC2 / PC3)", pct(s["pc_variance_explained"]))
-c[1].metric("PCA variance explained, fixed points (PC1 / PC2 / PC3)", pct(s["pc_variance_fixed_points"]))
+reference_warnings(s["warnings"])
 
-xy = pcs2(res["points"])
-fp = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1], "readout": res["readout"], "|lambda_1|": res["lambda1"],
-                   "index": range(len(xy)), "reference": np.arange(len(xy)) == s["reference_index"]})
+c = st.columns(4)
+c[0].metric("Fixed points", f"{s['n_fixed_points']} ({s['n_stable_fixed_points']} stable)",
+            help=f"Distinct accepted fixed points (q < 1e-8, de-duplicated); stable: |λ₁| ≤ 1 + {s['stable_tolerance']:g}.")
+c[1].metric("Slow points", s["n_slow_points"],
+            help=f"Points where the state moves slowly but not zero: 1e-8 ≤ q < {s['slow_tolerance']:g} (paper B's "
+                 "attractor is approximate: fixed and slow points together).")
+c[2].metric("Converged seeds", f"{s['n_converged']} / {s['n_seeds']}")
+c[3].metric("q max (fixed points)", f"{s['q_max']:.1e}", help=f"q = {s['q_unit']}")
+c = st.columns(4)
+c[0].metric("Readout range, fixed points", f"{s['readout_range'][0]:.2f} … {s['readout_range'][1]:.2f}")
+c[1].metric("Readout range, fixed + slow points",
+            f"{s['attractor_readout_range'][0]:.2f} … {s['attractor_readout_range'][1]:.2f}",
+            help="The stretch of readout values the (approximate) attractor covers.")
+capped = s["drift_capped_share"]
+c[2].metric("Drift (neutral tokens per logit)",
+            (f"≥ {s['drift_max_steps']}" if s["drift_tokens_per_logit"] >= s["drift_max_steps"]
+             else f"{s['drift_tokens_per_logit']:.0f}"),
+            help="Median, over points on the attractor, of the neutral steps a state needs to move its readout by "
+                 f"one logit; {capped:.0%} never did within {s['drift_max_steps']} steps. Compare with the median "
+                 f"document length: {s['median_doc_tokens']:.0f} tokens. Much longer: the attractor holds valence "
+                 "over a document; shorter: it leaks.")
+c[3].metric("Median document (tokens)", f"{s['median_doc_tokens']:.0f}")
+c = st.columns(4)
+c[0].metric("Reference point h*_ref", f"y = {s['reference_readout']:+.2f}",
+            "stable" if s["reference_stable"] else "UNSTABLE", delta_color="off" if s["reference_stable"] else "inverse",
+            help="The stable fixed point whose readout is closest to 0: where v0, modifier strengths and position "
+                 "curves are measured.")
+c[1].metric("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}")
+c[2].metric("Slowest stable timescales (tokens)", ", ".join(fmt_tau(t) for t in s["timescales_top"][:3]) or "none",
+            help="τ_a = -1 / ln|λ_a| at the reference point over its stable modes (∞ where |λ_a| = 1); the five "
+                 "slowest: " + ", ".join(fmt_tau(t) for t in s["timescales_top"]))
+c[3].metric("Unstable modes at the reference", len(s["unstable_growth_top"]),
+            help="Modes with |λ| > 1 grow instead of decaying; growth times (tokens): "
+                 + (", ".join(f"{g:.0f}" for g in s["unstable_growth_top"]) or "none"))
+c = st.columns(4)
+c[0].metric("Attractor alignment |cos(r₁, PC1)|", f"{s['attractor_alignment']:.3f}")
+c[1].metric("Linearization error (median)", f"{s['linearization_error_median']:.1%}",
+            help=f"One-step relative error at the nearest fixed point, {s['linearization_error_n']} visited states.")
+c[2].metric("PCA variance, visited states", pct(s["pc_variance_explained"]), help="PC1 / PC2 / PC3")
+c[3].metric("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), help="PC1 / PC2 / PC3")
+
+n_fp = len(res["readout"])
+allp = np.concatenate([res["points"], res["slow_points"]]) if len(res["slow_points"]) else res["points"]
+xy = pcs2(allp)
+fp = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1],
+                   "readout": np.concatenate([res["readout"], res["slow_readout"]]),
+                   "|λ₁|": np.concatenate([res["lambda1"], res["slow_lambda1"]]),
+                   "kind": ["fixed point"] * n_fp + ["slow point"] * (len(allp) - n_fp),
+                   "q": np.concatenate([np.full(n_fp, np.nan), res["slow_q"]]),
+                   "index": list(range(n_fp)) + list(range(len(allp) - n_fp)),
+                   "reference": np.arange(len(allp)) == s["reference_index"]})
+fp["stability"] = np.where(fp["|λ₁|"] <= 1 + s["stable_tolerance"], "stable", "unstable")
+tip = ["kind", "index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|λ₁|:Q", format=".4f"), "stability",
+       alt.Tooltip("q:Q", format=".1e")]
 left, right = st.columns(2)
 with left:
-    st.subheader("Fixed points in PCA space")
-    st.altair_chart(alt.Chart(fp).mark_circle().encode(
+    st.subheader("Fixed and slow points in PCA space")
+    st.altair_chart(alt.Chart(fp).mark_point(filled=True).encode(
         x="PC1:Q", y="PC2:Q",
         color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y(h*)"),
-        size=alt.condition("datum.reference", alt.value(160), alt.value(50)),
-        tooltip=["index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|lambda_1|:Q", format=".4f")]),
-        width="stretch")
-    st.caption("Principal components of the fixed points themselves; the large dot is the reference point.")
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
+        size=alt.condition("datum.reference", alt.value(200), alt.value(50)),
+        tooltip=tip), width="stretch")
+    st.caption("Principal components of the fixed (circles) and slow (triangles) points; the large dot is the "
+               "reference point.")
 with right:
     st.subheader("|λ₁| along the attractor")
-    line = alt.Chart(fp).mark_circle(size=18).encode(
-        x=alt.X("readout:Q", title="readout y(h*)"), y=alt.Y("|lambda_1|:Q", scale=alt.Scale(zero=False)),
-        tooltip=["index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|lambda_1|:Q", format=".4f")])
+    line = alt.Chart(fp).mark_point(filled=True, size=24).encode(
+        x=alt.X("readout:Q", title="readout y(h*)"), y=alt.Y("|λ₁|:Q", title="|λ₁|", scale=alt.Scale(zero=False)),
+        color=alt.Color("stability:N", scale=alt.Scale(domain=["stable", "unstable"], range=["#2b8cbe", "#d62728"])),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
+        tooltip=tip)
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
     st.altair_chart(line + one, width="stretch")
-    st.caption("On a line attractor |λ₁| stays close to 1 along the whole attractor (dashed: |λ| = 1).")
+    st.caption("On a line attractor |λ₁| stays close to 1 along the whole attractor (dashed: |λ| = 1); red points "
+               "are unstable (|λ₁| above 1 + tolerance): states leave them.")
 
-st.subheader("Slowest timescales at the reference point")
-tau = res["ref_timescales"][:N_TIMESCALES]
-finite = np.isfinite(tau)
-ts = pd.DataFrame({"mode": np.arange(len(tau))[finite], "timescale": tau[finite]})
-if not ts.empty:
-    st.altair_chart(alt.Chart(ts).mark_bar().encode(
-        x=alt.X("mode:O", title="mode a (0 = slowest)"), y=alt.Y("timescale:Q", title="τ_a (tokens)"),
-        tooltip=["mode", alt.Tooltip("timescale:Q", format=".2f")]), width="stretch")
-if (~finite).any():
-    st.info(f"Mode(s) {', '.join(map(str, np.flatnonzero(~finite)))} have an infinite timescale (|λ| ≥ 1): "
-            "not drawn.")
+st.subheader("Slowest modes at the reference point")
+lam = res["ref_eigvals"][:N_TIMESCALES]
+mag = np.hypot(lam[:, 0], lam[:, 1])
+with np.errstate(divide="ignore"):
+    t = np.where(mag > 1, 1 / np.log(mag), np.where(mag < 1, -1 / np.log(np.maximum(mag, 1e-300)), np.inf))
+ts = pd.DataFrame({"mode": np.arange(len(mag)), "tokens": t, "|λ|": mag,
+                   "kind": np.where(mag > 1, "unstable: growth time", "stable: timescale τ")})
+drawn = ts[np.isfinite(ts["tokens"])]
+if not drawn.empty:
+    st.altair_chart(alt.Chart(drawn).mark_bar().encode(
+        x=alt.X("mode:O", title="mode a (0 = slowest)"), y=alt.Y("tokens:Q", title="tokens"),
+        color=alt.Color("kind:N", scale=alt.Scale(domain=["stable: timescale τ", "unstable: growth time"],
+                                                  range=["#2b8cbe", "#d62728"])),
+        tooltip=["mode", "kind", alt.Tooltip("tokens:Q", format=".1f"), alt.Tooltip("|λ|:Q", format=".5f")]),
+        width="stretch")
+if (~np.isfinite(ts["tokens"])).any():
+    st.info(f"Mode(s) {', '.join(map(str, ts['mode'][~np.isfinite(ts['tokens'])]))} have |λ| = 1 exactly: an "
+            "infinite timescale, not drawn.")

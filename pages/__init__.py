@@ -8,6 +8,12 @@ from core.store import ModelError, list_models
 CORE_ERRORS = (ValueError, ModelError, RuntimeError)
 
 
+def reference_warnings(warnings: list[str]) -> None:
+    """Say plainly where the analyses' reference point makes the numbers unreliable."""
+    for w in warnings:
+        st.warning(f"**Reference point:** {w}")
+
+
 def sidebar() -> tuple[dict, str, int]:
     """RNN model, neutral input and fixed-point seeds (remembered across pages)."""
     models = [m for m in list_models() if m["kind"] == "rnn"]
@@ -19,8 +25,10 @@ def sidebar() -> tuple[dict, str, int]:
     name = st.sidebar.selectbox("RNN model", names, index=names.index(prev) if prev in names else 0, key="model")
     neutral = st.sidebar.text_input(
         "Neutral input", st.session_state.get("_neutral", ""), key="neutral",
-        help="The input x* of neutral steps and fixed points. Empty: the model's default (`mean`: the mean "
-             "embedding of the frequent words). `zero` is paper B's choice (x* = 0); or a filler word such as `the`.").strip() or None
+        help="The input x* of neutral steps and fixed points. Empty: the model's default (`quiet`: the mean "
+             "embedding of the frequent words that move the state least, unless the model sets its own). `zero` is "
+             "paper B's choice (x* = 0); `mean` averages the 1,000 most frequent words (valence words "
+             "included); or a filler word such as `the`.").strip() or None
     seeds = int(st.sidebar.number_input("Fixed-point seeds", 100, 5000, st.session_state.get("_seeds", 1000), 100,
                                         key="seeds", help="Same as the CLI's --n-seeds (shares its disk cache)."))
     st.session_state.update(_rnn=name, _neutral=neutral, _seeds=seeds)

@@ -1,0 +1,150 @@
+"""A trustworthy anchor for the analyses (METHOD sections 2-4): stable reference points, slow points,
+drift, unstable modes, the data-driven modifier classes and their statistics, on designed systems whose
+answers are known by hand."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from core import dynamics as D
+from core import modifiers as MOD
+from core.train import insert_neutral
+
+
+class Designed(nn.Module):
+    """A hand-built recurrent map with known fixed points; readout y = h[0]."""
+
+    def __init__(self, step_fn, n=2, d=2):
+        super().__init__()
+        self.step_fn = step_fn
+        self.embedding = nn.Embedding(4, d).double()
+        self.h0 = nn.Parameter(torch.zeros(n, dtype=torch.float64))
+        self.state_size = n
+
+    def step(self, h, x):
+        return self.step_fn(h, x)
+
+    def logit_of_state(self, h):
+        return h[..., 0]
+
+
+def bistable(h, x):
+    """h' = tanh(diag(2, 0.5) h): fixed points 0 (unstable, lambda = 2) and (+-h*, 0) with h* = tanh(2 h*)."""
+    return torch.tanh(h * torch.tensor([2.0, 0.5], dtype=h.dtype) + 0.0 * x[..., :2])
+
+
+H_STAR = 0.957504  # root of h = tanh(2h)
+
+
+def test_unstable_fixed_point_is_flagged_and_never_the_reference():
+    model = D.as_float64(Designed(bistable))
+    seeds = torch.tensor([[1e-4, 1e-4], [-2e-4, 1e-4], [0.8, 0.1], [-0.9, -0.1], [0.99, 0.0]], dtype=torch.float64)
+    fp = D.find_fixed_points(model, seeds)
+    pts = fp["points"]
+    readout = model.logit_of_state(pts)
+    assert sorted(np.round(readout.numpy(), 4).tolist()) == pytest.approx([-H_STAR, 0.0, H_STAR], abs=1e-3)
+    lam1, *_ = D._top_modes(D._batched_jacobians(model, pts))
+    at_zero = int(torch.argmin(readout.abs()))
+    assert abs(lam1[at_zero]) == pytest.approx(2.0, abs=1e-3)             # the unstable point, found ...
+    ref, stable = D.choose_reference(readout, lam1)
+    assert stable and ref != at_zero                                     # ... and never the reference
+    assert abs(float(readout[ref])) == pytest.approx(H_STAR, abs=1e-3)
+    assert abs(lam1[ref]) == pytest.approx(max(2 * (1 - H_STAR ** 2), 0.5), abs=1e-6)  # both modes decay
+    # With only the unstable point available, it is chosen but flagged.
+    ref, stable = D.choose_reference(readout[at_zero:at_zero + 1], lam1[at_zero:at_zero + 1])
+    assert ref == 0 and not stable
+
+
+def test_unstable_mode_has_a_growth_time_not_an_infinite_timescale():
+    assert np.isinf(D.timescales(np.array([1.0]))).all()
+    assert np.isnan(D.timescales(np.array([1.0 + 1e-9, 2.0]))).all()
+    t = D.mode_time(2.0)
+    assert t["unstable"] and t["timescale"] is None and t["growth"] == pytest.approx(1 / math.log(2))
+    t = D.mode_time(math.exp(-1 / 5))
+    assert not t["unstable"] and t["timescale"] == pytest.approx(5.0) and t["growth"] is None
+    assert D.mode_time(1.0)["timescale"] is None and not D.mode_time(1.0)["unstable"]
+
+
+def test_slow_point_is_kept_apart_from_fixed_points():
+    """h' = h + a + h^2 (first coordinate) has no fixed point for a > 0, but a ghost at h = 0 where it
+    moves by a per step: q = a^2 there, between the fixed-point and the slow-point tolerances."""
+    a = 3e-4
+
+    def ghost(h, x):
+        return torch.stack([h[..., 0] + a + h[..., 0] ** 2, 0.5 * h[..., 1]], dim=-1) + 0.0 * x[..., :2]
+
+    model = D.as_float64(Designed(ghost))
+    fp = D.find_fixed_points(model, torch.tensor([[0.01, 0.1], [-0.01, 0.0], [0.005, -0.1]], dtype=torch.float64))
+    assert fp["points"].shape[0] == 0
+    assert fp["slow_points"].shape[0] == 1
+    assert float(fp["slow_points"][0, 0]) == pytest.approx(0.0, abs=1e-3)
+    assert float(fp["slow_q"][0]) == pytest.approx(a ** 2 / 2, rel=0.05)   # q = (1/N) ||r||^2 with N = 2
+
+
+def test_drift_counts_neutral_tokens_per_logit():
+    """A uniform drift of c per step along the readout takes ceil(1 / c) steps to move one logit; a
+    fixed point never moves (capped at DRIFT_MAX)."""
+    c = 8e-4
+    model = D.as_float64(Designed(lambda h, x: h + torch.tensor([c, 0.0], dtype=h.dtype) + 0.0 * x[..., :2]))
+    tokens, capped = D.drift(model, torch.zeros(3, 2, dtype=torch.float64))
+    assert tokens == pytest.approx(1 / c, abs=1.0) and capped == 0.0
+    still = D.as_float64(Designed(lambda h, x: 0.5 * h + 0.0 * x[..., :2]))
+    tokens, capped = D.drift(still, torch.zeros(2, 2, dtype=torch.float64))
+    assert tokens == D.DRIFT_MAX and capped == 1.0
+
+
+def test_screen_thresholds_come_from_the_spread_of_ordinary_words():
+    """log M(1) of ordinary words ~ N(0.1, 0.05^2): the band is exp(0.1 -+ 3 * 0.05) and a word at 2x or 0.5x
+    is outside it; a word at 1.2 is inside although |M(1) - 1| = 0.2."""
+    rng = np.random.default_rng(0)
+    m1 = torch.from_numpy(np.exp(rng.normal(0.1, 0.05, 20000)))
+    thr = MOD.screen_thresholds(m1)
+    assert thr["log_m1_median"] == pytest.approx(0.1, abs=0.003)
+    assert thr["log_m1_scale"] == pytest.approx(0.05, rel=0.03)
+    assert thr["intensifier_above"] == pytest.approx(math.exp(0.25), rel=0.01)
+    assert thr["attenuator_below"] == pytest.approx(math.exp(-0.05), rel=0.01)
+    assert MOD.classify(1.2, 1.1, 1.3, thr) == "none"
+    assert MOD.classify(2.0, 1.8, 2.2, thr) == "intensifier"
+    assert MOD.classify(2.0, 0.9, 3.0, thr) == "none"          # the interval includes 1: not above the noise
+    assert MOD.classify(0.5, 0.4, 0.6, thr) == "attenuator"
+    assert MOD.classify(-0.8, -1.0, -0.5, thr) == "negator"
+    assert MOD.classify(-0.1, -0.5, 0.3, thr) == "attenuator"  # a flip not established: attenuates
+    # ranking is symmetric in log M(1): halving and doubling are equally strong; a flip ranks first
+    c = thr["log_m1_median"]
+    assert MOD.effect_score(math.exp(c + 0.7), thr) == pytest.approx(MOD.effect_score(math.exp(c - 0.7), thr))
+    assert MOD.effect_score(-0.2, thr) > MOD.effect_score(50.0, thr)
+
+
+def test_median_interval_order_statistics():
+    """For n = 101 ratios 1..101 the median is 51 and the 95% interval the 41st and 61st values."""
+    r = torch.arange(1, 102, dtype=torch.float64)[None]
+    med, lo, hi = MOD.median_interval(r[:, torch.randperm(101)])
+    assert float(med) == 51 and float(lo) == 41 and float(hi) == 61
+
+
+def test_mode_timescale_is_amplitude_weighted():
+    """Modes with tau 1 and 2 (amplitudes 1 and 3) give (1 * 1 + 3 * 2) / 4 = 1.75; the marginal mode
+    (|lambda| = 1) and an unstable one are left out."""
+    lam = np.array([1.0, math.exp(-1.0), math.exp(-0.5), 1.5])
+    assert MOD.mode_timescale(np.array([5.0, 1.0, 3.0, 2.0]), lam) == pytest.approx(1.75)
+    assert MOD.mode_timescale(np.array([1.0, 0.0, 0.0, 1.0]), lam) is None
+
+
+def test_mode_effect_spearman():
+    mods = [{"timescale": t, "mode_timescale": m} for t, m in [(1, 2), (2, 3), (3, 10), (4, None)]]
+    assert MOD.mode_effect_spearman(mods) == pytest.approx(1.0)
+    assert MOD.mode_effect_spearman(mods[:2]) is None
+
+
+def test_insert_neutral_adds_zero_inputs_inside_the_sequence():
+    rng = np.random.default_rng(0)
+    seq = [5, 6, 7, 8]
+    lengths = set()
+    for _ in range(200):
+        out = insert_neutral(seq, 3, rng)
+        assert [t for t in out if t != 0] == seq and len(out) - len(seq) <= 3
+        lengths.add(len(out))
+    assert lengths == {4, 5, 6, 7}
+    assert insert_neutral(seq, 0, rng) == seq and insert_neutral([], 5, rng) == []
