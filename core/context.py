@@ -20,6 +20,7 @@ from core.dynamics import as_float64, mode_time, nearest_fixed_point, neutral_in
 from core.text import tokenize, truncate_tokens
 
 MAX_TOKENS = 2000
+RELAX_MIN, RELAX_MAX = 50, 1000   # bounds of the neutral steps K in v_relax
 M_BAND = 0.2  # per-token display: |m - 1| within this band reads as "about 1" (no context effect)
 EXCITED_FRACTION = 0.5  # a mode is "excited" when its amplitude is at least this share of the largest
 
@@ -34,8 +35,9 @@ class ContextEngine:
         self.summary = dyn["summary"]
         self.neutral = self.summary.get("neutral_input", "zero")
         self.model = as_float64(clf.model, dyn.get("neutral_vector"))   # x* as the analysis built it
-        self.points = dyn["points"].double()
-        self.readout_fp = dyn["readout"].double()
+        # The attractor: fixed points, then slow points (r_1, l_1 and modes_* have one row per point).
+        self.points = torch.cat([dyn["points"].double(), dyn["slow_points"].double()])
+        self.readout_fp = torch.cat([dyn["readout"].double(), dyn["slow_readout"].double()])
         self.r1, self.l1 = dyn["r1"].double(), dyn["l1"].double()
         self.ref = int(dyn["summary"]["reference_index"])
         self.h_ref = self.points[self.ref]
@@ -47,15 +49,24 @@ class ContextEngine:
         self.w, self.b = w.double(), float(b)
         self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
         # Phi_K: long enough for the slowest transient (mode 2 at the reference point) to decay.
-        tau2 = float(self.modes_tau[self.ref, 1]) if self.modes_tau.shape[1] > 1 else 10.0
-        default_steps = int(min(1000, max(200, math.ceil(5 * tau2)))) if math.isfinite(tau2) else 1000
-        self.relax_steps = relax_steps or default_steps
+        self.relax_steps = relax_steps or self.default_relax_steps()
         self.embed = self.model.embedding.weight.detach()
         self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         with torch.no_grad():
             self.v0_all = self.v(self.h_ref.expand(len(self.vocab), -1), self.embed)
         self.v0_all[:2] = 0.0                                # <pad>, <unk> carry no valence by definition
         self.valence_threshold = 0.1 * float(self.v0_all[2:].abs().quantile(0.99))
+
+    def default_relax_steps(self) -> int:
+        """K of Phi_K in v_relax: long enough for the transients (5 x tau of mode 2 at h*_ref), short enough
+        that the attractor's own drift moves the state by at most 0.2 logit (drift / 5), within RELAX_MIN..
+        RELAX_MAX steps. On a leaky attractor a longer K measures the drift, not the token."""
+        tau2 = float(self.modes_tau[self.ref, 1]) if self.modes_tau.shape[1] > 1 else 10.0
+        k = 5 * tau2 if math.isfinite(tau2) else RELAX_MAX
+        drift = self.summary.get("drift_tokens_per_logit")
+        if drift is not None and math.isfinite(drift):
+            k = min(k, drift / 5)
+        return int(min(RELAX_MAX, max(RELAX_MIN, math.ceil(k))))
 
     # ---- core quantities --------------------------------------------------------------------
     def y(self, h: torch.Tensor) -> torch.Tensor:
@@ -110,7 +121,7 @@ class ContextEngine:
     def reference(self) -> dict:
         """Where the per-token quantities are anchored: h*_ref's readout and stability, with warnings."""
         s = self.summary
-        return {"readout": s["reference_readout"], "lambda1": s["lambda1_reference"],
+        return {"readout": s["reference_readout"], "lambda1": s["lambda1_reference"], "kind": s["reference_kind"],
                 "stable": s.get("reference_stable", True), "near_zero": s.get("reference_near_zero", True),
                 "warnings": s.get("warnings", [])}
 

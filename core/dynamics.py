@@ -26,7 +26,7 @@ STABLE_TOL = 1e-3   # a point is (marginally) stable when |lambda_1| <= 1 + STAB
 REF_NEAR = 1.0      # a reference point further than this from readout 0 compresses every valence: say so
 DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the attractor
 N_MODES = 10  # slowest modes kept per fixed point
-SOLVER_VERSION = 3  # part of the cache key: bump when the solver's results change
+SOLVER_VERSION = 4  # part of the cache key: bump when the solver's results change
 NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
@@ -183,8 +183,10 @@ def relax(model, h: torch.Tensor, steps: int) -> torch.Tensor:
 
 def solve_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, relax_steps: int = 300,
                        relax_q: float = 1e-6, max_iter: int = 100, polish_steps: int = 0, mu0: float = 1e-3,
-                       progress=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batched relax + Levenberg-Marquardt on q. Returns (points (S, N), q (S,)) for every seed."""
+                       progress=None, relaxed: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched relax + Levenberg-Marquardt on q. Returns (points (S, N), q (S,)) for every seed; when a
+    dict is given as `relaxed`, it receives the seeds after the relaxation ("h", "q"): states the network
+    reaches under the neutral input, before LM slides them along a slow manifold to exact fixed points."""
     h = seeds.to(torch.float64).clone()
     x = neutral_input(model, h.shape[0])
     with torch.no_grad():  # relax only the points still moving fast, so the spread along the attractor stays
@@ -197,6 +199,8 @@ def solve_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, relax_ste
     N = h.shape[1]
     eye = torch.eye(N, dtype=h.dtype)
     q = speed_q(model, h, x)
+    if relaxed is not None:
+        relaxed.update(h=h.clone(), q=q.clone())
     mu = torch.full((h.shape[0],), mu0, dtype=h.dtype)
     polish = 0
     for it in range(max_iter + polish_steps):
@@ -284,23 +288,30 @@ def visited_states(model, seqs: list[list[int]], max_states: int = 20000,
 def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol: float = 1e-3,
                       noise: float = 0.0, seed: int = 0, polish_steps: int = 0, slow_tol: float = SLOW_TOL,
                       progress=None) -> dict:
-    """Fixed points (q < tol) and, apart from them, slow points (tol <= q < slow_tol) from the given
-    seeds, each de-duplicated, with provenance (seed -> fixed point). polish_steps > 0 takes extra LM
+    """Fixed points (q < tol) and, apart from them, slow points (tol <= q < slow_tol: where LM stopped,
+    or relaxed seeds) from the given seeds, each de-duplicated, with provenance (seed -> fixed point). polish_steps > 0 takes extra LM
     steps after q < tol: exact isolated fixed points, at the cost of sliding approximate points along a
     (nearly) marginal line attractor, so it is off by default."""
     g = torch.Generator().manual_seed(seed)
     seeds = seeds.to(torch.float64)
     if noise:
         seeds = seeds + noise * torch.randn(seeds.shape, generator=g, dtype=seeds.dtype)
-    h, q = solve_fixed_points(model, seeds, tol, polish_steps=polish_steps, progress=progress)
+    relaxed: dict = {}
+    h, q = solve_fixed_points(model, seeds, tol, polish_steps=polish_steps, progress=progress, relaxed=relaxed)
     conv = (q < tol) & torch.isfinite(q)
     pts, owner = dedupe(h[conv], dedup_tol)
     seed_to_point = torch.full((seeds.shape[0],), -1, dtype=torch.long)
     seed_to_point[conv] = owner
     q_pts = torch.stack([q[conv][owner == k].min() for k in range(pts.shape[0])]) if pts.shape[0] else q[:0]
-    slow = (q >= tol) & (q < slow_tol) & torch.isfinite(q)
-    slow_pts, slow_owner = dedupe(h[slow], dedup_tol)
-    slow_q = torch.stack([q[slow][slow_owner == k].min() for k in range(slow_pts.shape[0])]) \
+    # Slow points: where LM stopped short of tol, and the relaxed seeds themselves when they move that slowly
+    # (on a leaky attractor LM would slide them to its ends; the network's own states sit there).
+    cand_h = torch.cat([h, relaxed["h"]])
+    cand_q = torch.cat([q, relaxed["q"]])
+    slow = (cand_q >= tol) & (cand_q < slow_tol) & torch.isfinite(cand_q)
+    order = torch.argsort(cand_q[slow])                # the slowest representative of each cluster is kept
+    slow_pts, slow_owner = dedupe(cand_h[slow][order], dedup_tol)
+    sq = cand_q[slow][order]
+    slow_q = torch.stack([sq[slow_owner == k].min() for k in range(slow_pts.shape[0])]) \
         if slow_pts.shape[0] else q[:0]
     if pts.shape[0] and slow_pts.shape[0]:  # a slow point on top of a fixed point is that fixed point
         apart = torch.cdist(slow_pts, pts).min(dim=1).values >= dedup_tol
@@ -405,18 +416,20 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     remap = torch.empty_like(order)
     remap[order] = torch.arange(order.shape[0])
     s2p = torch.where(fp["seed_to_point"] >= 0, remap[fp["seed_to_point"].clamp(min=0)], fp["seed_to_point"])
-    # Top mode (integration mode) at every fixed point; full eigenmodes at the reference point.
-    J = _batched_jacobians(model, pts)
-    lam1, r1, l1, lam, R, Linv = _top_modes(J)
-    ref, ref_stable = choose_reference(readout, lam1)
-    # Slow points: ordered by readout, with their own |lambda_1|.
+    # Slow points, ordered by readout after the fixed points: together they are the (approximate) attractor.
     slow = fp["slow_points"]
     with torch.no_grad():
         slow_readout = model.logit_of_state(slow) if slow.shape[0] else slow[:, 0]
     s_order = torch.argsort(slow_readout)
     slow, slow_readout, slow_q = slow[s_order], slow_readout[s_order], fp["slow_q"][s_order]
-    slow_lam1 = _top_modes(_batched_jacobians(model, slow))[0] if slow.shape[0] else np.zeros(0)
-    # The slowest n_modes modes at every fixed point (for per-token mode splits and ablation).
+    n_fp = pts.shape[0]
+    attractor = torch.cat([pts, slow])
+    att_readout = torch.cat([readout, slow_readout])
+    # Top mode (integration mode) at every point; full eigenmodes at the reference point.
+    J = _batched_jacobians(model, attractor)
+    lam1, r1, l1, lam, R, Linv = _top_modes(J)
+    ref, ref_stable = choose_reference(att_readout, lam1)
+    # The slowest n_modes modes at every point (for per-token mode splits and ablation).
     n_modes = min(N_MODES, J.shape[1])
     order = np.argsort(-np.abs(lam), axis=1, kind="stable")[:, :n_modes]
     modes_lam = np.take_along_axis(lam, order, 1)
@@ -424,12 +437,9 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     modes_L = np.take_along_axis(Linv, order[:, :, None], 1)                   # (K, n_modes, N)
     modes = eigenmodes(J[ref])
     mag = np.abs(modes.eigvals)
-    # Line attractor summary: fixed and slow points together.
-    attractor = torch.cat([pts, slow])
-    att_readout = torch.cat([readout, slow_readout])
     pc_visited = pca_variance(h_next.numpy(), 3)
     pc_fixed = pca_variance(pts.numpy(), 3)
-    if attractor.shape[0] >= 2:
+    if attractor.shape[0] >= 2:  # r_1, l_1, modes_*: one row per point, fixed points first, then slow points
         centered = attractor.numpy() - attractor.numpy().mean(0)
         direction = np.linalg.svd(centered, full_matrices=False)[2][0]
         r_ref = r1[ref] / np.linalg.norm(r1[ref])
@@ -439,15 +449,15 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     drift_tokens, drift_capped = drift(model, attractor)
     doc_len = float(np.median([len(sq) for sq in seqs]))
     n_lin = min(2000, h_prev.shape[0])
-    lin_err = linearization_error(model, pts, h_prev[:n_lin], x_in[:n_lin])
-    ref_readout = float(readout[ref])
+    lin_err = linearization_error(model, attractor, h_prev[:n_lin], x_in[:n_lin])
+    ref_readout = float(att_readout[ref])
     warnings = []
     if not ref_stable:
-        warnings.append(f"no stable fixed point (|lambda_1| <= {1 + STABLE_TOL:g}): the reference point is "
+        warnings.append(f"no stable fixed or slow point (|lambda_1| <= {1 + STABLE_TOL:g}): the reference point is "
                         f"unstable (|lambda_1| = {abs(lam1[ref]):.4f}), so states leave it and every valence, "
                         "modifier strength and position curve measured there is unreliable")
     if abs(ref_readout) > REF_NEAR:
-        warnings.append(f"no {'stable ' if ref_stable else ''}fixed point lies within {REF_NEAR:g} logit of "
+        warnings.append(f"no {'stable ' if ref_stable else ''}fixed or slow point lies within {REF_NEAR:g} logit of "
                         f"readout 0: the reference point sits at readout {ref_readout:+.2f}, where valences are "
                         "compressed")
     if not (float(att_readout.min()) < 0 < float(att_readout.max())):
@@ -457,7 +467,8 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         "neutral_input": neutral, "neutral_words_n": len(neutral_words) if neutral_words else None,
         "neutral_words_sample": neutral_words[:20] if neutral_words else None,
         "n_fixed_points": int(pts.shape[0]), "n_seeds": fp["n_seeds"], "n_converged": fp["n_converged"],
-        "n_stable_fixed_points": int((np.abs(lam1) <= 1 + STABLE_TOL).sum()), "stable_tolerance": STABLE_TOL,
+        "n_stable_fixed_points": int((np.abs(lam1[:n_fp]) <= 1 + STABLE_TOL).sum()), "stable_tolerance": STABLE_TOL,
+        "n_stable_slow_points": int((np.abs(lam1[n_fp:]) <= 1 + STABLE_TOL).sum()),
         "q_max": float(q.max()), "q_unit": "mean over state dims: (1/N)||h - F(h,x*)||^2",
         "readout_range": [float(readout.min()), float(readout.max())],
         "n_slow_points": int(slow.shape[0]), "slow_tolerance": SLOW_TOL,
@@ -467,6 +478,8 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         "drift_tokens_per_logit": drift_tokens, "drift_capped_share": drift_capped, "drift_max_steps": DRIFT_MAX,
         "median_doc_tokens": doc_len,
         "reference_index": ref, "reference_readout": ref_readout, "reference_stable": ref_stable,
+        "reference_kind": "fixed point" if ref < n_fp else "slow point",
+        "reference_q": float(q[ref]) if ref < n_fp else float(slow_q[ref - n_fp]),
         "reference_near_zero": abs(ref_readout) <= REF_NEAR,
         "lambda1_reference": float(abs(lam1[ref])),
         "timescales_top": [finite_or_none(float(t)) for t in modes.timescales[mag <= 1][:5]],
@@ -478,9 +491,9 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         "linearization_error_n": int(n_lin), "warnings": warnings, "seconds": round(time.time() - t0, 2),
     }
     out = {"summary": summary, "points": pts.float(), "readout": readout.float(), "q": q,
-           "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam1)),
+           "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam1[:n_fp])),
            "slow_points": slow.float(), "slow_readout": slow_readout.float(), "slow_q": slow_q,
-           "slow_lambda1": torch.from_numpy(np.abs(slow_lam1)),
+           "slow_lambda1": torch.from_numpy(np.abs(lam1[n_fp:])),
            "r1": torch.from_numpy(r1), "l1": torch.from_numpy(l1),
            "ref_eigvals": torch.from_numpy(np.stack([modes.eigvals.real, modes.eigvals.imag], 1)),
            "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),

@@ -234,21 +234,30 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     r1, l1 = engine.r1[engine.ref], engine.l1[engine.ref]
     d_perp = d - (d @ l1)[:, None] * r1[None, :]
     lam, _, L = engine.full_modes(engine.ref)                 # all N modes at h*_ref, slowest first
-    exc = (L @ d_perp.to(torch.complex128).T).abs().T         # (W, N): |l_a . d_m_perp|
-    agree = real_text_agreement(engine, cand, [info[w][3] for w in cand], texts) if texts else None
+    coef = (L @ d_perp.to(torch.complex128).T).T              # (W, N): l_a . d_m_perp
+    exc = coef.abs()
+    _, R, _ = engine.full_modes(engine.ref)
+    gr = R @ modulation_gradient(engine, probe_ids, probe_v0).to(torch.complex128)   # G . r_a
+    contrib = coef * gr[None, :]                               # each mode's share of the effect on valence
+    effect = contrib.abs()
+    fits = [fit_decay(M[i]) for i in range(len(cand))]
+    # The real-text check looks for a valence word within the modifier's own reach (its tau, 1..LAG tokens).
+    lags = [int(min(AGREEMENT_LAG, max(1, round(f[1])))) for f in fits]
+    agree = real_text_agreement(engine, cand, [info[w][3] for w in cand], texts, lags) if texts else None
     pcs, umap_xy, clusters = subspace(d_perp.numpy(), M, seed)
     mods = []
     for i, wid in enumerate(cand):
-        s_fit, tau, r2 = fit_decay(M[i])
+        s_fit, tau, r2 = fits[i]
         m1w, low, high, cls, role = info[wid]
-        strong = torch.argsort(exc[i], descending=True)[:3].tolist()
+        strong = torch.argsort(effect[i], descending=True)[:3].tolist()
         mods.append({
             "word": engine.vocab.itos[wid], "strength": float(M[i, 0] - 1), "strength_ci": [low - 1, high - 1],
             "timescale": tau, "fit_r2": r2, "class": cls, "role": role, "effect_z": effect_score(m1w, thr),
             "curve": [float(v) for v in M[i]], "v0": float(v0[wid]), "deflection": float(d[i].norm()),
             "deflection_perp": float(d_perp[i].norm()),
-            "modes": [dict(mode=a, excitation=float(exc[i, a]), **mode_time(complex(lam[a]))) for a in strong],
-            "mode_timescale": mode_timescale(exc[i].numpy(), lam.numpy()),
+            "modes": [dict(mode=a, excitation=float(exc[i, a]), effect=float(effect[i, a]), **mode_time(complex(lam[a])))
+                      for a in strong],
+            "mode_timescale": mode_timescale(contrib[i].numpy(), lam.numpy()),
             "real_text_agreement": None if agree is None else agree[i]["share"],
             "real_text": None if agree is None else agree[i],
             "pc": [float(pcs[i, 0]), float(pcs[i, 1])], "umap": [float(umap_xy[i, 0]), float(umap_xy[i, 1])],
@@ -258,15 +267,34 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
                 screen_seconds=screen_s, seconds=time.time() - t0)
 
 
-def mode_timescale(amplitude: np.ndarray, lam: np.ndarray) -> float | None:
-    """The amplitude-weighted timescale of the modes a modifier excites: sum_a c_a tau_a / sum_a c_a over
-    the decaying modes (|lambda_a| < 1), c_a = |l_a . d_m_perp|; null when no decaying mode is excited."""
+def modulation_gradient(engine, probe_ids: list[int], probe_v0: torch.Tensor) -> torch.Tensor:
+    """G = d/dh of mean_{w in P} v(h, E[w]) / v0(w) at h*_ref (r_1, l_1 held at h*_ref): how a deflection
+    of the state changes the valence of the next word, relative to its context-free value."""
+    from torch.func import grad
+    x = engine.embed[probe_ids]
+    gain, l1 = engine.w_r1[engine.ref], engine.l1[engine.ref]
+
+    def rel_valence(h: torch.Tensor) -> torch.Tensor:
+        hb = h.expand(len(probe_ids), -1)
+        diff = engine.model.step(hb, x) - engine.model.step(hb, neutral_input(engine.model, len(probe_ids)))
+        return (gain * (diff @ l1) / probe_v0).mean()
+
+    return grad(rel_valence)(engine.h_ref.clone())
+
+
+def mode_timescale(contrib: np.ndarray, lam: np.ndarray) -> float | None:
+    """The timescale of the modes a modifier excites, weighted by their share of its effect: with
+    c_a = (G . r_a)(l_a . d_m_perp) (complex; conjugate pairs sum to real), the linearised effect on the next
+    word's relative valence k tokens later is sum_a c_a lambda_a^k, and its mean lifetime (area over
+    height) is Re sum_a c_a tau_a / Re sum_a c_a over the decaying modes. Null when no decaying mode carries
+    the effect or when the modes' contributions cancel (|Re sum c_a| < 10% of sum |c_a|)."""
     mag = np.abs(lam)
     ok = (mag < 1) & (mag > 0)
-    w = amplitude[ok]
-    if w.sum() <= 0:
+    c = contrib[ok]
+    total = float(np.real(c.sum()))
+    if not np.abs(c).sum() > 0 or abs(total) < 0.1 * float(np.abs(c).sum()):
         return None
-    return float((w * (-1.0 / np.log(mag[ok]))).sum() / w.sum())
+    return float(np.real((c * (-1.0 / np.log(mag[ok]))).sum()) / total)
 
 
 def mode_effect_spearman(mods: list[dict]) -> float | None:
@@ -282,14 +310,16 @@ def mode_effect_spearman(mods: list[dict]) -> float | None:
 
 @torch.no_grad()
 def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: list[str],
-                        lag: int = AGREEMENT_LAG, max_cases: int = AGREEMENT_MAX_CASES) -> list[dict]:
+                        lags: list[int] | None = None, max_cases: int = AGREEMENT_MAX_CASES) -> list[dict]:
     """Check each modifier on real text. In every text (read in the model's window) where the word m
-    comes at most `lag` tokens before a valence word w (|v0(w)| above the valence threshold), compare the
+    comes at most lags[m] tokens (default AGREEMENT_LAG) before a valence word w (|v0(w)| above the
+    valence threshold), compare the
     effect of w on the RNN's final logit with m in place and with m replaced by the neutral input x*:
         ratio = [y(m .. w) - y(m .. x*)] / [y(x* .. w) - y(x* .. x*)].
     Its class predicts ratio > 1 (intensifier), < 1 (attenuator), < 0 (negator). Returns, per word,
-    {"share": share of occurrences that agree (null under AGREEMENT_MIN_CASES), "n", "median_ratio"}."""
+    {"share": share of occurrences that agree (null under AGREEMENT_MIN_CASES), "n", "median_ratio", "lag"}."""
     m = engine.model
+    lags = lags or [AGREEMENT_LAG] * len(word_ids)
     seqs = engine.clf.encode(texts)
     valenced = engine.v0_all.abs() > engine.valence_threshold
     pos = {w: k for k, w in enumerate(word_ids)}
@@ -299,7 +329,7 @@ def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: 
             k = pos.get(tok)
             if k is None or len(cases[k]) >= max_cases:
                 continue
-            for j in range(i + 1, min(len(sq), i + lag + 1)):
+            for j in range(i + 1, min(len(sq), i + lags[k] + 1)):
                 if bool(valenced[sq[j]]) and sq[j] not in pos:
                     cases[k].append((ti, i, j))
                     break
@@ -341,7 +371,8 @@ def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: 
         else:
             ok = None
         share = float(ok.mean()) if ok is not None and n >= AGREEMENT_MIN_CASES else None
-        out.append({"share": share, "n": n, "median_ratio": float(np.median(ratio)) if n else None})
+        out.append({"share": share, "n": n, "median_ratio": float(np.median(ratio)) if n else None,
+                    "lag": lags[k]})
     return out
 
 

@@ -1,8 +1,9 @@
 """Contextual processing on the toy language, whose modifiers are known (METHOD sections 3-5, 8).
 
 Ground truth: "not" flips the next 4 tokens, "very" doubles the next one, noise words do nothing.
-The toy GRU is analysed with the filler word "the" as the neutral input (METHOD section 3 allows a
-filler; zero input never occurs in the toy language).
+The toy GRU is trained on toy-long (runs of noise words inside and before the sentences), so it must hold
+its valence through long neutral stretches; it is analysed with its default neutral input ("quiet": the
+noise words that move its state least), found by the engine, not chosen by hand.
 """
 import json
 
@@ -12,7 +13,9 @@ import pytest
 from core.analysis import modifiers, position
 from core.cli import main
 from core.context import engine
-from core.modifiers import classify, fit_decay
+from core.context import validity
+from core.data import load_dataset
+from core.modifiers import fit_decay
 
 NOISE = ("and", "a", "for", "it", "while")
 
@@ -31,7 +34,7 @@ def toy_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def toy_modifiers(toy_cache):
-    return modifiers("toy-gru", top=14, words=["not", "very", *NOISE], n_seeds=300, neutral="the")
+    return modifiers("toy-gru", top=14, words=["not", "very", *NOISE], n_seeds=300)
 
 
 def test_not_is_a_negator_lasting_a_few_tokens(toy_modifiers):
@@ -58,7 +61,7 @@ def test_noise_words_are_not_modifiers(toy_modifiers):
 
 
 def test_screen_finds_not_and_very_first(toy_cache):
-    res = modifiers("toy-gru", top=5, n_seeds=300, neutral="the")
+    res = modifiers("toy-gru", top=5, n_seeds=300)
     words = [m["word"] for m in res["modifiers"]]
     assert words[:2] == ["not", "very"] or set(words[:2]) == {"not", "very"}
     assert all(len(m["curve"]) == 20 and len(m["pc"]) == 2 and len(m["umap"]) == 2 for m in res["modifiers"])
@@ -83,7 +86,7 @@ def test_mode_ablation_removes_exactly_the_chosen_modes(toy_cache):
 
 
 def test_phrase_fields_and_modulation_of_negated_word(toy_cache):
-    eng = engine("toy-gru", n_seeds=300, neutral="the")
+    eng = engine("toy-gru", n_seeds=300)
     res = eng.phrase("not good")
     t = res["tokens"]
     assert [x["token"] for x in t] == ["not", "good"] and 0 <= res["p_pos"] <= 1
@@ -96,12 +99,14 @@ def test_phrase_fields_and_modulation_of_negated_word(toy_cache):
     assert sum(x["dy"] for x in t) == pytest.approx(res["logit"] - y0, abs=1e-6)
 
 
-def test_position_curves_have_fits(toy_cache):
-    res = position("toy-gru", length=20, n_seeds=300, neutral="the")
+def test_position_curves_are_flat_on_the_toy(toy_cache):
+    """The toy language has no beginning or end effect: a word counts the same wherever it stands, so
+    g_begin and g_end stay near 1 (no fixed threshold tuned to the network: within 25%)."""
+    res = position("toy-gru", length=20, n_seeds=300)
     for side in ("begin", "end"):
-        assert len(res[side]["curve"]) >= 20 and np.isfinite(res[side]["timescale"])
-    assert res["end"]["curve"][0] == pytest.approx(
-        1.0, abs=0.8)  # k = 0: the word's effect right before the readout, relative to v0
+        curve = np.array(res[side]["curve"])
+        assert len(curve) >= 20 and np.isfinite(res[side]["timescale"])
+        assert np.all(np.abs(curve - 1) < 0.25), (side, curve.round(2))
 
 
 def test_fit_decay_recovers_known_timescale():
@@ -109,8 +114,39 @@ def test_fit_decay_recovers_known_timescale():
     curve = 1 + 1.5 * np.exp(-k / 3.0)
     s, tau, r2 = fit_decay(curve)
     assert s == pytest.approx(1.5) and tau == pytest.approx(3.0, rel=0.02) and r2 > 0.999
-    assert classify(-0.5) == "negator" and classify(0.5) == "attenuator" and classify(2.0) == "intensifier"
-    assert classify(1.05) == "none"
+
+
+def test_toy_reference_is_stable_and_near_zero(toy_cache):
+    eng = engine("toy-gru", n_seeds=300)
+    ref = eng.reference()
+    assert ref["stable"] and ref["lambda1"] <= 1.001 and ref["near_zero"] and not ref["warnings"]
+
+
+def test_toy_v_agrees_with_v_relax(toy_cache):
+    """The linearised persistent valence has the sign of the exact one on every valenced token of the
+    toy test text (all but a few), and its median relative error is under 25% (the issue's target)."""
+    eng = engine("toy-gru", n_seeds=300)
+    res = validity(eng, load_dataset("toy-long:test").texts, max_tokens=4000)
+    assert res["n_valenced"] > 100
+    assert res["sign_agreement"] >= 0.95          # measured: 97-99% (3 to 7 of 226 tokens differ)
+    assert res["median_relative_error"] < 0.25
+    assert res["pearson_r"] > 0.9
+
+
+def test_not_excites_modes_on_its_own_timescale(toy_modifiers):
+    """Paper A: a modifier's effect timescale matches that of the modes it excites (within a factor of 2)."""
+    m = {x["word"]: x for x in toy_modifiers["modifiers"]}
+    assert 0.5 <= m["not"]["mode_timescale"] / m["not"]["timescale"] <= 2.0
+
+
+def test_real_text_agrees_with_the_classes(toy_modifiers):
+    """On toy test sentences, swapping "not" for the neutral input turns the next valence word's flipped
+    effect back (ratio < 0 before the swap); "very" amplifies it (ratio > 1)."""
+    m = {x["word"]: x for x in toy_modifiers["modifiers"]}
+    assert toy_modifiers["agreement_data"] == "toy-long:test"
+    assert m["not"]["real_text"]["n"] >= 20 and m["not"]["real_text_agreement"] > 0.9
+    assert m["very"]["real_text"]["n"] >= 20 and m["very"]["real_text_agreement"] > 0.9
+    assert m["and"]["real_text_agreement"] is None          # class none: nothing to agree with
 
 
 def test_cli_phrase_json_and_errors(toy_cache, capsys):
@@ -140,3 +176,50 @@ def test_ablating_the_modes_not_excites_removes_its_flip(toy_cache):
         assert abs(res["ablation"]["p_pos"] - plain) < 0.25 * flip   # ... and ablation removes most of it
     control = eng.phrase("the good", ablate_after=0, modes="excited", exact=False)
     assert abs(control["ablation"]["p_pos"] - plain) < 0.1
+
+
+def test_quiet_neutral_input_is_made_of_noise_words():
+    """The default neutral input averages words that barely move the state: on the toy, noise words only,
+    never a valence word or a modifier."""
+    from core.dynamics import quiet_input
+    from core.store import load_model
+    x, words = quiet_input(load_model("toy-gru"))
+    assert words and set(words) <= set(NOISE) | {"the"}
+    assert x.shape == (16,)
+
+
+def test_cli_json_contract_for_trust_fields(toy_cache, capsys):
+    assert main(["analyze", "toy-gru", "--n-seeds", "300", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    for k in ("reference_stable", "n_slow_points", "attractor_readout_range", "drift_tokens_per_logit",
+              "timescales_top", "unstable_growth_top", "warnings", "neutral_input"):
+        assert k in s, k
+    assert s["neutral_input"] == "quiet" and all(t is None or t > 0 for t in s["timescales_top"])
+    lo, hi = s["attractor_readout_range"]
+    assert lo <= s["readout_range"][0] and hi >= s["readout_range"][1]
+    assert main(["modifiers", "toy-gru", "--n-seeds", "300", "--top", "5", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    sc = r["screen"]
+    assert sc["n_words"] > 0 and set(sc["counts"]) == {"negator", "attenuator", "intensifier", "none"}
+    assert sum(sc["counts"].values()) == sc["n_words"] and "attenuator_below" in sc["thresholds"]
+    assert "mode_effect_spearman" in r
+    for m in r["modifiers"]:
+        lo, hi = m["strength_ci"]
+        assert lo <= m["strength"] <= hi and "mode_timescale" in m and "real_text_agreement" in m
+
+
+def test_phrase_reads_the_models_window(tmp_path, toy_csv, toy_cache):
+    """A model that reads only the last 8 tokens: the phrase analysis covers those 8 and says so, and its
+    P(positive) is the model's own prediction."""
+    from core.store import load_model
+    out = tmp_path / "models"
+    assert main(["train", "--name", "toy-tail", "--data", toy_csv, "--out-dir", str(out), "--embed-dim", "8",
+                 "--hidden-size", "8", "--epochs", "1", "--min-count", "1", "--max-len", "8",
+                 "--truncate", "tail"]) == 0
+    path = str(out / "toy-tail")
+    eng = engine(path, data=toy_csv, n_seeds=100)
+    text = "good good good good the the the the awful and it the a bad"
+    res = eng.phrase(text, exact=False)
+    assert res["window"] == {"start": 6, "end": 14, "n_text_tokens": 14, "truncated": True}
+    assert [t["token"] for t in res["tokens"]] == text.split()[6:]
+    assert res["p_pos"] == pytest.approx(float(load_model(path).predict_proba([text])[0]), abs=1e-5)

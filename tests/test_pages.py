@@ -1,6 +1,6 @@
 """The explorer's pages (Phrase, Modifiers, Dynamics) run headless on the shipped toy GRU (Streamlit's AppTest).
 
-The toy GRU is analysed with the filler word "the" as the neutral input, as in test_context.py. Analyses go
+The toy GRU is analysed with its default neutral input, as in test_context.py. Analyses go
 to a temporary disk cache shared by the tests of this module, never the repository's .cache/.
 """
 from pathlib import Path
@@ -21,7 +21,7 @@ def private_cache(cache_dir, monkeypatch):
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(cache_dir))
 
 
-def open_page(name: str, neutral: str = "the") -> AppTest:
+def open_page(name: str, neutral: str = "") -> AppTest:
     """Run a page with toy-gru and the given neutral input chosen in the sidebar."""
     at = AppTest.from_file(str(PAGES / name), default_timeout=300)
     # The pages remember the model across pages in session state; starting there keeps the first run from
@@ -31,7 +31,8 @@ def open_page(name: str, neutral: str = "the") -> AppTest:
     at.run()
     assert not at.exception
     at.sidebar.selectbox(key="model").select("toy-gru")
-    at.sidebar.text_input(key="neutral").input(neutral)
+    if neutral:
+        at.sidebar.text_input(key="neutral").input(neutral)
     at.run()
     assert at.sidebar.selectbox(key="model").value == "toy-gru"
     assert at.sidebar.text_input(key="neutral").value == neutral
@@ -99,7 +100,10 @@ def test_modifiers_page_finds_not():
 def test_dynamics_page_shows_fixed_points():
     at = open_page("3_Dynamics.py")
     assert not at.exception and not at.error
-    assert int(metric(at, "Fixed points")) > 0
+    n, stable = metric(at, "Fixed points").replace("(", "").split()[:2]
+    assert int(n) > 0 and 0 <= int(stable) <= int(n)
     conv, total = (int(v) for v in metric(at, "Converged seeds").split(" / "))
     assert total == 300 and 0 < conv <= total
+    assert metric(at, "Reference point h*_ref").startswith("y = ")
+    assert int(metric(at, "Slow points")) >= 0 and metric(at, "Drift (neutral tokens per logit)")
     assert len(at.get("vega_lite_chart")) == 3

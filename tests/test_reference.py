@@ -78,9 +78,11 @@ def test_slow_point_is_kept_apart_from_fixed_points():
     model = D.as_float64(Designed(ghost))
     fp = D.find_fixed_points(model, torch.tensor([[0.01, 0.1], [-0.01, 0.0], [0.005, -0.1]], dtype=torch.float64))
     assert fp["points"].shape[0] == 0
-    assert fp["slow_points"].shape[0] == 1
-    assert float(fp["slow_points"][0, 0]) == pytest.approx(0.0, abs=1e-3)
-    assert float(fp["slow_q"][0]) == pytest.approx(a ** 2 / 2, rel=0.05)   # q = (1/N) ||r||^2 with N = 2
+    q = fp["slow_q"]
+    assert fp["slow_points"].shape[0] >= 1 and bool(((q >= D.Q_TOL) & (q < D.SLOW_TOL)).all())
+    k = int(torch.argmin(q))                                              # the ghost itself ...
+    assert float(fp["slow_points"][k, 0]) == pytest.approx(0.0, abs=1e-3)
+    assert float(q[k]) == pytest.approx(a ** 2 / 2, rel=0.05)             # q = (1/N) ||r||^2 with N = 2
 
 
 def test_drift_counts_neutral_tokens_per_logit():
@@ -124,12 +126,16 @@ def test_median_interval_order_statistics():
     assert float(med) == 51 and float(lo) == 41 and float(hi) == 61
 
 
-def test_mode_timescale_is_amplitude_weighted():
-    """Modes with tau 1 and 2 (amplitudes 1 and 3) give (1 * 1 + 3 * 2) / 4 = 1.75; the marginal mode
-    (|lambda| = 1) and an unstable one are left out."""
+def test_mode_timescale_is_the_mean_lifetime_of_the_linearised_effect():
+    """Contributions 1 and 3 on modes with tau 1 and 2: the effect 1 e^(-k) + 3 e^(-k/2) has area 1 + 6 over
+    height 4, 1.75 tokens; the marginal mode (|lambda| = 1) and an unstable one are left out; a complex
+    pair counts through its real sum; contributions that cancel give null."""
     lam = np.array([1.0, math.exp(-1.0), math.exp(-0.5), 1.5])
     assert MOD.mode_timescale(np.array([5.0, 1.0, 3.0, 2.0]), lam) == pytest.approx(1.75)
     assert MOD.mode_timescale(np.array([1.0, 0.0, 0.0, 1.0]), lam) is None
+    assert MOD.mode_timescale(np.array([0.0, 1.0, -1.0, 0.0]), lam) is None
+    z = math.exp(-1 / 4) * np.exp(1j * np.array([0.3, -0.3]))                   # tau 4, a conjugate pair
+    assert MOD.mode_timescale(np.array([1 + 1j, 1 - 1j]), z) == pytest.approx(4.0)
 
 
 def test_mode_effect_spearman():
