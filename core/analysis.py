@@ -9,7 +9,7 @@ from core.position import position_effects
 from core.store import model_checksum, resolve_model_dir
 
 
-MODIFIERS_VERSION = 7  # part of the cache key: bump when the modifier analysis changes
+MODIFIERS_VERSION = 8  # part of the cache key: bump when the modifier analysis changes
 
 
 def _settings(data, n_seeds, neutral, **kw) -> dict:

@@ -287,14 +287,15 @@ def mode_timescale(contrib: np.ndarray, lam: np.ndarray) -> float | None:
     c_a = (G . r_a)(l_a . d_m_perp) (complex; conjugate pairs sum to real), the linearised effect on the next
     word's relative valence k tokens later is sum_a c_a lambda_a^k, and its mean lifetime (area over
     height) is Re sum_a c_a tau_a / Re sum_a c_a over the decaying modes. Null when no decaying mode carries
-    the effect or when the modes' contributions cancel (|Re sum c_a| < 10% of sum |c_a|)."""
+    the effect or when the modes' contributions cancel (|Re sum c_a| < 10% of sum |c_a|, or a lifetime <= 0)."""
     mag = np.abs(lam)
     ok = (mag < 1) & (mag > 0)
     c = contrib[ok]
     total = float(np.real(c.sum()))
     if not np.abs(c).sum() > 0 or abs(total) < 0.1 * float(np.abs(c).sum()):
         return None
-    return float(np.real((c * (-1.0 / np.log(mag[ok]))).sum()) / total)
+    life = float(np.real((c * (-1.0 / np.log(mag[ok]))).sum()) / total)
+    return life if life > 0 else None    # contributions of both signs: no single lifetime
 
 
 def mode_effect_spearman(mods: list[dict]) -> float | None:

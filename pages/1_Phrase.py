@@ -80,8 +80,8 @@ key = (info["path"], model_checksum(info["path"]), neutral, n_seeds)
 eng = core_call(get_engine, *key)
 st.sidebar.caption(f"Neutral input x*: **{eng.neutral}** (every F(h, x*) and neutral step uses it). Valence "
                    f"threshold for m: {eng.valence_threshold:.3g}. v_relax relaxes {eng.relax_steps} neutral steps. "
-                   f"Reference point h*_ref: readout {eng.summary['reference_readout']:+.2f}, |λ₁| "
-                   f"{eng.summary['lambda1_reference']:.4f}.")
+                   f"Reference point h*_ref ({eng.summary['reference_kind']}): readout "
+                   f"{eng.summary['reference_readout']:+.2f}, |λ₁| {eng.summary['lambda1_reference']:.4f}.")
 
 text = st.text_area("Phrase", "The acting was not good, and the plot was not very interesting either.",
                     max_chars=MAX_CHARS, height=100, key="phrase")

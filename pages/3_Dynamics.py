@@ -101,8 +101,8 @@ c[3].metric("Median document (tokens)", f"{s['median_doc_tokens']:.0f}")
 c = st.columns(4)
 c[0].metric("Reference point h*_ref", f"y = {s['reference_readout']:+.2f}",
             "stable" if s["reference_stable"] else "UNSTABLE", delta_color="off" if s["reference_stable"] else "inverse",
-            help="The stable fixed point whose readout is closest to 0: where v0, modifier strengths and position "
-                 "curves are measured.")
+            help=f"The stable fixed or slow point whose readout is closest to 0 (here a {s['reference_kind']}, q = "
+                 f"{s['reference_q']:.1e}): where v0, modifier strengths and position curves are measured.")
 c[1].metric("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}")
 c[2].metric("Slowest stable timescales (tokens)", ", ".join(fmt_tau(t) for t in s["timescales_top"][:3]) or "none",
             help="τ_a = -1 / ln|λ_a| at the reference point over its stable modes (∞ where |λ_a| = 1); the five "

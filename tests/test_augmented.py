@@ -214,7 +214,7 @@ def test_cli_train_augmented_evaluate_predict_compare(tmp_path, monkeypatch, cap
     res = json.loads(capsys.readouterr().out)
     assert res["variant"] == "mod_learned" and res["test_accuracy"] > 0.85
     m = json.loads((out / "toy-aug" / "metrics.json").read_text())
-    assert m["dataset"] == "toy:train" and m["split_sizes"] == {"train": 18000, "dev": 2000, "test": 2000}
+    assert m["dataset"] == "toy-long:train" and m["split_sizes"] == {"train": 18000, "dev": 2000, "test": 2000}
     assert m["seed"] == 0 and m["command"].startswith("python -m core") and m["rnn"] == "toy-gru"
     cfg = json.loads((out / "toy-aug" / "config.json").read_text())
     assert cfg["kind"] == "augmented" and cfg["variant"] == "mod_learned" and "not" in cfg["modifier_words"]
