@@ -24,9 +24,10 @@ Q_TOL = 1e-8
 SLOW_TOL = 1e-6     # Q_TOL <= q < SLOW_TOL: a slow point (paper B's approximate attractor), kept apart
 STABLE_TOL = 1e-3   # a point is (marginally) stable when |lambda_1| <= 1 + STABLE_TOL (growth time >= 1,000 tokens)
 REF_NEAR = 1.0      # a reference point further than this from readout 0 compresses every valence: say so
+REF_MIN_GAIN = 0.5  # the reference's |w . r_1| must be at least this share of the attractor's median
 DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the attractor
 N_MODES = 10  # slowest modes kept per fixed point
-SOLVER_VERSION = 4  # part of the cache key: bump when the solver's results change
+SOLVER_VERSION = 5  # part of the cache key: bump when the solver's results change
 NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
@@ -320,14 +321,21 @@ def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol:
             "n_converged": int(conv.sum()), "slow_points": slow_pts, "slow_q": slow_q}
 
 
-def choose_reference(readout: torch.Tensor, lambda1: np.ndarray, stable_tol: float = STABLE_TOL) -> tuple[int, bool]:
+def choose_reference(readout: torch.Tensor, lambda1: np.ndarray, gain: np.ndarray | None = None,
+                     stable_tol: float = STABLE_TOL, min_gain: float = REF_MIN_GAIN) -> tuple[int, bool]:
     """(index of h*_ref, whether it is stable): the stable point (|lambda_1| <= 1 + stable_tol) whose
-    readout is nearest 0; only when no point is stable, the nearest-0 point of all (flagged unstable)."""
-    stable = torch.from_numpy(np.abs(lambda1) <= 1 + stable_tol)
-    dist = readout.abs().double()
+    readout is nearest 0, among those whose integration mode moves the readout (|w . r_1| = `gain` at least
+    min_gain x its median over the stable points: elsewhere every valence v is near 0 and every ratio
+    noise); only when no point is stable, the nearest-0 point of all (flagged unstable)."""
+    stable = np.abs(lambda1) <= 1 + stable_tol
+    dist = readout.abs().double().numpy()
     if stable.any():
-        return int(torch.argmin(torch.where(stable, dist, torch.full_like(dist, float("inf"))))), True
-    return int(torch.argmin(dist)), False
+        ok = stable
+        if gain is not None:
+            carries = stable & (np.abs(gain) >= min_gain * np.median(np.abs(gain[stable])))
+            ok = carries if carries.any() else stable
+        return int(np.argmin(np.where(ok, dist, np.inf))), True
+    return int(np.argmin(dist)), False
 
 
 @torch.no_grad()
@@ -428,7 +436,8 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     # Top mode (integration mode) at every point; full eigenmodes at the reference point.
     J = _batched_jacobians(model, attractor)
     lam1, r1, l1, lam, R, Linv = _top_modes(J)
-    ref, ref_stable = choose_reference(att_readout, lam1)
+    w_out = model.readout_vector()[0].double().numpy()
+    ref, ref_stable = choose_reference(att_readout, lam1, r1 @ w_out)
     # The slowest n_modes modes at every point (for per-token mode splits and ablation).
     n_modes = min(N_MODES, J.shape[1])
     order = np.argsort(-np.abs(lam), axis=1, kind="stable")[:, :n_modes]

@@ -154,3 +154,13 @@ def test_insert_neutral_adds_zero_inputs_inside_the_sequence():
         lengths.add(len(out))
     assert lengths == {4, 5, 6, 7}
     assert insert_neutral(seq, 0, rng) == seq and insert_neutral([], 5, rng) == []
+
+
+def test_reference_skips_points_whose_integration_mode_misses_the_readout():
+    """A stable point at readout 0.1 whose slowest mode is orthogonal to the readout (|w . r_1| = 0.01 while
+    the attractor's median is 1) would make every v ~ 0 and every ratio noise: the next one is chosen."""
+    readout = torch.tensor([-2.0, 0.1, 0.6, 3.0], dtype=torch.float64)
+    lam1 = np.array([0.99, 0.999, 0.995, 0.99])
+    gain = np.array([1.0, 0.01, 0.9, 1.1])
+    assert D.choose_reference(readout, lam1, gain) == (2, True)
+    assert D.choose_reference(readout, lam1) == (1, True)
