@@ -12,7 +12,6 @@ per-token contributions beta[w_t] f_t g(t) plus the bias. Saved as model kind "a
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 

@@ -1,5 +1,4 @@
 """The toy language (METHOD section 8) and a GRU trained on it to high accuracy."""
-import numpy as np
 
 from core import toy
 from core.bow import fit_bow
