@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.cache import cached
 from core.context import engine as make_engine
-from core.dynamics import resolve_neutral
+from core.dynamics import SOLVER_VERSION, resolve_neutral
 from core.modifiers import find_modifiers
 from core.position import position_effects
 from core.store import model_checksum, resolve_model_dir
@@ -13,7 +13,9 @@ MODIFIERS_VERSION = 8  # part of the cache key: bump when the modifier analysis 
 
 
 def _settings(data, n_seeds, neutral, **kw) -> dict:
-    return {"data": data, "n_seeds": n_seeds, "neutral": neutral, **kw}
+    """Cache settings of an analysis built on the dynamics: they include the solver version, so a new
+    reference point or attractor recomputes every analysis measured there."""
+    return {"data": data, "n_seeds": n_seeds, "neutral": neutral, "solver": SOLVER_VERSION, **kw}
 
 
 def agreement_texts(model_path, data_root: str | None = None, log=None) -> tuple[str | None, list[str] | None]:

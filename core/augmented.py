@@ -452,9 +452,12 @@ def fitted_variant(path, train, dev, vocab, settings: dict, variant: str, top: i
                                     context_lr=context_lr, patience=patience, seed=settings.get("seed", 0),
                                     config={"rnn": path.name}, log=log)
         return {"config": model.config, "weights": model.weights(), "info": info}
+    from core.analysis import MODIFIERS_VERSION
+    from core.dynamics import SOLVER_VERSION
     key = {"variant": variant, "top": top, "epochs": epochs, "batch_size": batch_size, "context_lr": context_lr,
            "patience": patience, "n_seeds": n_seeds, "neutral": resolve_neutral(path, neutral), "data_root": data_root,
-           "fit": FIT_VERSION, "modifier_selection": "balanced"}
+           "fit": FIT_VERSION, "modifier_selection": "ranked", "solver": SOLVER_VERSION,
+           "modifiers_version": MODIFIERS_VERSION}  # the RNN analyses it is built on
     res, hit = cached(model_checksum(path), "augmented", key, compute, refresh, log)
     return AugmentedBow.from_parts(res["config"], vocab, res["weights"]), res["info"], hit
 
