@@ -218,13 +218,13 @@ def test_cli_train_augmented_evaluate_predict_compare(tmp_path, monkeypatch, cap
     assert m["seed"] == 0 and m["command"].startswith("python -m core") and m["rnn"] == "toy-gru"
     cfg = json.loads((out / "toy-aug" / "config.json").read_text())
     assert cfg["kind"] == "augmented" and cfg["variant"] == "mod_learned" and "not" in cfg["modifier_words"]
-    assert main(["evaluate", str(out / "toy-aug"), "--data", "toy:test", "--json"]) == 0
+    assert main(["evaluate", str(out / "toy-aug"), "--data", "toy-long:test", "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["kind"] == "augmented" and ev["accuracy"] == pytest.approx(res["test_accuracy"], abs=1e-9)
     assert main(["predict", str(out / "toy-aug"), "not good", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["p_pos"] < 0.5
     # compare: the plain variant and the bigram reference (no analysis needed), exact JSON shape
-    assert main(["compare", "--rnn", "toy-gru", "--data", "toy:test", "--variants", "bow", "--epochs", "1",
+    assert main(["compare", "--rnn", "toy-gru", "--data", "toy-long:test", "--variants", "bow", "--epochs", "1",
                  "--json"]) == 0
     c = json.loads(capsys.readouterr().out)
     assert set(c) <= {"data", "n", "rnn", "bow", "variants", "gap_too_small"} and c["n"] == 2000
@@ -232,5 +232,5 @@ def test_cli_train_augmented_evaluate_predict_compare(tmp_path, monkeypatch, cap
     assert c["rnn"]["accuracy"] > c["bow"]["accuracy"] + 0.1 and "gap_too_small" not in c
     for v in c["variants"]:
         assert set(v) == {"name", "accuracy", "gap_recovered", "gap_ci"} and len(v["gap_ci"]) == 2
-    assert main(["compare", "--rnn", "toy-gru", "--data", "toy:test", "--variants", "bow", "--epochs", "1"]) == 0
+    assert main(["compare", "--rnn", "toy-gru", "--data", "toy-long:test", "--variants", "bow", "--epochs", "1"]) == 0
     assert "gap recovered" in capsys.readouterr().out
