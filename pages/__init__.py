@@ -24,7 +24,7 @@ def sidebar() -> tuple[dict, str, int]:
     prev = st.session_state.get("_rnn")
     name = st.sidebar.selectbox("RNN model", names, index=names.index(prev) if prev in names else 0, key="model")
     neutral = st.sidebar.text_input(
-        "Neutral input", st.session_state.get("_neutral", ""), key="neutral",
+        "Neutral input", st.session_state.get("_neutral") or "", key="neutral",
         help="The input x* of neutral steps and fixed points. Empty: the model's default (`quiet`: the mean "
              "embedding of the frequent words that move the state least, unless the model sets its own). `zero` is "
              "paper B's choice (x* = 0); `mean` averages the 1,000 most frequent words (valence words "

@@ -107,3 +107,14 @@ def test_dynamics_page_shows_fixed_points():
     assert metric(at, "Reference point h*_ref").startswith("y = ")
     assert int(metric(at, "Slow points")) >= 0 and metric(at, "Drift (neutral tokens per logit)")
     assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_page_after_another_page_kept_the_default_neutral_input():
+    """A page opened after another one finds the shared neutral setting stored as None (the model's default)
+    and must not crash on it (it did: None.strip() on the second page of a session)."""
+    at = AppTest.from_file(str(PAGES / "3_Dynamics.py"), default_timeout=300)
+    at.session_state["_rnn"] = "toy-gru"
+    at.session_state["_seeds"] = 300
+    at.session_state["_neutral"] = None
+    at.run()
+    assert not at.exception and at.sidebar.text_input(key="neutral").value == ""
