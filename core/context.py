@@ -39,7 +39,7 @@ class ContextEngine:
         self.points = torch.cat([dyn["points"].double(), dyn["slow_points"].double()])
         self.readout_fp = torch.cat([dyn["readout"].double(), dyn["slow_readout"].double()])
         self.r1, self.l1 = dyn["r1"].double(), dyn["l1"].double()
-        self.ref = int(dyn["summary"]["reference_index"])
+        self.ref = int(self.summary["reference_index"])
         self.h_ref = self.points[self.ref]
         self.modes_lam = torch.complex(dyn["modes_lam"][..., 0].double(), dyn["modes_lam"][..., 1].double())
         self.modes_R = torch.complex(dyn["modes_R"][..., 0].double(), dyn["modes_R"][..., 1].double())
@@ -48,7 +48,6 @@ class ContextEngine:
         w, b = self.model.readout_vector()
         self.w, self.b = w.double(), float(b)
         self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
-        # Phi_K: long enough for the slowest transient (mode 2 at the reference point) to decay.
         self.relax_steps = relax_steps or self.default_relax_steps()
         self.embed = self.model.embedding.weight.detach()
         self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
@@ -126,7 +125,7 @@ class ContextEngine:
                 "warnings": s.get("warnings", [])}
 
     def full_modes(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(lam, R rows, L rows) of all N modes at fixed point k, slowest first (computed once per point)."""
+        """(lam, R rows, L rows) of all N modes at attractor point k, slowest first (computed once per point)."""
         if k not in self._full_modes:
             from core.dynamics import eigenmodes, jacobian_rec
             m = eigenmodes(jacobian_rec(self.model, self.points[k:k + 1])[0].numpy())

@@ -71,10 +71,16 @@ def neutral_vector(clf, neutral: str = "quiet") -> torch.Tensor | None:
         return clf.model.embedding.weight.detach()[2:1002].mean(0)
     if neutral == "quiet":
         return quiet_input(clf)[0]
-    if neutral not in clf.vocab:
+    check_neutral(clf, neutral)
+    return clf.model.embedding.weight.detach()[clf.vocab.stoi[neutral]]
+
+
+def check_neutral(clf, neutral: str | None) -> None:
+    """Fail fast, without building x*, on a neutral setting that is neither a named input nor a word of
+    the model's vocabulary."""
+    if neutral not in (None, "", "zero", "mean", "quiet") and neutral not in clf.vocab:
         raise ValueError(f"neutral input {neutral!r} is neither {NEUTRAL_CHOICES} nor a word in "
                          f"{clf.name}'s vocabulary")
-    return clf.model.embedding.weight.detach()[clf.vocab.stoi[neutral]]
 
 
 @torch.no_grad()
@@ -286,13 +292,18 @@ def visited_states(model, seqs: list[list[int]], max_states: int = 20000,
     return P, X, H
 
 
+def _min_per_cluster(q: torch.Tensor, owner: torch.Tensor, n: int) -> torch.Tensor:
+    """The smallest q among the members of each of n de-duplicated clusters (owner: member -> cluster)."""
+    return torch.stack([q[owner == k].min() for k in range(n)]) if n else q[:0]
+
+
 def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol: float = 1e-3,
                       noise: float = 0.0, seed: int = 0, polish_steps: int = 0, slow_tol: float = SLOW_TOL,
                       progress=None) -> dict:
     """Fixed points (q < tol) and, apart from them, slow points (tol <= q < slow_tol: where LM stopped,
-    or relaxed seeds) from the given seeds, each de-duplicated, with provenance (seed -> fixed point). polish_steps > 0 takes extra LM
-    steps after q < tol: exact isolated fixed points, at the cost of sliding approximate points along a
-    (nearly) marginal line attractor, so it is off by default."""
+    or relaxed seeds) from the given seeds, each de-duplicated, with provenance (seed -> fixed point).
+    polish_steps > 0 takes extra LM steps after q < tol: exact isolated fixed points, at the cost of sliding
+    approximate points along a (nearly) marginal line attractor, so it is off by default."""
     g = torch.Generator().manual_seed(seed)
     seeds = seeds.to(torch.float64)
     if noise:
@@ -303,7 +314,7 @@ def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol:
     pts, owner = dedupe(h[conv], dedup_tol)
     seed_to_point = torch.full((seeds.shape[0],), -1, dtype=torch.long)
     seed_to_point[conv] = owner
-    q_pts = torch.stack([q[conv][owner == k].min() for k in range(pts.shape[0])]) if pts.shape[0] else q[:0]
+    q_pts = _min_per_cluster(q[conv], owner, pts.shape[0])
     # Slow points: where LM stopped short of tol, and the relaxed seeds themselves when they move that slowly
     # (on a leaky attractor LM would slide them to its ends; the network's own states sit there).
     cand_h = torch.cat([h, relaxed["h"]])
@@ -311,9 +322,7 @@ def find_fixed_points(model, seeds: torch.Tensor, tol: float = Q_TOL, dedup_tol:
     slow = (cand_q >= tol) & (cand_q < slow_tol) & torch.isfinite(cand_q)
     order = torch.argsort(cand_q[slow])                # the slowest representative of each cluster is kept
     slow_pts, slow_owner = dedupe(cand_h[slow][order], dedup_tol)
-    sq = cand_q[slow][order]
-    slow_q = torch.stack([sq[slow_owner == k].min() for k in range(slow_pts.shape[0])]) \
-        if slow_pts.shape[0] else q[:0]
+    slow_q = _min_per_cluster(cand_q[slow][order], slow_owner, slow_pts.shape[0])
     if pts.shape[0] and slow_pts.shape[0]:  # a slow point on top of a fixed point is that fixed point
         apart = torch.cdist(slow_pts, pts).min(dim=1).values >= dedup_tol
         slow_pts, slow_q = slow_pts[apart], slow_q[apart]
@@ -535,7 +544,7 @@ def dynamics(model_name: str, data: str | None = None, data_root: str | None = N
     neutral = resolve_neutral(clf.path, neutral)
     settings = {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
                 "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
-    neutral_vector(clf, neutral)  # an unknown filler word fails here, before any work
+    check_neutral(clf, neutral)  # an unknown filler word fails here, before any work (and x* is built only on a miss)
 
     def compute() -> dict:
         ds = load_dataset(data, data_root)

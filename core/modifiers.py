@@ -189,11 +189,13 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     thr = screen_thresholds(m1)
     valence_bar = float(probe_v0.abs().median())
     v0 = engine.v0_all
-    info = {}
-    for j, wid in enumerate(screened):
-        c = classify(float(m1[j]), float(lo[j]), float(hi[j]), thr)
-        info[wid] = (float(m1[j]), float(lo[j]), float(hi[j]), c,
-                     "valence" if abs(float(v0[wid])) >= valence_bar else "modifier")
+
+    def describe(wid: int, m: float, low: float, high: float) -> tuple:
+        """(M(1), interval low, high, class, role) of one word."""
+        role = "valence" if abs(float(v0[wid])) >= valence_bar else "modifier"
+        return m, low, high, classify(m, low, high, thr), role
+
+    info = {wid: describe(wid, float(m1[j]), float(lo[j]), float(hi[j])) for j, wid in enumerate(screened)}
     counts = {k: 0 for k in ("negator", "attenuator", "intensifier", "none")}
     for t in info.values():
         counts[t[3]] += 1
@@ -207,10 +209,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
         extra = [i for i in cand if i not in info]
         if extra:
             e1, elo, ehi = screen_intervals(engine, probe_ids, probe_v0, extra)
-            for j, wid in enumerate(extra):
-                info[wid] = (float(e1[j]), float(elo[j]), float(ehi[j]),
-                             classify(float(e1[j]), float(elo[j]), float(ehi[j]), thr),
-                             "valence" if abs(float(v0[wid])) >= valence_bar else "modifier")
+            info.update({wid: describe(wid, float(e1[j]), float(elo[j]), float(ehi[j])) for j, wid in enumerate(extra)})
     elif select == "ranked":
         cand = ranked[:top]
     else:
