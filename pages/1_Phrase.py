@@ -15,7 +15,7 @@ if ROOT not in sys.path:  # `core` when the page is run on its own
 from core.context import ContextEngine, engine  # noqa: E402
 from core.context import M_BAND as CLASS_DELTA  # noqa: E402
 from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
+from pages import CORE_ERRORS, fmt_time, reference_warnings, sidebar  # noqa: E402
 from core.text import tokenize  # noqa: E402
 
 MAX_CHARS = 20000
@@ -48,13 +48,6 @@ def m_class(m: float | None) -> str | None:
     if abs(m - 1) <= CLASS_DELTA:
         return f"about 1 (|m - 1| ≤ {CLASS_DELTA})"
     return "amplified (m > 1)" if m > 1 else "attenuated (0 ≤ m < 1)"
-
-
-def fmt_time(d: dict) -> str:
-    """A mode's time constant: τ (∞ when |λ| = 1), or its growth time when unstable."""
-    if d.get("unstable"):
-        return f"unstable, grows ×e in {d['growth']:.0f}"
-    return f"τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')}"
 
 
 def fmt_modes(modes: list[dict]) -> str:

@@ -15,7 +15,7 @@ if ROOT not in sys.path:  # `core` when the page is run on its own
 
 from core.analysis import modifiers  # noqa: E402
 from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
+from pages import CORE_ERRORS, fmt_time, reference_warnings, sidebar  # noqa: E402
 
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
 
@@ -35,9 +35,7 @@ def find(path: str, checksum: str, neutral: str, n_seeds: int, top: int, words: 
 
 def fmt_modes(modes: list[dict]) -> str:
     """'mode (tau)' for the modes a modifier excites most; an unstable mode shows its growth time."""
-    return ", ".join(f"{d['mode']} (grows {d['growth']:.0f})" if d.get("unstable") else
-                     f"{d['mode']} (τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')})"
-                     for d in modes)
+    return ", ".join(f"{d['mode']} ({fmt_time(d)})" for d in modes)
 
 
 st.title("Modifiers: words that change how later words count")

@@ -14,7 +14,7 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:  # `core` when the page is run on its own
     sys.path.insert(0, ROOT)
 
-from core.dynamics import dynamics  # noqa: E402
+from core.dynamics import dynamics, mode_time  # noqa: E402
 from core.store import model_checksum  # noqa: E402
 from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
 
@@ -154,12 +154,12 @@ with right:
                "are unstable (|λ₁| above 1 + tolerance): states leave them.")
 
 st.subheader("Slowest modes at the reference point")
-lam = res["ref_eigvals"][:N_TIMESCALES]
-mag = np.hypot(lam[:, 0], lam[:, 1])
-with np.errstate(divide="ignore"):
-    t = np.where(mag > 1, 1 / np.log(mag), np.where(mag < 1, -1 / np.log(np.maximum(mag, 1e-300)), np.inf))
-ts = pd.DataFrame({"mode": np.arange(len(mag)), "tokens": t, "|λ|": mag,
-                   "kind": np.where(mag > 1, "unstable: growth time", "stable: timescale τ")})
+times = [mode_time(complex(re, im)) for re, im in res["ref_eigvals"][:N_TIMESCALES]]
+ts = pd.DataFrame({"mode": np.arange(len(times)),
+                   "tokens": [t["growth"] if t["unstable"] else np.inf if t["timescale"] is None else t["timescale"]
+                              for t in times],
+                   "|λ|": np.hypot(*res["ref_eigvals"][:N_TIMESCALES].T),
+                   "kind": ["unstable: growth time" if t["unstable"] else "stable: timescale τ" for t in times]})
 drawn = ts[np.isfinite(ts["tokens"])]
 if not drawn.empty:
     st.altair_chart(alt.Chart(drawn).mark_bar().encode(

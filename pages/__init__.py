@@ -8,6 +8,14 @@ from core.store import ModelError, list_models
 CORE_ERRORS = (ValueError, ModelError, RuntimeError)
 
 
+def fmt_time(d: dict) -> str:
+    """A mode's time constant as core.dynamics.mode_time gives it: τ (∞ when |λ| = 1), or the growth time
+    of an unstable mode (never an infinite timescale)."""
+    if d.get("unstable"):
+        return f"unstable, grows ×e in {d['growth']:.0f}"
+    return f"τ {'∞' if d['timescale'] is None else format(d['timescale'], '.1f')}"
+
+
 def reference_warnings(warnings: list[str]) -> None:
     """Say plainly where the analyses' reference point makes the numbers unreliable."""
     for w in warnings:
