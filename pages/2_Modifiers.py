@@ -95,9 +95,10 @@ st.dataframe(df[["word", "class", "strength", "95% CI", "timescale", "modes τ",
                             "real text": st.column_config.NumberColumn(format="percent")})
 st.caption("strength s = M(1) - 1 with its 95% interval across probe words; timescale: τ of the fit "
            "M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R²; modes τ: the timescale of the modes the word "
-           "excites (all modes at the reference point, weighted by |l_a · d⊥|); real text: share of test-set "
+           "excites (all modes at the reference point: the mean lifetime of their linearised effect on the next "
+           "word's valence, each mode weighted by (G · r_a)(l_a · d⊥)); real text: share of test-set "
            "occurrences before a valence word where swapping the word for the neutral input changes that valence "
-           "word's effect on the output the way its class predicts (empty: fewer than 5 occurrences).")
+           "word's effect on the output the way its class predicts (empty: class none, or fewer than 5 occurrences).")
 if res["saturating_valence_words"]:
     st.caption("Strong valence words that also change M(1) (by saturating the state, not by modulating; not "
                "listed above): " + ", ".join(f"{w['word']} ({w['class']}, v0 {w['v0']:+.2f})"
