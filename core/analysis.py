@@ -18,49 +18,56 @@ def _settings(data, n_seeds, neutral, **kw) -> dict:
     return {"data": data, "n_seeds": n_seeds, "neutral": neutral, "solver": SOLVER_VERSION, **kw}
 
 
-def agreement_texts(model_path, data_root: str | None = None, log=None) -> tuple[str | None, list[str] | None]:
-    """(name, texts) of the model's recorded test set for the real-text check of modifiers, or
-    (None, None) when it is not recorded or not available here (the check is then null)."""
-    from core.data import DataError, load_dataset
+def test_set_name(model_path) -> str | None:
+    """The model's recorded test set (metrics.json), or None."""
     from core.store import read_json
     met = model_path / "metrics.json"
-    name = read_json(met).get("test_dataset") if met.exists() else None
+    return read_json(met).get("test_dataset") if met.exists() else None
+
+
+def agreement_texts(name: str | None, data_root: str | None = None, log=None) -> list[str] | None:
+    """The texts of a named test set for the real-text check of modifiers, or None when there is no
+    name or the data is not on this machine (the check is then null and the result says so)."""
+    from core.data import DataError, load_dataset
     if not name:
-        return None, None
+        return None
     try:
-        return name, load_dataset(name, data_root).texts
+        return load_dataset(name, data_root).texts
     except DataError as e:
         if log:
             log(f"real-text check of modifiers skipped: {e}")
-        return None, None
+        return None
 
 
 def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int = 20, frequent: int | None = 5000,
               data: str | None = None, select: str = "significant",
               data_root: str | None = None, n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False,
-              progress=None, log=None) -> dict:
-    """find_modifiers on a model folder, cached on disk; adds `cached`, `neutral_input` and
-    `agreement_data` (the test set the real-text check used, or null)."""
+              progress=None, log=None, ship: bool = False) -> dict:
+    """find_modifiers on a model folder, cached on disk (or shipped with the model); adds `cached`,
+    `neutral_input` and `agreement_data` (the test set the real-text check used, or null when that
+    data was not available)."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
     # The real-text check is for the explorer's short list, not for the augmented BoW's thousands of words.
-    agree_name, agree_texts = agreement_texts(path, data_root, log) if select == "significant" else (None, None)
+    agree_name = test_set_name(path) if select == "significant" else None
     settings = _settings(data, n_seeds, neutral, top=top, words=words, K=K, frequent=frequent, select=select,
                          agreement=agree_name, version=MODIFIERS_VERSION)
 
     def compute() -> dict:
+        texts = agreement_texts(agree_name, data_root, log)
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
         return dict(find_modifiers(eng, top=top, words=words, K=K, frequent=frequent, select=select,
-                                   texts=agree_texts, progress=progress),
-                    neutral_input=neutral, agreement_data=agree_name)
+                                   texts=texts, progress=progress),
+                    neutral_input=neutral, agreement_data=agree_name if texts is not None else None)
 
-    res, hit = cached(model_checksum(path), "modifiers", settings, compute, refresh, log)
+    res, hit = cached(model_checksum(path), "modifiers", settings, compute, refresh, log, model_dir=path, ship=ship)
     return dict(res, cached=hit)
 
 
 def position(model: str, length: int = 50, data: str | None = None, data_root: str | None = None,
-             n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False, log=None) -> dict:
-    """position_effects on a model folder, cached on disk."""
+             n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False, log=None,
+             ship: bool = False) -> dict:
+    """position_effects on a model folder, cached on disk (or shipped with the model)."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
     settings = _settings(data, n_seeds, neutral, length=length)
@@ -69,5 +76,32 @@ def position(model: str, length: int = 50, data: str | None = None, data_root: s
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
         return position_effects(eng, n_begin=length, n_end=length)
 
-    res, hit = cached(model_checksum(path), "position", settings, compute, refresh, log)
+    res, hit = cached(model_checksum(path), "position", settings, compute, refresh, log, model_dir=path, ship=ship)
     return dict(res, cached=hit)
+
+
+def ship(model: str, data_root: str | None = None, log=None, compare_on: list[str] | None = None,
+         sweep: list[int] | None = None) -> list[str]:
+    """Write compact copies of the analyses the pages open with (default settings) into the model's
+    `analyses/` folder, computing what the local cache lacks; returns the files written. `compare_on`:
+    test sets to compare the bag-of-words variants on (all variants, default K), and `sweep`: numbers of
+    modifiers K to compare mod_fixed and full at too (the BoW-vs-RNN page's K sweep)."""
+    from core.cache import SHIPPED_DIR
+    from core.dynamics import dynamics
+    import time
+    path = resolve_model_dir(model)
+    start = time.time()
+    dynamics(str(path), data_root=data_root, log=log, ship=True)
+    modifiers(str(path), data_root=data_root, log=log, ship=True)
+    position(str(path), data_root=data_root, log=log, ship=True)
+    if compare_on:
+        from core.augmented import compare
+        for data in compare_on:
+            compare(str(path), data, data_root=data_root, log=log or (lambda m: None), ship=True)
+            for k in sweep or []:
+                compare(str(path), data, top=k, data_root=data_root, variants=("bow", "mod_fixed", "full"),
+                        log=log or (lambda m: None), ship=True)
+    for old in (path / SHIPPED_DIR).glob("*.pt"):   # copies for older settings or code versions
+        if old.stat().st_mtime < start:
+            old.unlink()
+    return sorted(str(f) for f in (path / SHIPPED_DIR).glob("*.pt"))

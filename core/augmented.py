@@ -518,9 +518,42 @@ def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: in
     return out
 
 
+COMPARE_VERSION = 1  # part of the cache key of a comparison
+
+
 def compare(rnn: str, data: str, top: int = TOP_MODIFIERS, epochs: int = 4, batch_size: int = 256, data_root: str | None = None,
-            variants: tuple[str, ...] = VARIANTS, n_boot: int = 1000, refresh: bool = False, log=print) -> dict:
-    """Every variant (trained or loaded from the disk cache), the bigram reference and the RNN on one test set."""
+            variants: tuple[str, ...] = VARIANTS, n_boot: int = 1000, refresh: bool = False, log=print,
+            ship: bool = False) -> dict:
+    """Every variant (trained or loaded from the disk cache), the bigram reference and the RNN on one test set.
+    The whole comparison is cached per RNN (content), test set and settings, and can ship with the RNN
+    (`ship`), so the BoW-vs-RNN page shows it with no dataset present."""
+    from core.analysis import MODIFIERS_VERSION
+    from core.cache import cached
+    from core.dynamics import SOLVER_VERSION
+    from core.store import model_checksum, resolve_model_dir
+    path = resolve_model_dir(rnn)
+    settings = {"data": data, "top": top, "epochs": epochs, "batch_size": batch_size, "variants": list(variants),
+                "n_boot": n_boot, "solver": SOLVER_VERSION, "modifiers": MODIFIERS_VERSION, "version": COMPARE_VERSION}
+    checksum = model_checksum(path)
+    res, hit = cached(checksum, "compare", settings,
+                      lambda: dict(_compare(rnn, data, top, epochs, batch_size, data_root, variants, n_boot, refresh, log),
+                                   rnn_checksum=checksum, rnn_name=path.name, settings=settings),
+                      refresh, log, model_dir=path, ship=ship)
+    return dict(res, cached=hit)
+
+
+def comparisons(rnn: str) -> list[dict]:
+    """Every cached or shipped comparison of this RNN (its current weights), newest settings first."""
+    from core.cache import comparable_entries
+    from core.store import model_checksum, resolve_model_dir
+    path = resolve_model_dir(rnn)
+    checksum = model_checksum(path)
+    return [r for r in comparable_entries("compare", path) if r.get("rnn_checksum") == checksum]
+
+
+def _compare(rnn: str, data: str, top: int, epochs: int, batch_size: int, data_root: str | None,
+             variants: tuple[str, ...], n_boot: int, refresh: bool, log) -> dict:
+    """The comparison itself (see compare)."""
     from core.bow import fit_bow
     from core.cache import cached
     from core.data import load_dataset
@@ -556,5 +589,5 @@ def compare(rnn: str, data: str, top: int = TOP_MODIFIERS, epochs: int = 4, batc
                          "gap_ci": gaps["gaps"][k][1]} for k in [*variants, "bigram"]]}
     if gaps["gap_too_small"]:
         out["gap_too_small"] = True
-    out["_rnn_bow_diff"] = {"value": gaps["diff"], "ci": gaps["diff_ci"]}  # removed by the CLI's --json
+    out["rnn_bow_diff"] = {"value": gaps["diff"], "ci": gaps["diff_ci"]}
     return out

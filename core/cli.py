@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--max-tokens", type=int, default=4000)
     po = context_parser("position", "beginning- and end-of-document effects")
     po.add_argument("--length", type=int, default=50)
+    po.add_argument("--word", default=None, help="also place this word at each position 1..length of neutral "
+                                                 "inputs and report what it leaves in the final readout")
+
+    sh = sub.add_parser("ship", help="store a model's default analyses in models/<name>/analyses/ (pages open "
+                        "instantly and need no dataset)")
+    sh.add_argument("models", nargs="+")
+    sh.add_argument("--compare", default=None, help="comma-separated test sets to ship BoW comparisons on")
+    sh.add_argument("--sweep", default=None, help="comma-separated numbers of modifiers K for the K sweep")
+    sh.add_argument("--data-root", default=None)
 
     b = sub.add_parser("bench", help="benchmarks that print figures")
     b.add_argument("what", choices=["train", "fixed-points", "context"])
@@ -147,6 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--data-root", default=None)
     cp.add_argument("--refresh", action="store_true", help="retrain even if cached")
     cp.add_argument("--json", action="store_true")
+
+    er = sub.add_parser("errors", help="where an RNN and its bag-of-words models go wrong: accuracy, error rates "
+                        "by mechanism slice (negator, intensifier, contrast, long, strong start/end), disagreements")
+    er.add_argument("model", help="the RNN")
+    er.add_argument("--data", required=True, help=f"labelled texts: {NAMED_HELP}, or a path")
+    er.add_argument("--bow", default=None, help="plain bag-of-words to compare (default: the RNN's pairing; 'none': leave out)")
+    er.add_argument("--aug", default=None, help="context-augmented BoW to compare (default: the RNN's pairing; 'none': leave out)")
+    er.add_argument("--limit", type=int, default=None, help="only the first N texts")
+    er.add_argument("--data-root", default=None)
+    er.add_argument("--json", action="store_true", help="the result without its per-text rows")
     return ap
 
 
@@ -289,7 +308,9 @@ def cmd_phrase(args) -> int:
     print(f"P(positive) = {res['p_pos']:.3f}  (neutral input: {res['neutral_input']})")
     win = res["window"]
     if win["truncated"]:
-        print(f"the model reads tokens {win['start']}..{win['end'] - 1} of {win['n_text_tokens']}: only those are analysed")
+        print(f"the analysis reads tokens {win['start']}..{win['end'] - 1} of {win['n_text_tokens']}"
+              + ("" if win["model_reads_all"] else " (the model reads more: P(positive) is the analysis window's, "
+                 "not the model's prediction)"))
     for w in res["reference"]["warnings"]:
         print(f"WARNING: {w}")
     print(f"{'#':>3} {'token':<14}{'dy':>8}{'v':>8}{'v_relax':>9}{'v0':>8}{'m':>8}{'defl':>7}  slow modes (tau)")
@@ -358,9 +379,18 @@ def cmd_position(args) -> int:
     from core.analysis import position
     res = position(args.model, length=args.length, data=args.data, data_root=args.data_root, n_seeds=args.n_seeds,
                    neutral=args.neutral, log=lambda m: print(m, file=sys.stderr))
+    if args.word is not None:
+        from core.context import engine
+        from core.position import word_at_positions
+        eng = engine(args.model, args.data, args.data_root, args.n_seeds, args.neutral)
+        res["probe"] = word_at_positions(eng, args.word, args.length)
     if args.json:
         print(json.dumps(res))
         return 0
+    if "probe" in res:
+        pr = res["probe"]
+        print(f"probe {pr['word']!r} (v0 {pr['v0']:+.3f}) alone in {pr['length']} neutral inputs, effect on the final "
+              "readout by position: " + " ".join(f"{e:+.2f}" for e in pr["effect"][:10]) + " ...")
     for side in ("begin", "end"):
         r = res[side]
         print(f"{side}: amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f}); "
@@ -406,6 +436,17 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_ship(args) -> int:
+    from core.analysis import ship
+    for m in args.models:
+        files = ship(m, args.data_root, log=lambda msg: print(msg, file=sys.stderr, flush=True),
+                     compare_on=[d.strip() for d in args.compare.split(",")] if args.compare else None,
+                     sweep=[int(k) for k in args.sweep.split(",")] if args.sweep else None)
+        size = sum(Path(f).stat().st_size for f in files)
+        print(f"{m}: {len(files)} analyses, {size / 1e6:.1f} MB: {', '.join(Path(f).name for f in files)}")
+    return 0
+
+
 def cmd_train_augmented(args) -> int:
     from core.augmented import TOP_MODIFIERS, AugConfig, train_augmented
     top = TOP_MODIFIERS if args.top_modifiers is None else args.top_modifiers
@@ -432,7 +473,9 @@ def cmd_compare(args) -> int:
     res = compare(args.rnn, args.data, top=top, epochs=args.epochs, batch_size=args.batch_size,
                   data_root=args.data_root, variants=variants, refresh=args.refresh,
                   log=lambda m: print(m, file=sys.stderr, flush=True))
-    diff = res.pop("_rnn_bow_diff")
+    diff = res.pop("rnn_bow_diff")
+    for k in ("cached", "settings", "rnn_checksum", "rnn_name"):
+        res.pop(k, None)
     if args.json:
         print(json.dumps(res))
         return 0
@@ -448,6 +491,41 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_errors(args) -> int:
+    from tqdm import tqdm
+    from core.errors import error_analysis
+    bar = tqdm(total=100, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}", disable=None)
+
+    def progress(fraction: float, message: str) -> None:
+        bar.set_description_str(message, refresh=False)
+        bar.n = round(100 * fraction, 1)
+        bar.refresh()
+
+    res = error_analysis(args.model, args.data, bow=args.bow, aug=args.aug, data_root=args.data_root,
+                         limit=args.limit, progress=progress)
+    bar.close()
+    res.pop("rows")
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    names = [m["name"] for m in res["models"]]
+    window = "whole text" if res["window"] is None else f"{res['window']} tokens"
+    print(f"{names[0]} on {res['data']} (n = {res['n']}; the RNN's window: {window})")
+    print(f"{'model':<16}{'role':<6}{'accuracy':>9}  95% CI")
+    for m in res["models"]:
+        lo, hi = m["accuracy_ci"]
+        print(f"{m['name']:<16}{m['role']:<6}{m['accuracy']:>9.2%}  [{lo:.2%}, {hi:.2%}]")
+    print(f"\n{'error rate':<14}{'n':>7}" + "".join(f"{n[:13]:>14}" for n in names))
+    for s in res["slices"]:
+        print(f"{s['name']:<14}{s['n']:>7}" + "".join(
+            f"{'-' if s['error_rates'][n] is None else format(s['error_rates'][n], '.2%'):>14}" for n in names))
+    if len(names) > 1:
+        print(f"\ndisagreements ({names[0]} vs {names[1]}): {res['disagreements']} of {res['n']}")
+    print(f"strong valence words (by |v0|): {', '.join(res['valence_words'][:15])}, ...")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
             "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
-            "train-augmented": cmd_train_augmented, "compare": cmd_compare}
+            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "compare": cmd_compare,
+            "errors": cmd_errors}

@@ -42,7 +42,6 @@ class ContextEngine:
         self.ref = int(self.summary["reference_index"])
         self.h_ref = self.points[self.ref]
         self.modes_lam = torch.complex(dyn["modes_lam"][..., 0].double(), dyn["modes_lam"][..., 1].double())
-        self.modes_R = torch.complex(dyn["modes_R"][..., 0].double(), dyn["modes_R"][..., 1].double())
         self.modes_L = torch.complex(dyn["modes_L"][..., 0].double(), dyn["modes_L"][..., 1].double())
         self.modes_tau = torch.from_numpy(timescales(self.modes_lam.numpy()))
         w, b = self.model.readout_vector()
@@ -111,11 +110,36 @@ class ContextEngine:
         return torch.stack(hs)
 
     def window(self, n_tokens: int) -> dict:
-        """The tokens the model reads of an n-token text: its max_len window (head or tail), as
-        {"start", "end", "n_text_tokens", "truncated"}; an analysis reads exactly these."""
+        """The tokens an analysis of an n-token text reads: the model's max_len window (head or tail),
+        further cut to the last MAX_TOKENS when the model has no window that short, as {"start", "end",
+        "n_text_tokens", "truncated", "model_reads_all"}. With model_reads_all False the model itself
+        reads more than the analysis does, so the analysis's P(positive) is not the model's prediction."""
         idx = truncate_tokens(list(range(n_tokens)), self.clf.config.get("max_len"), self.clf.config.get("truncate", "head"))
+        cut = len(idx) > MAX_TOKENS
+        if cut:
+            idx = idx[-MAX_TOKENS:]
         return {"start": idx[0] if idx else 0, "end": idx[-1] + 1 if idx else 0, "n_text_tokens": n_tokens,
-                "truncated": len(idx) < n_tokens}
+                "truncated": len(idx) < n_tokens, "model_reads_all": not cut}
+
+    def attractor_basis(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, 2 x N principal axes) of the attractor's fixed and slow points: the plane the pages
+        draw the attractor and a phrase's trajectory in."""
+        if not hasattr(self, "_basis"):
+            mu = self.points.mean(0)
+            X = self.points - mu
+            axes = torch.linalg.svd(X, full_matrices=False)[2][:2] if X.shape[0] >= 2 else torch.eye(2, X.shape[1])
+            if axes.shape[0] < 2:
+                axes = torch.cat([axes, torch.zeros(2 - axes.shape[0], X.shape[1], dtype=X.dtype)])
+            # Orient PC1 so that it increases with the readout (positive to the right).
+            if float((axes[0] @ self.w)) < 0:
+                axes = torch.cat([-axes[:1], axes[1:]])
+            self._basis = (mu, axes)
+        return self._basis
+
+    def project(self, h: torch.Tensor) -> torch.Tensor:
+        """States (..., N) in the attractor's PC plane (..., 2)."""
+        mu, axes = self.attractor_basis()
+        return (h.double() - mu) @ axes.T
 
     def reference(self) -> dict:
         """Where the per-token quantities are anchored: h*_ref's readout and stability, with warnings."""
@@ -179,8 +203,6 @@ class ContextEngine:
             raise ValueError("the text has no tokens")
         window = self.window(len(all_tokens))
         tokens = all_tokens[window["start"]:window["end"]]
-        if len(tokens) > MAX_TOKENS:
-            raise ValueError(f"the text has {len(tokens)} tokens; the per-token analysis takes at most {MAX_TOKENS}")
         if ablate_after is not None and not 0 <= ablate_after < len(tokens):
             raise ValueError(f"--ablate-after must be a token index in 0..{len(tokens) - 1}")
         ids = self.vocab.encode(tokens)
@@ -207,7 +229,9 @@ class ContextEngine:
                 "modes": [dict(mode=a, amplitude=float(coef[t, a]), **mode_time(complex(self.modes_lam[near[t], a])))
                           for a in strong],
             })
+        pc = self.project(hs)
         res = {"tokens": out, "p_pos": float(torch.sigmoid(y[-1])), "logit": float(y[-1]),
+               "trajectory_pc": [[float(a), float(b)] for a, b in pc],   # h_0..h_T in the attractor's PC plane
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
                "neutral_input": self.neutral, "window": window, "reference": self.reference()}
         if ablate_after is not None:

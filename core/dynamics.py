@@ -451,7 +451,6 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     n_modes = min(N_MODES, J.shape[1])
     order = np.argsort(-np.abs(lam), axis=1, kind="stable")[:, :n_modes]
     modes_lam = np.take_along_axis(lam, order, 1)
-    modes_R = np.take_along_axis(R, order[:, None, :], 2).transpose(0, 2, 1)   # (K, n_modes, N)
     modes_L = np.take_along_axis(Linv, order[:, :, None], 1)                   # (K, n_modes, N)
     modes = eigenmodes(J[ref])
     mag = np.abs(modes.eigvals)
@@ -519,19 +518,33 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
            "ref_timescales": torch.from_numpy(modes.timescales),
            "lin_error": lin_err.float(),
            "modes_lam": torch.from_numpy(np.stack([modes_lam.real, modes_lam.imag], -1)).float(),
-           "modes_R": torch.from_numpy(np.stack([modes_R.real, modes_R.imag], -1)).float(),
            "modes_L": torch.from_numpy(np.stack([modes_L.real, modes_L.imag], -1)).float()}
     if x_star is not None:
         out["neutral_vector"] = x_star.double()
     return out
 
 
+def random_texts(clf, n_texts: int = 500, length: int = 50, n_frequent: int = 5000, seed: int = 0) -> list[str]:
+    """Texts of random frequent vocabulary words: seed sequences for the fixed-point search when the
+    model's dataset is not on this machine (the states they visit stand in for real text's)."""
+    hi = min(len(clf.vocab), n_frequent + 2)
+    if hi <= 2:
+        raise ValueError(f"{clf.name}: the vocabulary has no words to build seed texts from")
+    rng = np.random.default_rng(seed)
+    return [" ".join(clf.vocab.itos[i] for i in rng.integers(2, hi, length)) for _ in range(n_texts)]
+
+
+RANDOM_SEED_DATA = "random-words"  # the `data` of a dynamics analysis seeded from random_texts
+
+
 def dynamics(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
              n_texts: int = 500, seed: int = 0, refresh: bool = False, neutral: str | None = None, progress=None,
-             log=None) -> tuple[dict, bool]:
-    """Cached analyze_dynamics for a model folder; data defaults to the model's training set."""
-    from core.cache import cached
-    from core.data import load_dataset
+             log=None, ship: bool = False) -> tuple[dict, bool]:
+    """Cached analyze_dynamics for a model folder; data defaults to the model's training set. Looks in the
+    local cache, then in the model's shipped analyses; when neither has it and the dataset is not on this
+    machine, seeds the search from random frequent words and says so in the summary's warnings."""
+    from core.cache import cached, lookup
+    from core.data import DataError, load_dataset
     from core.store import load_model, model_checksum, read_json
     clf = load_model(model_name)
     if clf.kind != "rnn":
@@ -542,12 +555,32 @@ def dynamics(model_name: str, data: str | None = None, data_root: str | None = N
         if data is None:
             raise ValueError(f"{clf.name}: no training dataset recorded; pass --data")
     neutral = resolve_neutral(clf.path, neutral)
-    settings = {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
-                "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
     check_neutral(clf, neutral)  # an unknown filler word fails here, before any work (and x* is built only on a miss)
+    checksum = model_checksum(clf.path)
+
+    def settings(d: str) -> dict:
+        return {"data": d, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
+                "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
+
+    found = None if refresh else lookup(checksum, "dynamics", settings(data), clf.path, log)
+    if found is not None and not ship:
+        return found, True
+    texts = None
+    if found is None and data != RANDOM_SEED_DATA:
+        try:
+            texts = load_dataset(data, data_root).texts
+        except DataError as e:
+            (log or (lambda m: None))(f"{e}; seeding the fixed-point search from random frequent words instead")
+            data = RANDOM_SEED_DATA
+    if data == RANDOM_SEED_DATA:
+        texts = random_texts(clf, n_texts, seed=seed)
 
     def compute() -> dict:
-        ds = load_dataset(data, data_root)
-        return analyze_dynamics(clf, ds.texts, n_seeds, n_texts, seed=seed, neutral=neutral, progress=progress)
+        out = analyze_dynamics(clf, texts, n_seeds, n_texts, seed=seed, neutral=neutral, progress=progress)
+        if data == RANDOM_SEED_DATA:
+            out["summary"]["warnings"] = out["summary"].get("warnings", []) + [
+                "the model's dataset is not on this machine: the fixed-point search started from states visited on "
+                "random sequences of frequent words, not real text, so the points may cover the attractor less well"]
+        return out
 
-    return cached(model_checksum(clf.path), "dynamics", settings, compute, refresh, log)
+    return cached(checksum, "dynamics", settings(data), compute, refresh, log, model_dir=clf.path, ship=ship)

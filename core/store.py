@@ -137,3 +137,17 @@ def list_models(models_dir: Path = MODELS_DIR) -> list[dict]:
                     "dataset": met.get("dataset"), "test_dataset": met.get("test_dataset"),
                     "test_accuracy": met.get("test_accuracy"), "rnn": cfg.get("rnn")})
     return out
+
+
+def pairing(rnn: str, models: list[dict] | None = None) -> dict[str, str | None]:
+    """The bag-of-words models compared with an RNN by default (Start page, Error analysis, `errors`):
+    `bow`, a plain bag-of-words on the RNN's training set (None if there is none: another dataset's BoW
+    would answer a different question), and `aug`, the context-augmented BoW built from this RNN."""
+    models = list_models() if models is None else models
+    info = next((m for m in models if m["name"] == rnn), None)
+    if info is None:
+        raise ModelError(f"no model {rnn!r}")
+    bows = sorted((m for m in models if m["kind"] == "bow" and m["dataset"] and m["dataset"] == info["dataset"]),
+                  key=lambda m: m["name"])
+    augs = sorted((m for m in models if m["kind"] == "augmented" and m["rnn"] == rnn), key=lambda m: m["name"])
+    return {"bow": bows[0]["name"] if bows else None, "aug": augs[0]["name"] if augs else None}

@@ -1,11 +1,20 @@
-"""Shared pieces of the explorer's pages (this file is not a page: Streamlit skips __init__.py)."""
+"""Shared pieces of the explorer's pages: session state that survives page switches and reloads (query
+parameters), the sidebar, the cached model and engine, and small formatting helpers.
+
+`app.py` calls `init_state()` and `sidebar()` on every run, before the page; pages read `current()`.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.store import ModelError, list_models
+from core.context import ContextEngine, engine
+from core.store import ModelError, list_models, load_model, model_checksum
 
 CORE_ERRORS = (ValueError, ModelError, RuntimeError)
+MAX_CHARS = 20000          # longest paste a text box keeps (longer pastes are cut, with a message)
+URL_TEXT_MAX = 1500        # longest text carried in the page's URL
+DEFAULT_TEXT = "The acting was not good, and the plot was not very interesting either."
+DEFAULT_SEEDS = 1000
 
 
 def fmt_time(d: dict) -> str:
@@ -22,22 +31,180 @@ def reference_warnings(warnings: list[str]) -> None:
         st.warning(f"**Reference point:** {w}")
 
 
-def sidebar() -> tuple[dict, str, int]:
-    """RNN model, neutral input and fixed-point seeds (remembered across pages)."""
-    models = [m for m in list_models() if m["kind"] == "rnn"]
-    if not models:
-        st.error("No RNN model found in models/. Train one with `python -m core train ...` (see README).")
+def core_call(fn, *args, **kw):
+    """Run a core function; its errors become an st.error and stop the page."""
+    try:
+        return fn(*args, **kw)
+    except CORE_ERRORS as e:
+        st.error(str(e))
         st.stop()
+
+
+@st.cache_resource(show_spinner="Loading model...", max_entries=16)
+def get_model(path: str, checksum: str):
+    """One loaded classifier per folder and content (the checksum keys the cache: new weights reload)."""
+    return load_model(path)
+
+
+@st.cache_resource(show_spinner="Preparing the analysis (shipped models: a second; other settings: fixed points "
+                                "are solved once, which can take minutes)...", max_entries=8)
+def get_engine(path: str, checksum: str, neutral: str | None, n_seeds: int) -> ContextEngine:
+    """One ContextEngine per model content and setting (its dynamics come from the disk cache or the
+    model's shipped analyses)."""
+    return engine(path, n_seeds=n_seeds, neutral=neutral)
+
+
+def engine_for(info: dict, neutral: str | None, n_seeds: int) -> tuple[ContextEngine, tuple]:
+    """(engine, cache key) for the sidebar's RNN, errors shown on the page."""
+    key = (info["path"], model_checksum(info["path"]), neutral, n_seeds)
+    return core_call(get_engine, *key), key
+
+
+# ---- state --------------------------------------------------------------------------------------
+def init_state() -> None:
+    """On a session's first run, take the model, text and neutral input from the URL's query parameters."""
+    ss = st.session_state
+    if "_init" in ss:
+        return
+    qp = st.query_params
+    ss["_init"] = True
+    ss["_text"] = (qp.get("text") or DEFAULT_TEXT)[:MAX_CHARS]
+    ss["_rnn"] = qp.get("model")
+    ss["_neutral_by_model"] = {}
+    if qp.get("neutral") and ss["_rnn"]:
+        ss["_neutral_by_model"][ss["_rnn"]] = qp["neutral"]
+    ss["_seeds"] = DEFAULT_SEEDS
+
+
+def sync_url() -> None:
+    """Write the current model, text and neutral input to the URL, so a link reproduces the view."""
+    ss = st.session_state
+    want = {"model": ss.get("_rnn") or ""}
+    if len(ss.get("_text", "")) <= URL_TEXT_MAX:
+        want["text"] = ss.get("_text", "")
+    neutral = ss.get("_neutral_by_model", {}).get(ss.get("_rnn"))
+    if neutral:
+        want["neutral"] = neutral
+    for k in ("model", "text", "neutral"):
+        if k not in want and k in st.query_params:
+            del st.query_params[k]
+    for k, v in want.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
+def persistent(widget_key: str, store_key: str) -> None:
+    """Seed a widget's state from a store that outlives the widget (Streamlit forgets a widget's value
+    on pages that do not draw it)."""
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state.get(store_key, "")
+
+
+def text_box(label: str = "Phrase", height: int = 100, key: str = "text") -> str:
+    """The shared phrase: the same text on every page and in the URL. Pastes over MAX_CHARS are cut
+    with a message instead of vanishing."""
+    persistent(key, "_text")
+
+    def keep() -> None:
+        st.session_state["_text"] = st.session_state[key][:MAX_CHARS]
+
+    # No max_chars: Streamlit would drop a longer paste silently; it is cut here, with a message.
+    text = st.text_area(label, key=key, height=height, on_change=keep,
+                        help=f"Up to {MAX_CHARS:,} characters; the model reads its own window of tokens.")
+    if len(text) > MAX_CHARS:
+        st.warning(f"The text has {len(text):,} characters; only the first {MAX_CHARS:,} are used.")
+        text = text[:MAX_CHARS]
+    st.session_state["_text"] = text
+    return text
+
+
+def set_text(text: str) -> None:
+    """Replace the shared phrase (preset buttons, 'open in Phrase' links), for every page's text box."""
+    st.session_state["_text"] = text[:MAX_CHARS]
+    for k in [k for k in st.session_state if k == "text" or str(k).startswith("text_")]:
+        del st.session_state[k]
+
+
+def rnn_models() -> list[dict]:
+    return [m for m in list_models() if m["kind"] == "rnn"]
+
+
+def label(m: dict) -> str:
+    acc = f" ({m['test_accuracy']:.1%} on {m['test_dataset']})" if m.get("test_accuracy") else ""
+    return f"{m['name']}{acc}"
+
+
+def sidebar() -> None:
+    """RNN model, its neutral input (remembered per model) and fixed-point seeds; called by app.py on
+    every run so the choice holds across pages."""
+    ss = st.session_state
+    models = rnn_models()
+    if not models:
+        st.sidebar.error("No RNN model found in models/. Train one with `python -m core train ...` (see README).")
+        ss["_ctx"] = None
+        return
     names = [m["name"] for m in models]
-    prev = st.session_state.get("_rnn")
-    name = st.sidebar.selectbox("RNN model", names, index=names.index(prev) if prev in names else 0, key="model")
-    neutral = st.sidebar.text_input(
-        "Neutral input", st.session_state.get("_neutral") or "", key="neutral",
-        help="The input x* of neutral steps and fixed points. Empty: the model's default (`quiet`: the mean "
-             "embedding of the frequent words that move the state least, unless the model sets its own). `zero` is "
-             "paper B's choice (x* = 0); `mean` averages the 1,000 most frequent words (valence words "
-             "included); or a filler word such as `the`.").strip() or None
-    seeds = int(st.sidebar.number_input("Fixed-point seeds", 100, 5000, st.session_state.get("_seeds", 1000), 100,
-                                        key="seeds", help="Same as the CLI's --n-seeds (shares its disk cache)."))
-    st.session_state.update(_rnn=name, _neutral=neutral, _seeds=seeds)
-    return next(m for m in models if m["name"] == name), neutral, seeds
+    by_name = {m["name"]: m for m in models}
+    if ss.get("_rnn") not in names:
+        ss["_rnn"] = names[0]
+    if ss.get("model") not in names:
+        ss["model"] = ss["_rnn"]
+    name = st.sidebar.selectbox("RNN model", names, key="model", format_func=lambda n: label(by_name[n]),
+                                help="The recurrent network every analysis page reads.")
+    ss["_rnn"] = name
+    neutral_by_model = ss.setdefault("_neutral_by_model", {})
+    with st.sidebar.expander("Analysis settings"):
+        wkey = f"neutral::{name}"
+        if wkey not in ss:
+            ss[wkey] = neutral_by_model.get(name, "")
+        neutral = (st.text_input(
+            "Neutral input x*", key=wkey,
+            help="The input of 'neutral' steps, fixed points and the baseline of every valence. Empty: the model's "
+                 "default (`quiet`: the mean embedding of the frequent words that move the state least). `zero` is "
+                 "paper B's choice (x* = 0); `mean` averages the 1,000 most frequent words; or type a filler word "
+                 "such as `the`. Remembered per model. The shipped analyses cover the default; any other choice "
+                 "solves for fixed points once (minutes).") or "").strip() or None
+        neutral_by_model[name] = neutral or ""
+        if "seeds" not in ss:
+            ss["seeds"] = ss.get("_seeds", DEFAULT_SEEDS)
+        seeds = int(st.number_input("Fixed-point seeds", 100, 5000, step=100, key="seeds",
+                                    help="Same as the CLI's --n-seeds (shares its disk cache). The shipped analyses "
+                                         f"use {DEFAULT_SEEDS}."))
+        ss["_seeds"] = seeds
+    ss["_ctx"] = {"info": by_name[name], "neutral": neutral, "seeds": seeds}
+
+
+def current() -> tuple[dict, str | None, int]:
+    """(RNN model info, neutral input or None for the model default, seeds) chosen in the sidebar."""
+    ctx = st.session_state.get("_ctx")
+    if not ctx:
+        st.error("No RNN model to analyse.")
+        st.stop()
+    return ctx["info"], ctx["neutral"], ctx["seeds"]
+
+
+def prediction_metric(where, label: str, p: float, help: str | None = None) -> None:
+    """P(positive) with the predicted class beside it, green for positive and red for negative (no arrow:
+    the class is not a change)."""
+    where.metric(label, f"{p:.3f}", "positive" if p > 0.5 else "negative", delta_arrow="off",
+                 delta_color="normal" if p > 0.5 else "inverse", help=help)
+
+
+def downloads(name: str, data: "pd.DataFrame | None" = None, chart=None, where=st) -> None:
+    """Download buttons for a table (CSV) and a chart (a standalone HTML file with the Vega-Lite chart,
+    which also exports PNG/SVG from its menu)."""
+    cols = where.columns(2, width=380) if data is not None and chart is not None else [where]
+    i = 0
+    if data is not None:
+        cols[i].download_button("CSV", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+                                icon=":material/download:", key=f"dl-csv-{name}", on_click="ignore")
+        i = min(i + 1, len(cols) - 1)
+    if chart is not None:
+        cols[i].download_button("Chart", chart.to_html().encode(), f"{name}.html", "text/html",
+                                icon=":material/download:", key=f"dl-chart-{name}", on_click="ignore")
+
+
+def show_chart(chart, name: str, data: "pd.DataFrame | None" = None, where=st) -> None:
+    """An Altair chart across the container, with its downloads (the chart as HTML, its data as CSV)."""
+    where.altair_chart(chart, width="stretch")
+    downloads(name, data, chart, where)

@@ -220,6 +220,6 @@ def test_phrase_reads_the_models_window(tmp_path, toy_csv, toy_cache):
     eng = engine(path, data=toy_csv, n_seeds=100)
     text = "good good good good the the the the awful and it the a bad"
     res = eng.phrase(text, exact=False)
-    assert res["window"] == {"start": 6, "end": 14, "n_text_tokens": 14, "truncated": True}
+    assert res["window"] == {"start": 6, "end": 14, "n_text_tokens": 14, "truncated": True, "model_reads_all": True}
     assert [t["token"] for t in res["tokens"]] == text.split()[6:]
     assert res["p_pos"] == pytest.approx(float(load_model(path).predict_proba([text])[0]), abs=1e-5)

@@ -2,25 +2,16 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
-
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-ROOT = str(Path(__file__).resolve().parent.parent)
-if ROOT not in sys.path:  # `core` when the page is run on its own
-    sys.path.insert(0, ROOT)
-
-from core.dynamics import dynamics, mode_time  # noqa: E402
-from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, reference_warnings, sidebar  # noqa: E402
+from core.dynamics import dynamics, mode_time
+from core.store import model_checksum
+from pages import CORE_ERRORS, reference_warnings, sidebar
 
 N_TIMESCALES = 10
-
-st.set_page_config(page_title="Dynamics · Sentiment RNN explorer", layout="wide")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -64,7 +55,7 @@ st.title("Dynamics: fixed points and the line attractor")
 st.caption("Fixed points of h = F(h, x*) found from states the network visits on its training text, their "
            "linearization and slowest modes (METHOD.md section 2; Maheswaranathan et al., NeurIPS 2019).")
 
-info, neutral, n_seeds = sidebar()
+info, neutral, n_seeds = current()
 try:
     res = analyse(info["path"], model_checksum(info["path"]), neutral, n_seeds)
 except CORE_ERRORS as e:

@@ -2,24 +2,15 @@
 (METHOD section 4, paper A)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-ROOT = str(Path(__file__).resolve().parent.parent)
-if ROOT not in sys.path:  # `core` when the page is run on its own
-    sys.path.insert(0, ROOT)
-
-from core.analysis import modifiers  # noqa: E402
-from core.store import model_checksum  # noqa: E402
-from pages import CORE_ERRORS, fmt_time, reference_warnings, sidebar  # noqa: E402
+from core.analysis import modifiers
+from core.store import model_checksum
+from pages import CORE_ERRORS, fmt_time, reference_warnings, sidebar
 
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
-
-st.set_page_config(page_title="Modifiers · Sentiment RNN explorer", layout="wide")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -43,7 +34,7 @@ st.caption("Modulation curve M_m(k): median ratio of a probe word's persistent v
            "modifier to its context-free valence. Strength s = M(1) - 1, timescale τ from an exponential fit, "
            "modes the modifier excites at the reference fixed point (METHOD.md section 4; paper A).")
 
-info, neutral, n_seeds = sidebar()
+info, neutral, n_seeds = current()
 c1, c2 = st.columns(2)
 typed = c2.text_input("Analyse specific words (comma-separated, optional)", key="words",
                       help="Compute curves for these words instead of screening the vocabulary.")

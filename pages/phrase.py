@@ -1,0 +1,212 @@
+"""Phrase: per-token valence, contextual modulation, deflection, the trajectory on the attractor and
+mode ablation (paper A's per-token analysis)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.context import ContextEngine
+from core.context import M_BAND as CLASS_DELTA
+from core.text import tokenize
+from pages import (core_call, current, downloads, engine_for, fmt_time, prediction_metric, reference_warnings,
+                   show_chart, text_box)
+from pages.help import method_link
+
+EXACT_DEFAULT_TOKENS = 60
+M_COLORS = {"flipped (m < 0)": "#d62728", "attenuated (0 ≤ m < 1)": "#ff7f0e",
+            f"about 1 (|m - 1| ≤ {CLASS_DELTA})": "#999999", "amplified (m > 1)": "#1f77b4"}
+HELP = {"dy": "Change of the readout y caused by this token (y after minus y before).",
+        "v": "Persistent valence: how much this token moves the readout for good, along the attractor "
+             "(linearised at the nearest fixed point).",
+        "v_relax": "The exact persistent valence: run the network on with neutral inputs after the token, with and "
+                   "without it, and compare the readouts. Should agree with v.",
+        "v0": "Context-free valence: the token's persistent valence from the reference point, with no context.",
+        "m": "Contextual modulation m = v / v0: 1 means context changes nothing, below 0 flips the word, between 0 and "
+             "1 weakens it, above 1 strengthens it. Empty where |v0| is too small for a ratio.",
+        "deflection": "Distance of the state from the attractor after this token: modifiers push the state off it.",
+        "top modes": "Slow eigenmodes the state excites (mode 0 is the slowest), with their timescale in tokens."}
+
+
+@st.cache_data(show_spinner="Analysing the phrase...", max_entries=64)
+def analyse(_eng: ContextEngine, key: tuple, text: str, exact: bool,
+            ablate_after: int | None = None, modes: tuple[int, ...] | str | None = None) -> dict:
+    """ContextEngine.phrase, cached per (model, setting) key and arguments."""
+    return _eng.phrase(text, ablate_after=ablate_after, modes=list(modes) if isinstance(modes, tuple) else modes,
+                       exact=exact)
+
+
+@st.cache_data(max_entries=16)
+def attractor_frame(_eng: ContextEngine, key: tuple) -> pd.DataFrame:
+    """The attractor's fixed and slow points in its PC plane, with their readouts."""
+    pc = _eng.project(_eng.points).numpy()
+    n_fixed = len(_eng.points) - int(_eng.summary.get("n_slow_points", 0))
+    return pd.DataFrame({"PC1": pc[:, 0], "PC2": pc[:, 1], "readout": _eng.readout_fp.numpy(),
+                         "point": ["fixed point" if i < n_fixed else "slow point" for i in range(len(pc))]})
+
+
+def m_class(m: float | None) -> str | None:
+    if m is None:
+        return None
+    if m < 0:
+        return "flipped (m < 0)"
+    if abs(m - 1) <= CLASS_DELTA:
+        return f"about 1 (|m - 1| ≤ {CLASS_DELTA})"
+    return "amplified (m > 1)" if m > 1 else "attenuated (0 ≤ m < 1)"
+
+
+def fmt_modes(modes: list[dict]) -> str:
+    """'mode (tau, |c|)' for the strongest modes."""
+    return ", ".join(f"{d['mode']} ({fmt_time(d)}, |c| {d['amplitude']:.2g})" for d in modes)
+
+
+st.title("Phrase: how each token moves the readout")
+st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0 and deflection off the line "
+           "attractor, token by token (Maheswaranathan & Sussillo, ICML 2020). "
+           + method_link("valence"))
+
+info, neutral, n_seeds = current()
+eng, key = engine_for(info, neutral, n_seeds)
+st.sidebar.caption(f"Neutral input x*: **{eng.neutral}** (every F(h, x*) and neutral step uses it). Valence "
+                   f"threshold for m: {eng.valence_threshold:.3g}. v_relax relaxes {eng.relax_steps} neutral steps. "
+                   f"Reference point h*_ref ({eng.summary['reference_kind']}): readout "
+                   f"{eng.summary['reference_readout']:+.2f}, |λ₁| {eng.summary['lambda1_reference']:.4f}.")
+
+text = text_box("Phrase")
+n_tokens = len(tokenize(text))
+if not n_tokens:
+    st.info("Type a phrase to see its token-by-token analysis.")
+    st.stop()
+exact = st.checkbox("exact v_relax", value=n_tokens < EXACT_DEFAULT_TOKENS,  # no key: the default follows the length
+                    help="Also compute the exact persistent valence v_relax (relaxing both branches with neutral "
+                         "steps): slow on long texts, so off by default from 60 tokens.")
+res = core_call(analyse, eng, key, text, exact)
+toks = res["tokens"]
+reference_warnings(res["reference"]["warnings"])
+win = res["window"]
+if win["truncated"] and win["model_reads_all"]:
+    st.info(f"{info['name']} reads only tokens {win['start'] + 1}-{win['end']} of this text's {win['n_text_tokens']} "
+            "(its window): the analysis below covers exactly those, so P(positive) is the model's prediction.")
+elif win["truncated"]:
+    st.info(f"The per-token analysis covers tokens {win['start'] + 1}-{win['end']} of this text's "
+            f"{win['n_text_tokens']} (at most {win['end'] - win['start']:,}); {info['name']} itself reads more, so the "
+            "P(positive) below is that window's, not the model's prediction for the whole text.")
+
+c1, c2, c3 = st.columns(3)
+prediction_metric(c1, "P(positive)", res["p_pos"], help="The RNN's probability that the text is positive.")
+c2.metric("Readout logit y(h_T)", f"{res['logit']:.3f}")
+c3.metric("Tokens", len(toks))
+unknown = sorted({t["token"] for t in toks if not t["known"]})
+if unknown:
+    st.caption(f"Not in the vocabulary (read as <unk>): {', '.join(unknown[:20])}")
+
+df = pd.DataFrame([{**{k: t[k] for k in ("index", "token", "y", "dy", "v", "v_relax", "v0", "m", "deflection")},
+                    "label": f"{t['index']}: {t['token']}", "modulation": m_class(t["m"]),
+                    "top modes": fmt_modes(t["modes"])} for t in toks])
+x = alt.X("label:N", sort=None, title="token")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Readout after each token")
+    line = alt.Chart(df).mark_line(point=True).encode(
+        x=x, y=alt.Y("y:Q", title="readout y(h_t)"),
+        tooltip=["index", "token", alt.Tooltip("y:Q", format=".3f", title="readout y"),
+                 alt.Tooltip("dy:Q", format=".3f", title="change dy")])
+    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+    readout_chart = line + zero
+    show_chart(readout_chart, "readout", df[["index", "token", "y", "dy"]])
+    st.caption("Above 0: positive. " + method_link("readout"))
+with right:
+    st.subheader("The phrase on the attractor")
+    pts = attractor_frame(eng, key)
+    traj = pd.DataFrame(res["trajectory_pc"], columns=["PC1", "PC2"]).assign(
+        step=range(len(res["trajectory_pc"])), token=["(start)"] + [t["token"] for t in toks],
+        y=[None] + list(df["y"]))
+    att = alt.Chart(pts).mark_circle(size=18, opacity=0.5).encode(
+        x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"), y=alt.Y("PC2:Q", title="attractor PC 2"),
+        color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout at point"),
+        tooltip=["point", alt.Tooltip("readout:Q", format=".2f")])
+    path = alt.Chart(traj).mark_line(color="black", point=alt.OverlayMarkDef(color="black", size=30)).encode(
+        x="PC1:Q", y="PC2:Q", order="step:Q",
+        tooltip=["step", "token", alt.Tooltip("y:Q", format=".3f", title="readout after it")])
+    words = alt.Chart(traj.iloc[1:]).mark_text(dx=6, dy=-6, align="left", fontSize=11).encode(
+        x="PC1:Q", y="PC2:Q", text="token:N")
+    traj_chart = att + path + words
+    show_chart(traj_chart, "trajectory", traj)
+    st.caption("Fixed and slow points (coloured by their readout) in their first two principal components, and the "
+               "states this phrase visits (black). Valence words move the state along the attractor; modifiers push "
+               "it off for a few tokens. " + method_link("fixed-points"))
+
+st.subheader("Persistent valence v and context-free v0")
+long = df.melt(id_vars=["label", "token"], value_vars=["v", "v0"], var_name="valence", value_name="value")
+valence_chart = alt.Chart(long).mark_bar().encode(
+    x=x, xOffset="valence:N", y=alt.Y("value:Q", title="valence (logit units)"),
+    color=alt.Color("valence:N", scale=alt.Scale(domain=["v", "v0"], range=["#2b8cbe", "#bbbbbb"]),
+                    legend=alt.Legend(orient="top", title=None, labelExpr="datum.label == 'v' ? 'v (in context)' : 'v0 (no context)'")),
+    tooltip=["label", "valence", alt.Tooltip("value:Q", format=".3f")])
+show_chart(valence_chart, "valence", long)
+st.caption("v: what the token adds to the final readout in this context; v0: what it adds on its own. "
+           + method_link("valence"))
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Contextual modulation m = v / v0")
+    dm = df.dropna(subset=["m"])
+    if dm.empty:
+        st.info("No token has |v0| above the valence threshold: m is not defined here.")
+    else:
+        bars = alt.Chart(dm).mark_bar().encode(
+            x=x, y=alt.Y("m:Q", title="m"),
+            color=alt.Color("modulation:N", scale=alt.Scale(domain=list(M_COLORS), range=list(M_COLORS.values())),
+                            legend=alt.Legend(orient="bottom", columns=2)),
+            tooltip=["label", alt.Tooltip("m:Q", format=".3f"), "modulation"])
+        one = alt.Chart(pd.DataFrame({"m": [1]})).mark_rule(strokeDash=[4, 4]).encode(y="m:Q")
+        show_chart(bars + one, "modulation", dm[["index", "token", "m", "modulation"]])
+        st.caption("Shown only where |v0| is above the valence threshold (otherwise the ratio is noise). "
+                   + method_link("modulation"))
+with right:
+    st.subheader("Deflection off the attractor ||h_t - h*(h_t)||")
+    show_chart(alt.Chart(df).mark_bar(color="#756bb1").encode(
+        x=x, y=alt.Y("deflection:Q", title="deflection"),
+        tooltip=["label", alt.Tooltip("deflection:Q", format=".3f"), "top modes"]), "deflection",
+        df[["index", "token", "deflection", "top modes"]])
+    st.caption("How far the token pushes the state off the attractor. " + method_link("deflection"))
+
+st.subheader("Per token")
+table = df[["index", "token", "dy", "v", "v_relax", "v0", "m", "deflection", "top modes"]]
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={**{c: st.column_config.NumberColumn(format="%.3f", help=HELP[c])
+                               for c in ("dy", "v", "v_relax", "v0", "m", "deflection")},
+                            "top modes": st.column_config.TextColumn(help=HELP["top modes"])})
+downloads("phrase-tokens", table)
+st.caption("top modes: slow eigenmodes a at the nearest fixed point with the largest |c_a| = |l_a · (h_t - h*)|, "
+           "as 'a (τ timescale in tokens, |c|)'; mode 0 is the slowest, τ ∞ means |λ| = 1; an unstable mode "
+           "(|λ| > 1) shows its growth time instead."
+           + ("" if exact else " v_relax is off (tick 'exact v_relax' to compute it)."))
+
+with st.expander("Mode ablation"):
+    st.caption("Right after the chosen token, remove the state's components along some slow modes at the "
+               "nearest fixed point h* (h -= r_a (l_a · (h - h*)); complex-conjugate partners go too) and run "
+               "the rest of the phrase. Mode 0 is the integration mode: removing it also "
+               "moves the state along the attractor to h*.")
+    after = st.selectbox("Ablate after token", range(len(toks)), format_func=lambda i: df["label"][i], key="after")
+    how = st.radio("Modes to remove", ["excited", "chosen"], horizontal=True, key="how",
+                   help="excited: the modes this token excites (amplitude ≥ half the largest).")
+    n_modes = int(eng.points.shape[1])   # every eigenmode at h* (the excited ones can be any of them)
+    chosen = st.multiselect(f"Mode indices (0 = slowest, up to {n_modes - 1})", range(n_modes), default=[0],
+                            key="modes", disabled=how == "excited")
+    modes = "excited" if how == "excited" else tuple(chosen)
+    if not modes:
+        st.info("Choose at least one mode to remove.")
+    else:
+        abl = core_call(analyse, eng, key, text, False, after, modes)["ablation"]
+        a1, a2, a3 = st.columns(3)
+        a1.metric("P(positive) before", f"{res['p_pos']:.3f}")
+        a2.metric("P(positive) after ablation", f"{abl['p_pos']:.3f}", f"{abl['p_pos'] - res['p_pos']:+.3f}",
+                  delta_color="off")
+        a3.metric("Modes removed", ", ".join(map(str, abl["modes"])) or "none")
+        both = pd.concat([df.assign(run="original")[["label", "y", "run"]],
+                          df.assign(run="ablated", y=abl["y"])[["label", "y", "run"]]])
+        st.altair_chart(alt.Chart(both).mark_line(point=True).encode(
+            x=x, y=alt.Y("y:Q", title="readout y(h_t)"), color="run:N", strokeDash="run:N",
+            tooltip=["label", "run", alt.Tooltip("y:Q", format=".3f")]), width="stretch")
