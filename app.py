@@ -1,10 +1,8 @@
-"""Sentiment RNN explorer: the entry point. It keeps the shared sidebar (model, settings) and the URL's
-query parameters, then runs the page chosen in the navigation (`st.navigation`)."""
+"""Sentiment RNN explorer: the entry point. It runs the page chosen in the navigation (`st.navigation`);
+each page draws the shared sidebar and keeps the URL's query parameters (pages.current)."""
 from __future__ import annotations
 
 import streamlit as st
-
-from pages import init_state, sidebar, sync_url
 
 st.set_page_config(page_title="Sentiment RNN explorer", page_icon=":material/insights:", layout="wide")
 
@@ -26,8 +24,4 @@ PAGES = {
     ],
 }
 
-init_state()
-page = st.navigation(PAGES)
-sidebar()
-sync_url()
-page.run()
+st.navigation(PAGES).run()

@@ -521,7 +521,8 @@ def cmd_errors(args) -> int:
             f"{'-' if s['error_rates'][n] is None else format(s['error_rates'][n], '.2%'):>14}" for n in names))
     if len(names) > 1:
         print(f"\ndisagreements ({names[0]} vs {names[1]}): {res['disagreements']} of {res['n']}")
-    print(f"strong valence words (by |v0|): {', '.join(res['valence_words'][:15])}, ...")
+    words = res["valence_words"]
+    print(f"strong valence words (by |v0|): {', '.join(words[:15])}{', ...' if len(words) > 15 else ''}")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Shared pieces of the explorer's pages: session state that survives page switches and reloads (query
 parameters), the sidebar, the cached model and engine, and small formatting helpers.
 
-`app.py` calls `init_state()` and `sidebar()` on every run, before the page; pages read `current()`.
+Every page starts with `current()`, which draws the shared sidebar. It is not drawn once in app.py:
+with a `pages/` folder beside it, Streamlit (its first run, and AppTest always) may run a page file on
+its own, without the entry point, and the page must still have its sidebar and state.
 """
 from __future__ import annotations
 
@@ -70,9 +72,8 @@ def init_state() -> None:
     ss["_init"] = True
     ss["_text"] = (qp.get("text") or DEFAULT_TEXT)[:MAX_CHARS]
     ss["_rnn"] = qp.get("model")
-    ss["_neutral_by_model"] = {}
     if qp.get("neutral") and ss["_rnn"]:
-        ss["_neutral_by_model"][ss["_rnn"]] = qp["neutral"]
+        ss[f"_neutral::{ss['_rnn']}"] = qp["neutral"]
     ss["_seeds"] = DEFAULT_SEEDS
 
 
@@ -82,7 +83,7 @@ def sync_url() -> None:
     want = {"model": ss.get("_rnn") or ""}
     if len(ss.get("_text", "")) <= URL_TEXT_MAX:
         want["text"] = ss.get("_text", "")
-    neutral = ss.get("_neutral_by_model", {}).get(ss.get("_rnn"))
+    neutral = ss.get(f"_neutral::{ss.get('_rnn')}")
     if neutral:
         want["neutral"] = neutral
     for k in ("model", "text", "neutral"):
@@ -93,36 +94,34 @@ def sync_url() -> None:
             st.query_params[k] = v
 
 
-def persistent(widget_key: str, store_key: str) -> None:
-    """Seed a widget's state from a store that outlives the widget (Streamlit forgets a widget's value
-    on pages that do not draw it)."""
-    if widget_key not in st.session_state:
-        st.session_state[widget_key] = st.session_state.get(store_key, "")
+def bind(widget_key: str, store_key: str, default=None) -> dict:
+    """Give a widget its value from a store that outlives it, and the callback that writes changes back:
+    Streamlit forgets or resets a widget's value on pages that do not draw it (and when a page runs
+    without the entry point), so the store is the source of truth. Returns the widget's key/on_change."""
+    ss = st.session_state
+    ss[widget_key] = ss.get(store_key, default)
+
+    def keep() -> None:
+        ss[store_key] = ss[widget_key]
+
+    return {"key": widget_key, "on_change": keep}
 
 
 def text_box(label: str = "Phrase", height: int = 100, key: str = "text") -> str:
     """The shared phrase: the same text on every page and in the URL. Pastes over MAX_CHARS are cut
     with a message instead of vanishing."""
-    persistent(key, "_text")
-
-    def keep() -> None:
-        st.session_state["_text"] = st.session_state[key][:MAX_CHARS]
-
     # No max_chars: Streamlit would drop a longer paste silently; it is cut here, with a message.
-    text = st.text_area(label, key=key, height=height, on_change=keep,
+    text = st.text_area(label, height=height, **bind(key, "_text", ""),
                         help=f"Up to {MAX_CHARS:,} characters; the model reads its own window of tokens.")
     if len(text) > MAX_CHARS:
         st.warning(f"The text has {len(text):,} characters; only the first {MAX_CHARS:,} are used.")
         text = text[:MAX_CHARS]
-    st.session_state["_text"] = text
     return text
 
 
 def set_text(text: str) -> None:
-    """Replace the shared phrase (preset buttons, 'open in Phrase' links), for every page's text box."""
-    st.session_state["_text"] = text[:MAX_CHARS]
-    for k in [k for k in st.session_state if k == "text" or str(k).startswith("text_")]:
-        del st.session_state[k]
+    """Replace the shared phrase (preset buttons, 'open in Phrase' links); call before the text box is drawn."""
+    st.session_state["_text"] = text
 
 
 def rnn_models() -> list[dict]:
@@ -135,8 +134,7 @@ def label(m: dict) -> str:
 
 
 def sidebar() -> None:
-    """RNN model, its neutral input (remembered per model) and fixed-point seeds; called by app.py on
-    every run so the choice holds across pages."""
+    """RNN model, its neutral input (remembered per model) and fixed-point seeds, the same on every page."""
     ss = st.session_state
     models = rnn_models()
     if not models:
@@ -147,35 +145,29 @@ def sidebar() -> None:
     by_name = {m["name"]: m for m in models}
     if ss.get("_rnn") not in names:
         ss["_rnn"] = names[0]
-    if ss.get("model") not in names:
-        ss["model"] = ss["_rnn"]
-    name = st.sidebar.selectbox("RNN model", names, key="model", format_func=lambda n: label(by_name[n]),
+    name = st.sidebar.selectbox("RNN model", names, format_func=lambda n: label(by_name[n]), **bind("model", "_rnn"),
                                 help="The recurrent network every analysis page reads.")
-    ss["_rnn"] = name
-    neutral_by_model = ss.setdefault("_neutral_by_model", {})
     with st.sidebar.expander("Analysis settings"):
-        wkey = f"neutral::{name}"
-        if wkey not in ss:
-            ss[wkey] = neutral_by_model.get(name, "")
         neutral = (st.text_input(
-            "Neutral input x*", key=wkey,
+            "Neutral input x*", **bind(f"neutral::{name}", f"_neutral::{name}", ""),
             help="The input of 'neutral' steps, fixed points and the baseline of every valence. Empty: the model's "
                  "default (`quiet`: the mean embedding of the frequent words that move the state least). `zero` is "
                  "paper B's choice (x* = 0); `mean` averages the 1,000 most frequent words; or type a filler word "
                  "such as `the`. Remembered per model. The shipped analyses cover the default; any other choice "
                  "solves for fixed points once (minutes).") or "").strip() or None
-        neutral_by_model[name] = neutral or ""
-        if "seeds" not in ss:
-            ss["seeds"] = ss.get("_seeds", DEFAULT_SEEDS)
-        seeds = int(st.number_input("Fixed-point seeds", 100, 5000, step=100, key="seeds",
+        seeds = int(st.number_input("Fixed-point seeds", 100, 5000, step=100, **bind("seeds", "_seeds", DEFAULT_SEEDS),
                                     help="Same as the CLI's --n-seeds (shares its disk cache). The shipped analyses "
                                          f"use {DEFAULT_SEEDS}."))
-        ss["_seeds"] = seeds
     ss["_ctx"] = {"info": by_name[name], "neutral": neutral, "seeds": seeds}
 
 
 def current() -> tuple[dict, str | None, int]:
-    """(RNN model info, neutral input or None for the model default, seeds) chosen in the sidebar."""
+    """Set up a page: state from the URL on a session's first run, the shared sidebar, the URL; returns
+    (RNN model info, neutral input or None for the model default, seeds) chosen in the sidebar."""
+    st.set_page_config(page_title="Sentiment RNN explorer", page_icon=":material/insights:", layout="wide")
+    init_state()
+    sidebar()
+    sync_url()
     ctx = st.session_state.get("_ctx")
     if not ctx:
         st.error("No RNN model to analyse.")

@@ -1,7 +1,8 @@
-"""Dynamics: fixed points, the line attractor and its timescales (METHOD section 2, paper B)."""
+"""Dynamics: fixed points, the line attractor and its timescales (paper B)."""
 from __future__ import annotations
 
 import math
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -9,7 +10,8 @@ import streamlit as st
 
 from core.dynamics import dynamics, mode_time
 from core.store import model_checksum
-from pages import CORE_ERRORS, reference_warnings, sidebar
+from pages import CORE_ERRORS, current, reference_warnings, show_chart
+from pages.help import method_link
 
 N_TIMESCALES = 10
 
@@ -53,7 +55,7 @@ def pct(xs: list[float]) -> str:
 
 st.title("Dynamics: fixed points and the line attractor")
 st.caption("Fixed points of h = F(h, x*) found from states the network visits on its training text, their "
-           "linearization and slowest modes (METHOD.md section 2; Maheswaranathan et al., NeurIPS 2019).")
+           "linearization and slowest modes (Maheswaranathan et al., NeurIPS 2019). " + method_link("fixed-points"))
 
 info, neutral, n_seeds = current()
 try:
@@ -92,6 +94,7 @@ c[3].metric("Median document (tokens)", f"{s['median_doc_tokens']:.0f}")
 c = st.columns(4)
 c[0].metric("Reference point h*_ref", f"y = {s['reference_readout']:+.2f}",
             "stable" if s["reference_stable"] else "UNSTABLE", delta_color="off" if s["reference_stable"] else "inverse",
+            delta_arrow="off",
             help=f"The stable fixed or slow point whose readout is closest to 0 (here a {s['reference_kind']}, q = "
                  f"{s['reference_q']:.1e}): where v0, modifier strengths and position curves are measured.")
 c[1].metric("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}")
@@ -124,12 +127,12 @@ tip = ["kind", "index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|λ
 left, right = st.columns(2)
 with left:
     st.subheader("Fixed and slow points in PCA space")
-    st.altair_chart(alt.Chart(fp).mark_point(filled=True).encode(
+    show_chart(alt.Chart(fp).mark_point(filled=True).encode(
         x="PC1:Q", y="PC2:Q",
         color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y(h*)"),
         shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
         size=alt.condition("datum.reference", alt.value(200), alt.value(50)),
-        tooltip=tip), width="stretch")
+        tooltip=tip), "fixed-points", fp)
     st.caption("Principal components of the fixed (circles) and slow (triangles) points; the large dot is the "
                "reference point.")
 with right:
@@ -140,7 +143,7 @@ with right:
         shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
         tooltip=tip)
     one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    st.altair_chart(line + one, width="stretch")
+    show_chart(line + one, "lambda1", fp)
     st.caption("On a line attractor |λ₁| stays close to 1 along the whole attractor (dashed: |λ| = 1); red points "
                "are unstable (|λ₁| above 1 + tolerance): states leave them.")
 

@@ -8,20 +8,26 @@ import streamlit as st
 
 from core.analysis import modifiers
 from core.store import model_checksum
-from pages import CORE_ERRORS, fmt_time, reference_warnings, sidebar
+from pages import CORE_ERRORS, current, fmt_time, reference_warnings, show_chart
+from pages.help import method_link
 
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner="Finding modifiers (shipped models with default settings: instant; otherwise about a "
+                            "minute)...", max_entries=32)
 def find(path: str, checksum: str, neutral: str, n_seeds: int, top: int, words: tuple[str, ...] | None) -> dict:
-    """core.analysis.modifiers (cached on disk too), with a status box that Streamlit replays on a hit."""
-    with st.status("Finding modifiers (the first run for a model and setting can take a minute)...") as status:
-        res = modifiers(path, top=top, words=list(words) if words else None, n_seeds=n_seeds, neutral=neutral,
-                        progress=status.write)
-        how = "loaded from the disk cache" if res["cached"] else f"computed in {res['seconds']:.1f} s"
-        status.update(label=f"{len(res['modifiers'])} modifiers, {how}", state="complete", expanded=False)
-    return res
+    """core.analysis.modifiers (cached on disk, shipped for the default setting)."""
+    return modifiers(path, top=top, words=list(words) if words else None, n_seeds=n_seeds, neutral=neutral)
+
+
+LABELLED = 12  # words named on the scatter plots (the rest in tooltips: more labels overlap)
+
+
+def labels(base: alt.Chart, df: pd.DataFrame) -> alt.Chart:
+    """Text labels for the strongest LABELLED words only."""
+    return base.transform_filter(alt.FieldOneOfPredicate(field="word", oneOf=list(df["word"][:LABELLED]))).mark_text(
+        dx=7, align="left", fontSize=11).encode(text="word:N")
 
 
 def fmt_modes(modes: list[dict]) -> str:
@@ -32,15 +38,16 @@ def fmt_modes(modes: list[dict]) -> str:
 st.title("Modifiers: words that change how later words count")
 st.caption("Modulation curve M_m(k): median ratio of a probe word's persistent valence k tokens after the "
            "modifier to its context-free valence. Strength s = M(1) - 1, timescale τ from an exponential fit, "
-           "modes the modifier excites at the reference fixed point (METHOD.md section 4; paper A).")
+           "modes the modifier excites at the reference fixed point (paper A). " + method_link("modifiers"))
 
 info, neutral, n_seeds = current()
 c1, c2 = st.columns(2)
 typed = c2.text_input("Analyse specific words (comma-separated, optional)", key="words",
                       help="Compute curves for these words instead of screening the vocabulary.")
 words = tuple(w.strip() for w in typed.split(",") if w.strip()) or None
-top = c1.slider("top K", 10, 60, 30, key="top", disabled=words is not None,
-                help="How many of the strongest screened words get full modulation curves.")
+top = c1.slider("Words with full curves", 10, 60, 30, key="top", disabled=words is not None,
+                help="How many of the strongest screened words get full modulation curves M(1..K) "
+                     "(the shipped analyses cover 30).")
 try:
     res = find(info["path"], model_checksum(info["path"]), neutral, n_seeds, top, words)
 except CORE_ERRORS as e:
@@ -50,7 +57,8 @@ mods = res["modifiers"]
 reference_warnings(res["reference"]["warnings"])
 sc, th = res["screen"], res["screen"]["thresholds"]
 st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
-           f"{sc['n_words']} frequent words screened · K = {res['K']}")
+           f"{sc['n_words']} frequent words screened · curves M(k) for k = 1..{res['K']}"
+           + ("" if res["cached"] else f" · computed in {res['seconds']:.1f} s"))
 c = st.columns(5)
 for col, k in zip(c, ("negator", "attenuator", "intensifier", "none")):
     col.metric(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
@@ -102,14 +110,15 @@ with left:
     st.subheader("Modifier subspace")
     base = alt.Chart(df).encode(x=alt.X("PC1:Q", title="modifier component 1"),
                                 y=alt.Y("PC2:Q", title="modifier component 2"))
-    st.altair_chart(base.mark_circle(size=80).encode(color=color, tooltip=tip)
-                    + base.mark_text(dx=7, align="left").encode(text="word:N"), width="stretch")
+    show_chart(base.mark_circle(size=80).encode(color=color, tooltip=tip) + labels(base, df), "modifier-subspace",
+               df[["word", "class", "PC1", "PC2"]])
     st.caption("PCA of the transient deflections d⊥ of these modifiers (paper A, Fig. 6).")
 with right:
     st.subheader("UMAP embedding and clusters")
     base = alt.Chart(df).encode(x="UMAP1:Q", y="UMAP2:Q")
-    st.altair_chart(base.mark_circle(size=80).encode(color=alt.Color("cluster:N"), tooltip=tip + ["cluster"])
-                    + base.mark_text(dx=7, align="left").encode(text="word:N"), width="stretch")
+    show_chart(base.mark_circle(size=80).encode(color=alt.Color("cluster:N", scale=alt.Scale(scheme="dark2")),
+                                                tooltip=tip + ["cluster"]) + labels(base, df),
+               "modifier-umap", df[["word", "class", "cluster", "UMAP1", "UMAP2"]])
     st.caption("UMAP of [normalised d⊥, M(1..K)] with agglomerative clusters"
                + (" (fewer than 5 modifiers: core uses the PCA coordinates instead)." if len(mods) < 5 else "."))
 
@@ -117,10 +126,11 @@ st.subheader("Modulation curves M(k)")
 # No key: a new set of modifiers (model, setting) resets the choice to its top 5.
 chosen = st.multiselect("Words", list(df["word"]), default=list(df["word"][:5]))
 if chosen:
-    curves = pd.DataFrame([{"word": m["word"], "k": k + 1, "M": v} for m in mods if m["word"] in chosen
+    curves = pd.DataFrame([{"word": m["word"], "class": m["class"], "k": k + 1, "M": v} for m in mods if m["word"] in chosen
                            for k, v in enumerate(m["curve"])])
     rules = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    st.altair_chart(alt.Chart(curves).mark_line(point=True).encode(
+    show_chart(alt.Chart(curves).mark_line(point=True).encode(
         x=alt.X("k:Q", title="k (the valence word is the k-th token after the modifier)"), y=alt.Y("M:Q", title="M(k)"),
-        color="word:N", tooltip=["word", "k", alt.Tooltip("M:Q", format=".3f")]) + rules, width="stretch")
+        color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash="class:N",
+        tooltip=["word", "class", "k", alt.Tooltip("M:Q", format=".3f")]) + rules, "modulation-curves", curves)
     st.caption("M = 1: no effect; M < 0: the valence is flipped; 0 < M < 1 attenuated; M > 1 amplified.")

@@ -1,0 +1,105 @@
+"""BoW vs RNN: how much of the RNN's gain over a bag-of-words the modifier- and position-aware
+bag-of-words recovers, per test set and variant, with bootstrap intervals, and the sweep over the
+number of modifiers K (paper A's closing result)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.augmented import TOP_MODIFIERS, VARIANTS, compare, comparisons
+from core.data import NAMED, DataError
+from core.store import model_checksum
+from pages import CORE_ERRORS, current, show_chart
+from pages.help import method_link
+
+VARIANT_HELP = {"bow": "plain bag-of-words on the RNN's tokens (the reference: 0% of the gap)",
+                "mod_fixed": "+ the RNN's modifiers with their measured strength and timescale",
+                "mod_learned": "+ modifiers whose strength and timescale are then learned",
+                "position": "+ beginning/end-of-document gain only",
+                "full": "+ modifiers and position, learned",
+                "bigram": "bag of words and word pairs (a reference without the RNN's measurements)"}
+
+
+@st.cache_data(show_spinner="Reading the comparisons...", max_entries=16)
+def stored(path: str, checksum: str) -> list[dict]:
+    """Every comparison of this RNN in the local cache or shipped with it."""
+    return comparisons(path)
+
+
+st.title("Bag-of-words vs RNN")
+st.caption("A bag-of-words model counts each word the same wherever it stands; the RNN does not. Extending the "
+           "bag-of-words with the RNN's measured modifiers (how 'not' or 'very' change the next words) and position "
+           "effects should recover most of the RNN's advantage: gap recovered = (variant − BoW) / (RNN − BoW). "
+           + method_link("bow"))
+
+info, _, _ = current()
+runs = stored(info["path"], model_checksum(info["path"]))
+full = [r for r in runs if set(r["settings"]["variants"]) >= set(VARIANTS)]
+sweep = [r for r in runs if r["settings"]["top"] != TOP_MODIFIERS or r in full]
+
+if not full:
+    st.info(f"No comparison of {info['name']} is stored yet. Run one below (needs the test set on this machine), or "
+            f"from the command line: `python -m core compare --rnn {info['name']} --data <test set>`.")
+for r in sorted(full, key=lambda r: r["data"]):
+    st.subheader(f"{r['data']}: {r['n']:,} texts")
+    diff = r["rnn_bow_diff"]
+    c = st.columns(3)
+    c[0].metric("RNN accuracy", f"{r['rnn']['accuracy']:.2%}")
+    c[1].metric("BoW accuracy", f"{r['bow']['accuracy']:.2%}")
+    c[2].metric("RNN − BoW", f"{diff['value']:+.2%}", help=f"95% bootstrap interval {diff['ci'][0]:+.2%} … "
+                                                             f"{diff['ci'][1]:+.2%}", delta_arrow="off")
+    if r.get("gap_too_small"):
+        st.warning("The RNN's gain over the bag-of-words is within its own bootstrap interval: the gaps recovered "
+                   "below are not meaningful on this test set.")
+    df = pd.DataFrame([{"variant": v["name"], "what": VARIANT_HELP.get(v["name"], ""), "accuracy": v["accuracy"],
+                        "gap recovered": v["gap_recovered"], "low": v["gap_ci"][0], "high": v["gap_ci"][1]}
+                       for v in r["variants"]])
+    base = alt.Chart(df).encode(y=alt.Y("variant:N", sort=list(df["variant"]), title=None))
+    chart = (base.mark_rule().encode(x=alt.X("low:Q", title="gap recovered (95% bootstrap interval)",
+                                             axis=alt.Axis(format="%")), x2="high:Q")
+             + base.mark_point(filled=True, size=80).encode(
+                 x="gap recovered:Q", tooltip=["variant", "what", alt.Tooltip("accuracy:Q", format=".2%"),
+                                               alt.Tooltip("gap recovered:Q", format=".1%"),
+                                               alt.Tooltip("low:Q", format=".0%"), alt.Tooltip("high:Q", format=".0%")])
+             + alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_rule(strokeDash=[4, 4], color="#999").encode(x="x:Q"))
+    show_chart(chart, f"gap-{r['data'].replace(':', '-')}", df)
+    st.dataframe(df, hide_index=True, width="stretch",
+                 column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
+                                "gap recovered": st.column_config.NumberColumn(format="percent"),
+                                "low": st.column_config.NumberColumn("95% low", format="percent"),
+                                "high": st.column_config.NumberColumn("95% high", format="percent")})
+    st.caption(f"K = {r['settings']['top']:,} modifiers; dashed lines: the BoW (0%) and the RNN (100%). The "
+               "intervals are wide when the RNN's gain is small: read them before the point estimates.")
+
+    ks = [s for s in sweep if s["data"] == r["data"]]
+    if len({s["settings"]["top"] for s in ks}) > 1:
+        rows = [{"K": s["settings"]["top"], "variant": v["name"], "gap recovered": v["gap_recovered"],
+                 "low": v["gap_ci"][0], "high": v["gap_ci"][1], "accuracy": v["accuracy"]}
+                for s in ks for v in s["variants"] if v["name"] in ("mod_fixed", "full")]
+        kdf = pd.DataFrame(rows).sort_values(["variant", "K"])
+        st.markdown("**How many modifiers does it take?** (the K strongest, by the size of their effect)")
+        kb = alt.Chart(kdf).encode(x=alt.X("K:Q", scale=alt.Scale(type="log"), title="number of modifiers K"),
+                                   color=alt.Color("variant:N", scale=alt.Scale(scheme="dark2")))
+        kchart = (kb.mark_line(point=True).encode(y=alt.Y("gap recovered:Q", axis=alt.Axis(format="%")),
+                                                  tooltip=["K", "variant", alt.Tooltip("gap recovered:Q", format=".1%"),
+                                                           alt.Tooltip("accuracy:Q", format=".2%")])
+                  + kb.mark_errorbar().encode(y="low:Q", y2="high:Q"))
+        show_chart(kchart, f"k-sweep-{r['data'].replace(':', '-')}", kdf)
+
+with st.expander("Run a comparison"):
+    st.caption("Fits every variant on the RNN's training data (cached), then scores the test set: minutes on a "
+               "laptop, longer on IMDB. Needs the datasets on this machine.")
+    data = st.selectbox("Test set", [d for d in NAMED if d.endswith(":test")] + ["toy-long:test"], key="cmp_data")
+    top = st.number_input("Modifiers K", 10, 5000, TOP_MODIFIERS, 10, key="cmp_top")
+    if st.button("Run", key="cmp_run"):
+        with st.status(f"Comparing on {data}...", expanded=True) as status:
+            try:
+                compare(info["path"], data, top=int(top), log=status.write)
+            except (DataError, *CORE_ERRORS) as e:
+                status.update(label="Failed", state="error")
+                st.error(str(e))
+                st.stop()
+            status.update(label="Done", state="complete", expanded=False)
+        stored.clear()
+        st.rerun()
