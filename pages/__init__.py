@@ -7,12 +7,33 @@ its own, without the entry point, and the page must still have its sidebar and s
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from core.context import ContextEngine, engine
 from core.store import ModelError, list_models, load_model, model_checksum
 
 CORE_ERRORS = (ValueError, ModelError, RuntimeError)
+METHOD_URL = "method"  # url path of pages/method.py under st.navigation (its file name)
+# The Method page's sections, in page order; each is the anchor of its st.header.
+ANCHORS = ("readout", "fixed-points", "linearisation", "neutral-input", "reference", "valence", "modulation",
+           "deflection", "modifiers", "position", "bow", "errors")
+
+
+def method_link(anchor: str, text: str = "How to read this") -> str:
+    """A markdown link to the Method page's section `anchor` (one of ANCHORS).
+
+    The link is relative ("method?<query>#valence"), so it reaches the Method page from every page, served at the
+    root or under a base path; Streamlit opens it in a new tab. It carries the page's current query parameters
+    (model, text, neutral input): the new session then finds its URL already in sync and keeps the #anchor, so the
+    browser scrolls to the section (a session that rewrites its query parameters drops the URL's #anchor)."""
+    if anchor not in ANCHORS:
+        raise ValueError(f"no Method section {anchor!r}; sections: {', '.join(ANCHORS)}")
+    query = urlencode(st.query_params.to_dict())
+    return f"[{text}]({METHOD_URL}{'?' + query if query else ''}#{anchor})"
+
+
 MAX_CHARS = 20000          # longest paste a text box keeps (longer pastes are cut, with a message)
 URL_TEXT_MAX = 1500        # longest text carried in the page's URL
 DEFAULT_TEXT = "The acting was not good, and the plot was not very interesting either."
@@ -71,7 +92,7 @@ def init_state() -> None:
     qp = st.query_params
     ss["_init"] = True
     ss["_text"] = (qp.get("text") or DEFAULT_TEXT)[:MAX_CHARS]
-    ss["_rnn"] = qp.get("model")
+    ss["_rnn"] = qp.get("model") or ss.get("_rnn")
     if qp.get("neutral") and ss["_rnn"]:
         ss[f"_neutral::{ss['_rnn']}"] = qp["neutral"]
     ss["_seeds"] = DEFAULT_SEEDS

@@ -10,8 +10,7 @@ import streamlit as st
 from core.augmented import TOP_MODIFIERS, VARIANTS, compare, comparisons
 from core.data import NAMED, DataError
 from core.store import model_checksum
-from pages import CORE_ERRORS, current, show_chart
-from pages.help import method_link
+from pages import CORE_ERRORS, current, method_link, show_chart
 
 VARIANT_HELP = {"bow": "plain bag-of-words on the RNN's tokens (the reference: 0% of the gap)",
                 "mod_fixed": "+ the RNN's modifiers with their measured strength and timescale",

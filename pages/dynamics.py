@@ -10,8 +10,7 @@ import streamlit as st
 
 from core.dynamics import dynamics, mode_time
 from core.store import model_checksum
-from pages import CORE_ERRORS, current, reference_warnings, show_chart
-from pages.help import method_link
+from pages import CORE_ERRORS, current, method_link, reference_warnings, show_chart
 
 N_TIMESCALES = 10
 

@@ -12,8 +12,7 @@ import streamlit as st
 from core.data import NAMED, DataError, load_dataset
 from core.errors import SLICES, error_analysis, parse_upload
 from core.store import list_models, model_checksum, pairing
-from pages import CORE_ERRORS, current, set_text, show_chart
-from pages.help import method_link
+from pages import CORE_ERRORS, current, method_link, set_text, show_chart
 
 MAX_UPLOAD_MB = 20
 DEFAULT_LIMIT = 2000

@@ -8,8 +8,7 @@ import streamlit as st
 
 from core.analysis import modifiers
 from core.store import model_checksum
-from pages import CORE_ERRORS, current, fmt_time, reference_warnings, show_chart
-from pages.help import method_link
+from pages import CORE_ERRORS, current, fmt_time, method_link, reference_warnings, show_chart
 
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
 

@@ -9,9 +9,8 @@ import streamlit as st
 from core.context import ContextEngine
 from core.context import M_BAND as CLASS_DELTA
 from core.text import tokenize
-from pages import (core_call, current, downloads, engine_for, fmt_time, prediction_metric, reference_warnings,
-                   show_chart, text_box)
-from pages.help import method_link
+from pages import (core_call, current, downloads, engine_for, fmt_time, method_link, prediction_metric,
+                   reference_warnings, show_chart, text_box)
 
 EXACT_DEFAULT_TOKENS = 60
 M_COLORS = {"flipped (m < 0)": "#d62728", "attenuated (0 ≤ m < 1)": "#ff7f0e",

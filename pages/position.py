@@ -9,8 +9,7 @@ import streamlit as st
 
 from core.analysis import position
 from core.position import word_at_positions
-from pages import core_call, current, engine_for, reference_warnings, show_chart
-from pages.help import method_link
+from pages import core_call, current, engine_for, method_link, reference_warnings, show_chart
 
 MIN_R2 = 0.5   # below this the exponential fit does not describe the curve: its numbers are not shown as findings
 

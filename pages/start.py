@@ -8,8 +8,7 @@ import streamlit as st
 
 from core.store import ModelError, list_models, model_checksum, pairing
 from core.text import tokenize
-from pages import current, get_model, label, prediction_metric, set_text, show_chart, text_box
-from pages.help import method_link
+from pages import current, get_model, label, method_link, prediction_metric, set_text, show_chart, text_box
 
 PRESETS = {
     "negation": "The acting was not good, and the plot was not very interesting either.",

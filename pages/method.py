@@ -1,0 +1,287 @@
+"""Method: what every number in the explorer means, in plain words, with its formula, what to look for and
+when not to trust it. Other pages link here with pages.method_link(anchor)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import SLICES
+from pages import ANCHORS, current
+
+TITLES = {"readout": "Readout y and P(positive)", "fixed-points": "Fixed points, slow points and the line attractor",
+          "linearisation": "Linearisation: Jacobian, eigenvalues, timescales, drift",
+          "neutral-input": "The neutral input x\\*", "reference": "The reference point h\\*_ref",
+          "valence": "Persistent valence v, exact v_relax and context-free v0",
+          "modulation": "Contextual modulation m = v / v0", "deflection": "Deflection off the attractor",
+          "modifiers": "Modifiers: M(k), strength, timescale, classes",
+          "position": "Position effects: beginning and end of a document",
+          "bow": "Bag-of-words and the context-augmented bag-of-words", "errors": "Error-analysis slices"}
+
+
+def section(anchor: str, plain: str) -> None:
+    """A section's header (with its stable anchor) and its one-line summary."""
+    st.header(TITLES[anchor], anchor=anchor, divider="gray")
+    st.markdown(f"**In plain words:** {plain}")
+
+
+def read(look: str, distrust: str) -> None:
+    """What to look for, and when the numbers should not be trusted."""
+    st.markdown(f"**What to look for.** {look}")
+    st.warning(f"**When not to trust it.** {distrust}", icon=":material/report:")
+
+
+current()   # the shared sidebar and URL, as on every page
+st.title("Method: how to read the explorer")
+st.markdown(
+    "The explorer takes a trained recurrent network (RNN) that reads a review word by word and says whether it is "
+    "positive, and asks *how* it does it. The answers follow two papers: Maheswaranathan, Williams, Golub, Ganguli "
+    "& Sussillo, *Reverse engineering recurrent networks for sentiment classification reveals line attractor "
+    "dynamics* (NeurIPS 2019), and Maheswaranathan & Sussillo, *How recurrent networks implement contextual "
+    "processing in sentiment analysis* (ICML 2020). Where the papers leave a definition open, the explorer makes "
+    "its own choice; this page says what each number is. Notation: tokens w_1 … w_T, their embeddings "
+    "x_t = E[w_t], the network's state h_t = F(h_{t-1}, x_t) after token t, starting from h_0.")
+st.markdown("**Sections:** " + " · ".join(f"[{TITLES[a]}](#{a})" for a in ANCHORS))
+
+# ---- readout ------------------------------------------------------------------------------------
+section("readout", "the network keeps a running score; its sign is the verdict, its size the confidence.")
+st.latex(r"y(h) = w \cdot h + b, \qquad P(\text{positive}) = \sigma\big(y(h_T)\big) = \frac{1}{1 + e^{-y(h_T)}}")
+st.markdown(
+    "The readout y is a fixed weighted sum of the state, in *logit units*: y = 0 is undecided (P = 0.5), y = +2 "
+    "means P ≈ 0.88, y = −2 means P ≈ 0.12. Only the readout after the last token is the prediction; the readout "
+    "after each earlier token shows how the score built up. The change a token makes at once is "
+    "dy_t = y(h_t) − y(h_{t−1}).")
+read("the tokens where the readout jumps, and whether those jumps last or fade over the next tokens.",
+     "dy mixes the lasting part of a token's effect with a part that fades within a few tokens (use the "
+     "persistent valence v for the lasting part). A model with a token window (imdb-gru reads the last 500 tokens) "
+     "ignores the rest of a long text; the pages say when a text was cut.")
+
+# ---- fixed points -------------------------------------------------------------------------------
+section("fixed-points", "resting states: feed the network a word that means nothing and these states stay where "
+                        "they are. Lined up, they form the network's memory of the score so far.")
+st.latex(r"h^* = F(h^*, x^*), \qquad q(h) = \tfrac{1}{N}\,\lVert h - F(h, x^*) \rVert^2")
+st.markdown(
+    "x\\* is the neutral input (see [below](#neutral-input)); N is the size of the state. q measures how far one "
+    "neutral step moves a state. The explorer starts from states the network visits on real text (the *seeds*) "
+    "and drives q down:\n"
+    "- **fixed point**: q < 10⁻⁸ — the state does not move;\n"
+    "- **slow point**: 10⁻⁸ ≤ q < 10⁻⁶ — it moves, but slowly; the papers' attractor is approximate, made of both.\n\n"
+    "**Line attractor.** On a sentiment RNN the fixed and slow points line up along a curve, ordered by their "
+    "readout from negative to positive. A positive word pushes the state along the line towards positive, a negative "
+    "word towards negative, and neutral words leave it where it is: the position on the line *is* the running "
+    "score. The explorer shows the points on their first two principal components, coloured by readout.")
+read("points that span both signs of the readout, most of their variance on one principal component, most of them "
+     "stable, and most seeds converged.",
+     "points only on one side of readout 0 (no line through the neutral state at this neutral input: a warning "
+     "says so), few converged seeds, or many unstable points. A different neutral input or number of seeds can give "
+     "a different set of points.")
+
+# ---- linearisation ------------------------------------------------------------------------------
+section("linearisation", "close to a resting state, the network behaves like a simple linear system whose "
+                         "directions each either hold on to information or forget it at their own pace.")
+st.latex(r"F(h, x) \approx h^* + J_\mathrm{rec}\,(h - h^*) + J_\mathrm{inp}\,(x - x^*), \qquad "
+         r"J_\mathrm{rec} = \frac{\partial F}{\partial h}\Big|_{h^*} = R\,\mathrm{diag}(\lambda)\,L, \quad L = R^{-1}")
+st.markdown(
+    "The recurrent Jacobian J_rec says how a small push off the fixed point h\\* evolves over one neutral step. Its "
+    "eigenvalues λ_a (sorted by |λ|, largest first) and eigenvectors split the push into *modes*: the part along "
+    "the right eigenvector r_a, of size l_a · (push) with the left eigenvector l_a, is multiplied by λ_a at every "
+    "step.")
+st.latex(r"\tau_a = -\frac{1}{\ln|\lambda_a|}\ \text{tokens} \qquad (|\lambda_a| < 1), \qquad "
+         r"\text{growth time} = \frac{1}{\ln|\lambda_a|} \qquad (|\lambda_a| > 1)")
+st.markdown(
+    "- **|λ| < 1, stable:** the push decays; after τ tokens about 37% (1/e) is left. τ is the mode's *timescale*.\n"
+    "- **|λ| = 1:** the push neither grows nor decays (τ = ∞): perfect memory.\n"
+    "- **|λ| > 1, unstable:** the push grows, by ×e every growth time; the explorer shows that growth time, never an "
+    "infinite timescale. A point counts as stable when |λ₁| ≤ 1 + 10⁻³ (growth slower than 1,000 tokens).\n"
+    "- **|λ₁|** is the largest; on a line attractor it is close to 1 and the next ones are clearly smaller.\n"
+    "- **Integration mode r₁, l₁.** r₁ points along the attractor; l₁ measures how much of a push goes along it. "
+    "Once the other modes have faded, a push δ has moved the state to about h\\* + r₁ (l₁ · δ): that part is "
+    "remembered, the rest is forgotten. w · r₁ is how much moving along r₁ changes the readout.\n"
+    "- **Drift.** A real attractor leaks: the drift is the number of neutral tokens a state on it needs to move its "
+    "readout by one logit (median over points, capped at 2,000). Compare it with the median document length.\n"
+    "- **Linearisation error:** the one-step relative error of the linear formula above on states from real text.")
+read("|λ₁| ≈ 1 with a gap to λ₂ (slow memory, fast transients); a slowest timescale much longer than a document; "
+     "a drift longer than a document; r₁ aligned with the attractor's first principal component; a linearisation "
+     "error of about 10% or less.",
+     "a linearisation error of tens of percent (the linear picture is a poor description there), unstable modes at the "
+     "point in question, or a drift shorter than the documents (the network forgets the start of a review before the "
+     "end). Complex eigenvalues come in pairs and make a push oscillate as it decays; their τ uses |λ|.")
+
+# ---- neutral input ------------------------------------------------------------------------------
+section("neutral-input", "what 'a word that means nothing' is for this network. Fixed points, neutral steps and "
+                         "every valence are measured against it.")
+st.markdown(
+    "The network never sees 'no word'; it always reads some embedding. The neutral input x\\* stands for a word "
+    "without sentiment. The explorer offers:\n"
+    "- **quiet** (the default): the average embedding of the frequent words that move the state least "
+    "(found automatically; the pages list them);\n"
+    "- **zero**: x\\* = 0, the papers' choice. A network trained on real words may never have seen an all-zero input, "
+    "so its fixed points at zero can sit far from readout 0;\n"
+    "- **mean**: the average embedding of the 1,000 most frequent words (sentiment words and modifiers included);\n"
+    "- **a filler word** such as `the`.\n\n"
+    "It matters because it defines the resting states (fixed points are solved at x\\*), what the neutral steps in "
+    "v_relax, M(k) and the position curves are, and the baseline of every valence: v compares a word with x\\*, so "
+    "'valence' always means 'compared with saying nothing in particular'. Every page says which x\\* it used.")
+read("the neutral input named beside each figure; the same conclusion at two different settings is a robust one.",
+     "an x\\* that contains sentiment or modifier words (mean, or a filler word with some valence) shifts every "
+     "valence; a new x\\* moves the fixed points and the reference point, so numbers from different settings are not "
+     "comparable. Any setting other than the shipped default is solved once, which can take minutes.")
+
+# ---- reference ----------------------------------------------------------------------------------
+section("reference", "the network's 'no opinion yet' state, where context-free valences, modifier strengths and "
+                     "position curves are measured.")
+st.markdown(
+    "h\\*_ref is the *stable* fixed or slow point whose readout is closest to 0 and whose integration mode actually "
+    "moves the readout. A word's context-free valence v0 is measured by sending that word into h\\*_ref; a modifier's "
+    "strength, by sending the modifier and then probe words. Every page shows the reference point's readout and "
+    "|λ₁|, and a warning when it is not a good neutral state.")
+read("a readout within about 1 logit of 0 and |λ₁| at or just below 1.",
+     "a reference point far from readout 0: the state there is near saturation, where every push moves the readout "
+     "less, so valences and strengths come out compressed (and ordinary words can look like modifiers). An unstable "
+     "reference point (no stable one exists): states leave it, so everything measured there is unreliable. The "
+     "'Reference point' warnings on each page say when either happens.")
+
+# ---- valence ------------------------------------------------------------------------------------
+section("valence", "how much a token moves the part of the score that lasts: what it adds to the final answer "
+                   "if everything after it were neutral, in logit units.")
+st.latex(r"v(h, x) = (w \cdot r_1)\; l_1 \cdot \big[F(h, x) - F(h, x^*)\big]")
+st.latex(r"v_\mathrm{relax}(h, x) = y\big(\Phi_K(F(h, x))\big) - y\big(\Phi_K(F(h, x^*))\big), \qquad "
+         r"v_0(w) = v(h^*_\mathrm{ref}, E[w])")
+st.markdown(
+    "- **v** (persistent valence) takes the difference the token makes compared with the neutral input, and keeps "
+    "only its component along the attractor — the part that survives once transients fade. r₁ and l₁ are taken at "
+    "h\\*(h), the fixed or slow point nearest to the state h.\n"
+    "- **v_relax** is the exact version: run both branches (with the token, with x\\*) for K neutral steps (Φ_K) and "
+    "compare the readouts. It needs no linear approximation but is slower; K is long enough for the transients to "
+    "fade and short enough that the attractor's own drift does not count.\n"
+    "- **v0** (context-free valence) is the word's valence in the neutral state h\\*_ref, with no context before it: "
+    "'good' has v0 > 0, 'bad' v0 < 0, 'the' about 0.\n\n"
+    "On a good line attractor the v of all tokens add up to about the final readout minus the starting one.")
+read("v and v_relax agreeing in sign and roughly in size; large |v| on sentiment words, small on the rest.",
+     "v and v_relax disagreeing (opposite signs, or sizes apart by more than about half): the linear estimate is not "
+     "valid at that state — prefer v_relax. A reference point far from 0 compresses v0 (see above). The Phrase page "
+     "computes v_relax for short texts by default.")
+
+# ---- modulation ---------------------------------------------------------------------------------
+section("modulation", "how the words before a token change what it counts for: is 'good' still good, stronger, "
+                      "weaker, or reversed here?")
+st.latex(r"m_t = \frac{v(h_{t-1}, x_t)}{v_0(w_t)} \qquad "
+         r"\text{shown only where } |v_0(w_t)| > \text{valence threshold}")
+st.markdown(
+    "- **m ≈ 1**: the context changes nothing (the pages read |m − 1| ≤ 0.2 as 'about 1');\n"
+    "- **m > 1**: amplified ('very good');\n"
+    "- **0 ≤ m < 1**: attenuated;\n"
+    "- **m < 0**: flipped ('not good' counts as a negative word).\n\n"
+    "The **valence threshold** is a tenth of the 99th percentile of |v0| over the vocabulary: words with less "
+    "valence than that have no m, because dividing by a number close to 0 gives noise.")
+read("m < 0 or well below 1 after negations, m > 1 after intensifiers, m ≈ 1 elsewhere.",
+     "tokens below the valence threshold (no m is shown, on purpose); tokens where v and v_relax disagree (m inherits "
+     "the error of v); a reference point far from 0. The first token of a text is read from the starting state h_0, "
+     "not from h\\*_ref, so its m need not be 1 even without context (see [position effects](#position)).")
+
+# ---- deflection ---------------------------------------------------------------------------------
+section("deflection", "how far a token knocked the state off the line of resting states — the place where "
+                      "modifiers leave their mark.")
+st.latex(r"\mathrm{deflection}_t = \lVert h_t - h^*(h_t) \rVert, \qquad c_a = l_a \cdot (h_t - h^*)")
+st.markdown(
+    "A word like 'not' carries little valence of its own: it does not move the state *along* the attractor but "
+    "*off* it, into fast modes. While the state is off the line, the next words act differently (that is the "
+    "modulation m); as those modes decay, with their timescales τ_a, the state returns to the line and the effect "
+    "fades. The split c_a says which modes were excited. **Mode ablation** removes chosen modes right after a token "
+    "and runs the rest of the text: if the modifier's effect disappears, those modes carried it.")
+read("deflection spikes after modifiers, decaying over a few tokens; the timescales of the excited modes next to "
+     "the modifier's effect timescale.",
+     "large deflections: the linear picture assumes the state is near h\\*, so v and m are less accurate there (check "
+     "v_relax); the nearest point h\\*(h) can jump between parts of the attractor from one token to the next.")
+
+# ---- modifiers ----------------------------------------------------------------------------------
+section("modifiers", "words such as 'not' and 'very' that carry little sentiment themselves but change how much "
+                     "the following words count, for a few tokens.")
+st.latex(r"M_m(k) = \operatorname*{median}_{w \in P}\ \frac{v\big(\Phi_{k-1}(F(h^*_\mathrm{ref}, E[m])), E[w]\big)}"
+         r"{v_0(w)}, \qquad s_m = M_m(1) - 1, \qquad M_m(k) - 1 \approx s_m\, e^{-(k-1)/\tau_m}")
+st.markdown(
+    "- **M(k)** (modulation curve): send the modifier m into the neutral state, then k − 1 neutral tokens, then a "
+    "probe word w; M(k) is the median, over the probe words P (the 50 most positive and 50 most negative frequent "
+    "words), of w's valence relative to its context-free valence. M(k) = 1: no effect at distance k.\n"
+    "- **Strength s = M(1) − 1**: the effect on the very next word (−2 would be a perfect flip, 0 nothing, +1 a "
+    "doubling), with a **95% interval** across probe words.\n"
+    "- **Timescale τ** (tokens): how fast M(k) returns to 1, from an exponential fit (its R² says how well it fits).\n"
+    "- **Noise band, robust z**: M(1) is computed for the 5,000 most frequent words; most of them are not modifiers, "
+    "so their spread says what 'no effect' looks like on this network. The band is the median ± 3 robust standard "
+    "deviations (1.4826 × median absolute deviation) of log M(1); a word's robust z is its distance from the median in "
+    "those units.\n"
+    "- **Classes**: *negator* — the interval lies below 0 (the next word is reversed); *attenuator* — below the band, "
+    "interval excluding 1 (weakened); *intensifier* — above the band, interval excluding 1 (strengthened); *none* — "
+    "everything else. Words with strong valence of their own change M(1) by saturating the state; they are named "
+    "apart, not listed as modifiers.\n"
+    "- **Mode timescale**: the weighted mean timescale of the modes the modifier excites at h\\*_ref. The ICML 2020 "
+    "paper found it matches the effect timescale τ.\n"
+    "- **Real-text agreement**: in test texts where the modifier comes at most 3 tokens before a sentiment word, the "
+    "share of cases where replacing the modifier by x\\* changes that word's effect on the final output the way the "
+    "class says (none under 5 cases).\n"
+    "- **Modifier subspace and UMAP clusters**: the modifiers' deflections off the attractor, on their first two "
+    "principal components (intensifiers and negators tend to sit on opposite sides), and a UMAP map of each "
+    "modifier's deflection and curve with a clustering on top: words in one cluster act alike.")
+read("a few clear modifiers (not, never, no, n't, very, extremely) with narrow intervals, τ of a few tokens, good "
+     "fits, high real-text agreement, and ordinary words in class none.",
+     "an interval that touches the noise band or 1; a poor fit (low R²); few real-text cases or low agreement (a "
+     "screen result the real texts do not confirm); long lists of odd words, typical of a reference point far from 0. "
+     "UMAP keeps neighbours, not distances: read clusters, not how far apart they are, and not from a handful of "
+     "words.")
+
+# ---- position -----------------------------------------------------------------------------------
+section("position", "does a word count more when it comes first, or when it comes last?")
+st.latex(r"g_\mathrm{begin}(p) = \operatorname*{median}_{w \in P} \frac{v(\Phi_{p-1}(h_0), E[w])}{v_0(w)} "
+         r"\approx 1 + a_b\, e^{-(p-1)/\tau_b}")
+st.latex(r"g_\mathrm{end}(k) = \operatorname*{median}_{w \in P} \frac{y(\Phi_k(F(h^*_\mathrm{ref}, E[w]))) - "
+         r"y(\Phi_k(h^*_\mathrm{ref}))}{v_0(w)} \approx 1 + a_e\, e^{-k/\tau_e}")
+st.markdown(
+    "- **g_begin(p)**: a probe word's valence when it is the p-th input after p − 1 neutral inputs from the "
+    "starting state h_0, relative to its valence in the neutral state;\n"
+    "- **g_end(k)**: how much of a word's valence reaches the readout when k neutral inputs follow it (the end "
+    "effect: a word near the end has not settled yet).\n\n"
+    "Each is fitted by 1 + amplitude × exp(−distance / timescale); amplitude a > 0 means words at that end count "
+    "more, a < 0 less, and the timescale says how many tokens the effect reaches.")
+read("curves near 1 (no position effect) or a clear decay with a good fit; the same effect in both fitted numbers "
+     "and curves.",
+     "a poor fit (low R²: read the curve, not the numbers); a reference point far from 0; neutral inputs are not "
+     "real text, so the real effect in documents can differ.")
+
+# ---- bag of words -------------------------------------------------------------------------------
+section("bow", "how much of what the RNN does better than simply counting words is explained by the modifiers "
+               "and position effects it uses?")
+st.latex(r"\text{BoW: } y = b + \sum_t \beta[w_t] \qquad "
+         r"\text{augmented: } y = b + \sum_t \beta[w_t]\, f_t\, g(t)")
+st.latex(r"f_t = \prod_{s<t} \Big(1 + \alpha[w_s]\, e^{-(t-s-1)/\tau[w_s]}\Big), \qquad "
+         r"g(t) = 1 + a_b\, e^{-(t-1)/\tau_b} + a_e\, e^{-(T-t)/\tau_e}")
+st.latex(r"\text{gap recovered } G = \frac{\mathrm{acc}_\mathrm{aug} - \mathrm{acc}_\mathrm{BoW}}"
+         r"{\mathrm{acc}_\mathrm{RNN} - \mathrm{acc}_\mathrm{BoW}}")
+st.markdown(
+    "The bag-of-words (BoW) gives each word a weight β and adds them up, ignoring order. The context-augmented BoW "
+    "scales each word's weight by the modifiers before it (f_t, with α and τ nonzero only for the RNN's modifiers) "
+    "and by its position (g). Variants: **mod_fixed** (α, τ are the RNN's measured s and τ; only β is learned), "
+    "**mod_learned** (α, τ learned from there), **position** (g only), **full** (both). A bigram model, which sees "
+    "'not good' as one feature, is a useful extra reference. **Gap recovered** G is the share of the RNN's accuracy "
+    "advantage over the BoW that the augmented model wins back, with a bootstrap 95% interval; the ICML 2020 paper "
+    "reports more than 90%.")
+read("G near 100% with an interval that excludes 0, and a gain that disappears when the same strengths are given to "
+     "random words (so it comes from *which* words modify).",
+     "a small accuracy gap between RNN and BoW (a point or two): the interval of G then spans tens of percentage "
+     "points and G can exceed 100% or fall below 0 by chance. Compare models only on the same test set.")
+
+# ---- errors -------------------------------------------------------------------------------------
+section("errors", "where does each model go wrong, and are the RNN's wins where its mechanisms say they should be?")
+st.markdown(
+    "A **slice** is the part of a test set picked by a rule about the tokens the RNN reads. *Strong valence words* "
+    "are the RNN's own: the vocabulary words with the largest context-free valence |v0|. A text can be in several "
+    "slices. The slices:\n" + "\n".join(f"- **{name}**: {rule}" for name, rule in SLICES.items()))
+st.latex(r"\text{error rate}(S) = \frac{1}{|S|} \sum_{i \in S} \mathbf{1}[\hat{y}_i \neq y_i], \qquad "
+         r"\text{accuracy} = 1 - \text{error rate}(\text{all})")
+st.markdown(
+    "Each slice shows its size n and the error rate of the RNN, the plain bag-of-words and the context-augmented "
+    "one; the overall accuracy comes with a 95% (Wilson) interval. If the RNN's advantage comes from modifiers and "
+    "position effects, its error rate should drop most, relative to the bag-of-words, on the negator, intensifier "
+    "and strong-start/strong-end slices, and the augmented bag-of-words should close much of that difference. The "
+    "texts where the models disagree are listed, each one click away from the Phrase page.")
+read("slices where the models' error rates differ clearly, and single texts from them opened in Phrase to see why.",
+     "small slices (with n of a few dozen, one text more or less moves the error rate by percents; the interval of "
+     "an error rate k / n is roughly ±1/√n); differences smaller than that; slices that overlap (a text with a "
+     "negator is often also long); label noise in the data set itself.")
