@@ -127,3 +127,77 @@ def bench_context(model_name: str, n_runs: int = 20, neutral: str | None = None)
             "phrase_exact_ms_median": exact_ms,
             "screen_seconds": screen_s, "vocab_size": len(eng.vocab), "n_probe": len(probe_ids),
             "peak_mb": peak_mb, "relax_steps": eng.relax_steps, "threads": torch.get_num_threads()}
+
+
+APP_EDITS = ("a very good film", "the plot was not bad at all", "never boring , always moving", "bad",
+             "not very interesting either", "it is not a good movie", "wonderful")
+
+
+def bench_app(model_name: str = "toy-gru", edits: int = 5, log=None) -> dict:
+    """The app through the real Streamlit server and a headless Chromium (core.browser).
+
+    first_render_seconds: per page, from starting a fresh server (fresh cache dir, empty data root) to the
+    page's first complete render, opened directly by its URL on `model_name`; update_seconds: on the warm
+    Phrase page, from committing an edited phrase to the per-token table showing its tokens (median of
+    `edits`; update_idle_seconds: until the app is idle again)."""
+    import os
+    import statistics
+    import tempfile
+
+    from core import browser
+    from core.text import tokenize
+    reason = browser.missing()
+    if reason:
+        raise RuntimeError(reason)
+    if edits > len(APP_EDITS) - 1:
+        raise ValueError(f"at most {len(APP_EDITS) - 1} edits")
+    first, ready, errors, updates, idles = {}, [], {}, [], []
+    driver = browser.make_driver()
+    try:
+        for title, path in browser.PAGES:
+            with tempfile.TemporaryDirectory() as tmp:
+                os.mkdir(f"{tmp}/cache")
+                os.mkdir(f"{tmp}/data")
+                port = browser.free_port()
+                t0 = time.perf_counter()
+                server = browser.start_server(port, {"SENTIMENT_CACHE_DIR": f"{tmp}/cache",
+                                                     "SENTIMENT_DATA_ROOT": f"{tmp}/data"})
+                try:
+                    ready.append(browser.wait_healthy(port, server))
+                    driver.get(f"http://localhost:{port}/{path}?model={model_name}")
+                    t1 = time.perf_counter()
+                    first[title] = t1 + browser.wait_idle(driver, timeout=600) - t0
+                    if log:
+                        log(f"{title}: first render {first[title]:.1f} s")
+                    page_errors = browser.page_errors(driver)
+                    if page_errors:
+                        errors[title] = page_errors
+                    if title == "Phrase":
+                        for i, text in enumerate(APP_EDITS[:edits + 1]):   # the first edit warms up
+                            browser.type_text(driver, "Phrase", text, commit=False)
+                            want = tokenize(text)
+                            t1 = time.perf_counter()
+                            browser.commit_text(driver, "Phrase")
+                            while browser.table_column(driver, "token") != want:
+                                if time.perf_counter() - t1 > 120:
+                                    raise TimeoutError(f"Phrase did not show the tokens of {text!r} in 120 s")
+                                time.sleep(0.02)
+                            shown = time.perf_counter() - t1
+                            idle = time.perf_counter() + browser.wait_idle(driver) - t1
+                            if i:
+                                updates.append(shown)
+                                idles.append(idle)
+                        if log:
+                            log("Phrase updates (tokens shown / app idle): "
+                                + ", ".join(f"{u:.2f}/{d:.2f}" for u, d in zip(updates, idles)) + " s")
+                finally:
+                    browser.stop_server(server)
+        browser_version = driver.capabilities.get("browserVersion")
+    finally:
+        driver.quit()
+    return {"model": model_name, "device": "cpu",
+            "first_render_seconds": {**{k: round(v, 2) for k, v in first.items()}, "max": round(max(first.values()), 2)},
+            "slowest_page": max(first, key=first.get), "update_seconds": round(statistics.median(updates), 3),
+            "update_idle_seconds": round(statistics.median(idles), 3), "edits": edits,
+            "server_ready_seconds": round(statistics.median(ready), 2), "page_errors": errors,
+            "browser": f"chromium {browser_version}"}

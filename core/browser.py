@@ -55,13 +55,11 @@ def start_server(port: int, env: dict[str, str] | None = None, log: Path | None 
     environment; its output goes to `log` (else is discarded)."""
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    out = open(log, "wb") if log else subprocess.DEVNULL
-    try:
-        return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        if log:
-            out.close()
+    kw = {"cwd": ROOT, "env": {**os.environ, **(env or {})}, "stderr": subprocess.STDOUT, "start_new_session": True}
+    if log is None:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **kw)
+    with open(log, "wb") as out:      # the server keeps its own copy of the file descriptor
+        return subprocess.Popen(cmd, stdout=out, **kw)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -148,11 +146,17 @@ def wait_idle(driver, timeout: float = 120.0, settle: float = 0.6) -> float:
 
 
 def page_errors(driver) -> list[str]:
-    """The text of every exception and error box on the page (empty when there is none)."""
+    """Every exception (its message and traceback) and error box on the page; empty when there is none."""
     return driver.execute_script("""
-        return Array.from(document.querySelectorAll(
-            '[data-testid="stException"], [data-testid="stAlertContentError"], [data-testid="stError"]'))
-            .map(e => e.innerText.trim());
+        const out = [];
+        for (const e of document.querySelectorAll('[data-testid="stException"]')) {
+            const msg = e.querySelector('[data-testid="stExceptionMessage"]');
+            const rows = Array.from(e.querySelectorAll('[data-testid="stExceptionTraceRow"]'), r => r.textContent);
+            out.push([(msg || e).textContent.trim(), ...rows].join('\\n'));
+        }
+        for (const e of document.querySelectorAll('[data-testid="stAlertContentError"]'))
+            if (!e.closest('[data-testid="stException"]')) out.push(e.innerText.trim());
+        return out;
     """)
 
 

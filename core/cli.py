@@ -120,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--data-root", default=None)
 
     b = sub.add_parser("bench", help="benchmarks that print figures")
-    b.add_argument("what", choices=["train", "fixed-points", "context"])
-    b.add_argument("model", nargs="?", default=None, help="model to benchmark (train default: a 20k-word GRU)")
+    b.add_argument("what", choices=["train", "fixed-points", "context", "app"])
+    b.add_argument("model", nargs="?", default=None,
+                   help="model to benchmark (train default: a 20k-word GRU; context: imdb-gru; app: toy-gru)")
     b.add_argument("--n-seeds", type=int, default=1000)
     b.add_argument("--adam-lr", type=float, default=1e-2)
     b.add_argument("--adam-cap", type=float, default=600.0, help="give Adam at most this many seconds")
@@ -399,6 +400,22 @@ def cmd_position(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "app":
+        from core.bench import bench_app
+        res = bench_app(args.model or "toy-gru", log=lambda m: print(m, file=sys.stderr, flush=True))
+        if args.json:
+            print(json.dumps(res))
+        else:
+            fr = res["first_render_seconds"]
+            print(f"{res['model']} in {res['browser']} ({res['device']}; a fresh server, cache dir and empty data root "
+                  f"per page; server ready in {res['server_ready_seconds']:.1f} s):")
+            print("  first render: " + ", ".join(f"{k} {v:.1f} s" for k, v in fr.items() if k != "max")
+                  + f"; max {fr['max']:.1f} s ({res['slowest_page']})")
+            print(f"  Phrase update, commit to new tokens shown: median {res['update_seconds']:.2f} s over "
+                  f"{res['edits']} edits (app idle again after {res['update_idle_seconds']:.2f} s)")
+            for page, errs in res["page_errors"].items():
+                print(f"  ERROR on {page}: " + " | ".join(e.splitlines()[0] for e in errs))
+        return 0
     if args.what == "context":
         from core.bench import bench_context
         res = bench_context(args.model or "imdb-gru")

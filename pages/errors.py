@@ -97,8 +97,8 @@ wide = sdf.pivot_table(index=["slice", "n"], columns="model", values="error rate
 st.dataframe(wide, hide_index=True, width="stretch",
              column_config={m["name"]: st.column_config.NumberColumn(format="percent") for m in res["models"]})
 st.caption("Slices (a text can be in several): " + "; ".join(f"**{k}**: {v}" for k, v in SLICES.items())
-           + f". Strong valence words: the RNN's {len(res['valence_words'])}+ words with the largest context-free "
-             "valence, e.g. " + ", ".join(res["valence_words"][:12]) + ".")
+           + f". Strong valence words: the 300 frequent words with the largest {res['valence_source']}, e.g. "
+           + ", ".join(res["valence_words"][:12]) + ".")
 
 st.subheader(f"Disagreements ({res['disagreements']:,})")
 rows = [r for r in res["rows"] if r["disagree"]]

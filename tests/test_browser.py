@@ -1,0 +1,100 @@
+"""The explorer in a real browser: the Streamlit server as a subprocess with no data and a fresh cache, and
+one headless Chromium session (Selenium) that visits every page through the sidebar, types a phrase,
+switches the RNN and reloads. Skipped where Chromium, chromedriver or Selenium are missing, except with
+CI_REQUIRE_BROWSER=1 (set by .ci/run), where that fails instead."""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from core import browser
+
+FIRST, SECOND = "toy-gru", "sst2-gru"    # shipped models: their analyses are in models/<name>/analyses
+PHRASE = "not good"
+
+
+def _require_browser() -> None:
+    reason = browser.missing()
+    if reason and os.environ.get("CI_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"CI_REQUIRE_BROWSER=1 but {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
+def _wait_for(predicate, timeout: float = 60.0):
+    """Poll `predicate` until it returns something true; returns that, or the last value after `timeout`."""
+    end = time.perf_counter() + timeout
+    while True:
+        value = predicate()
+        if value or time.perf_counter() > end:
+            return value
+        time.sleep(0.1)
+
+
+def test_every_page_renders_in_a_browser(tmp_path):
+    _require_browser()
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "data").mkdir()          # empty: the app must work from the shipped analyses alone
+    log = tmp_path / "server.log"
+    port = browser.free_port()
+    server = browser.start_server(port, {"SENTIMENT_CACHE_DIR": str(tmp_path / "cache"),
+                                         "SENTIMENT_DATA_ROOT": str(tmp_path / "data")}, log=log)
+    driver = None
+    problems: list[str] = []
+
+    def check(where: str) -> None:
+        """Record the page's exceptions and error boxes (all pages are visited before the test fails)."""
+        problems.extend(f"{where}: {e}" for e in browser.page_errors(driver))
+
+    try:
+        browser.wait_healthy(port, server)
+        driver = browser.make_driver()
+        base = f"http://localhost:{port}"
+        driver.get(f"{base}/?model={FIRST}")
+        browser.wait_idle(driver)
+        assert browser.selected(driver, "RNN model").startswith(FIRST), "the URL's model was not chosen"
+
+        links = browser.nav_links(driver)
+        assert list(links) == [title for title, _ in browser.PAGES], "the sidebar's pages changed"
+        assert [urlsplit(a.get_attribute("href")).path.strip("/") for a in links.values()] == \
+            [path for _, path in browser.PAGES]
+        for i, (title, _) in enumerate(browser.PAGES, 1):
+            browser.open_page(driver, title)
+            check(title)
+            if title == "Phrase":
+                browser.type_text(driver, "Phrase", PHRASE)
+                tokens = _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
+                browser.wait_idle(driver)
+                assert tokens, f"the per-token table shows {browser.table_column(driver, 'token')}, not {PHRASE!r}"
+                check(f"{title} after typing {PHRASE!r}")
+            driver.save_screenshot(str(shots / f"{i:02d}-{re.sub(r'[^a-z]+', '-', title.lower())}.png"))
+
+        browser.open_page(driver, "Phrase")
+        browser.select_option(driver, "RNN model", SECOND)
+        browser.wait_idle(driver)
+        check(f"Phrase on {SECOND}")
+        assert browser.selected(driver, "RNN model").startswith(SECOND)
+        assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split()), \
+            f"Phrase on {SECOND} shows tokens {browser.table_column(driver, 'token')}"
+
+        driver.refresh()
+        browser.wait_idle(driver)
+        check("Phrase after a reload")
+        query = parse_qs(urlsplit(driver.current_url).query)
+        assert query.get("model") == [SECOND] and query.get("text") == [PHRASE], driver.current_url
+        assert browser.selected(driver, "RNN model").startswith(SECOND), "the reload lost the model"
+        assert browser.text_area(driver, "Phrase").get_attribute("value") == PHRASE, "the reload lost the text"
+        assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
+        driver.save_screenshot(str(shots / f"{len(browser.PAGES) + 1:02d}-phrase-{SECOND}-reloaded.png"))
+        assert not problems, f"errors shown in the browser (server log: {log}):\n\n" + "\n\n".join(problems)
+    finally:
+        if driver is not None:
+            driver.quit()
+        browser.stop_server(server)
