@@ -11,7 +11,6 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.linear_model import LogisticRegression
 
 from core.text import Vocab, encode_texts
 
@@ -101,6 +100,7 @@ def fit_bow(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[st
             progress=None) -> tuple[BowClassifier, dict]:
     """L2 logistic regression on counts; the inverse regularisation C is chosen on the dev set.
     max_len/truncate: read only the first or last max_len tokens (as an RNN trained that way does)."""
+    from sklearn.linear_model import LogisticRegression  # here: 1.4 s of imports the app never needs to predict
     train_seqs = encode_texts(train_texts, vocab, max_len, truncate)
     dev_seqs = encode_texts(dev_texts, vocab, max_len, truncate)
     bigrams = None

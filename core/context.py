@@ -50,8 +50,10 @@ class ContextEngine:
         self.relax_steps = relax_steps or self.default_relax_steps()
         self.embed = self.model.embedding.weight.detach()
         self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-        with torch.no_grad():
-            self.v0_all = self.v(self.h_ref.expand(len(self.vocab), -1), self.embed)
+        with torch.no_grad():   # v(h*_ref, E[w]) for every word, with h*(h*_ref) and F(h*_ref, x*) computed once
+            base = self.model.step(self.h_ref[None], neutral_input(self.model, 1))
+            diff = self.model.step(self.h_ref.expand(len(self.vocab), -1), self.embed) - base
+            self.v0_all = self.w_r1[self.ref] * (diff @ self.l1[self.ref])
         self.v0_all[:2] = 0.0                                # <pad>, <unk> carry no valence by definition
         self.valence_threshold = 0.1 * float(self.v0_all[2:].abs().quantile(0.99))
 

@@ -195,7 +195,10 @@ with st.expander("Mode ablation"):
     chosen = st.multiselect(f"Mode indices (0 = slowest, up to {n_modes - 1})", range(n_modes), default=[0],
                             key="modes", disabled=how == "excited")
     modes = "excited" if how == "excited" else tuple(chosen)
-    if not modes:
+    if not st.toggle("Run the ablation", key="ablate_on", help="Off until asked: the eigenmodes at a new fixed point "
+                                                               "take a moment the first time."):
+        pass
+    elif not modes:
         st.info("Choose at least one mode to remove.")
     else:
         abl = core_call(analyse, eng, key, text, False, after, modes)["ablation"]

@@ -76,6 +76,20 @@ def test_phrase_typing_updates_the_token_view_and_not_flips_good():
     assert list(table["token"]) == ["very", "good"] and float(table.set_index("token").loc["good", "m"]) > 1
 
 
+def test_mode_ablation_on_the_phrase_page():
+    at = open_app("phrase", text="not good")
+    p = float(metric(at, "P(positive)"))
+    at.toggle(key="ablate_on").set_value(True).run()
+    assert not at.exception and not errors(at)
+    assert float(metric(at, "P(positive) before")) == pytest.approx(p, abs=1e-3)
+    assert 0.0 <= float(metric(at, "P(positive) after ablation")) <= 1.0
+    assert metric(at, "Modes removed") != "none"          # "excited": the modes "not" excites
+    at.radio(key="how").set_value("chosen").run()
+    at.multiselect(key="modes").set_value([1, 2]).run()
+    assert not at.exception and not errors(at)
+    assert set(metric(at, "Modes removed").split(", ")) >= {"1", "2"}   # plus complex partners, if any
+
+
 def test_the_phrase_follows_the_user_across_pages_and_into_the_url():
     at = open_app("phrase")
     at.text_area(key="text").input("a very bad movie").run()
@@ -191,3 +205,21 @@ def test_error_analysis_scores_the_toy_test_set():
     assert not at.exception and not errors(at)
     acc = [m for m in at.metric if "(rnn)" in m.label]
     assert acc and float(acc[0].value.rstrip("%")) > 90   # toy-gru: 98.5% on toy-long:test
+
+
+def test_bow_vs_rnn_page_shows_the_shipped_comparison_and_k_sweep():
+    at = open_app("bow_vs_rnn", model="sst2-gru")
+    assert not errors(at)
+    assert metric(at, "RNN accuracy") == "85.34%"          # models/sst2-gru/metrics.json: 0.8534
+    table = at.dataframe[0].value.set_index("variant")
+    assert table.loc["bow", "gap recovered"] == pytest.approx(0.0)
+    assert {"mod_fixed", "mod_learned", "position", "full", "bigram"} <= set(table.index)
+    assert (table["low"] <= table["gap recovered"]).all() and (table["gap recovered"] <= table["high"]).all()
+    assert len(at.get("vega_lite_chart")) == 2               # the gap chart and the K sweep
+
+
+def test_error_analysis_on_a_missing_dataset_says_what_is_missing():
+    at = open_app("errors", model="sst2-gru")
+    at.button(key="err_run").click().run()
+    assert not at.exception
+    assert any("sst2" in e and "not found" in e for e in errors(at)), errors(at)
