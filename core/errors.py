@@ -32,7 +32,20 @@ MODIFIER_SPAN = 3       # a negator/intensifier counts when at most this many to
 EDGE_TOKENS = 5         # strong_start / strong_end look at the first / last this many tokens read
 LONG_FACTOR = 2.0       # without a window, "long" is longer than this times the median length
 N_VALENCE = 300         # strong valence words: the top N by |beta| of the plain BoW (else the RNN's |v0|)
-N_FREQUENT = 5000       # ... among this many most frequent words
+N_FREQUENT = 5000       # ... among this many most frequent words, plus the common words below
+# Everyday sentiment words (this project's own short list): a model's largest weights favour rarer words
+# ("squanders", "devoid"), while "not good" is the negation people mean; both count as strong valence words.
+COMMON_VALENCE = (
+    "good", "great", "excellent", "wonderful", "amazing", "awesome", "best", "better", "fun", "funny", "enjoy",
+    "enjoyable", "enjoyed", "love", "loved", "like", "liked", "beautiful", "brilliant", "perfect", "interesting",
+    "entertaining", "nice", "fine", "superb", "fantastic", "masterpiece", "moving", "charming", "delightful",
+    "hilarious", "worth", "recommend", "pleasant", "powerful", "impressive", "clever", "smart", "solid", "engaging",
+    "compelling", "touching", "memorable", "favorite", "happy", "sweet", "fresh", "original", "worthy", "right",
+    "bad", "worst", "worse", "terrible", "awful", "horrible", "boring", "bored", "dull", "poor", "poorly", "stupid",
+    "waste", "wasted", "mess", "fails", "failed", "lame", "weak", "annoying", "disappointing", "disappointed",
+    "disappointment", "mediocre", "bland", "pointless", "predictable", "tedious", "ugly", "hate", "hated", "silly",
+    "ridiculous", "unfunny", "painful", "cheap", "forgettable", "flat", "awkward", "wrong", "sad", "worthless",
+    "dumb", "crap", "garbage", "unwatchable", "problem", "problems", "mistake")
 N_VALENCE_SHOWN = 50    # how many of them the result lists
 BATCH = 500             # texts scored per progress report
 TEXT_CHARS = 300        # characters of each text kept in the rows
@@ -180,7 +193,8 @@ def long_flags(n_tokens: list[int], max_len: int | None) -> list[bool]:
 
 
 def valence_words(eng, n: int = N_VALENCE, bow=None, frequent: int = N_FREQUENT) -> list[str]:
-    """The n strongest valence words among the `frequent` most frequent ones, strongest first: by |beta| of
+    """The n strongest valence words among the `frequent` most frequent ones, plus the COMMON_VALENCE words
+    in the vocabulary, strongest first: by |beta| of
     the plain bag-of-words when one is given (what the dataset's words weigh, the same yardstick for every
     model compared), else by the RNN's |v0| (its context-free valence, which a reference point away from 0
     compresses). Only words above a tenth of the 99th percentile of that score count (a small vocabulary
@@ -191,12 +205,14 @@ def valence_words(eng, n: int = N_VALENCE, bow=None, frequent: int = N_FREQUENT)
         vocab, score = bow.vocab, np.abs(np.asarray(bow.beta, np.float64))
     else:
         vocab, score = eng.vocab, np.abs(eng.v0_all.numpy())
-    score = score[2:min(len(score), frequent + 2)]          # vocabularies are ordered by frequency
-    if not len(score):
+    head = score[2:min(len(score), frequent + 2)]          # vocabularies are ordered by frequency
+    if not len(head):
         return []
-    threshold = 0.1 * float(np.quantile(score, 0.99))
-    order = np.argsort(-score, kind="stable")
-    return [vocab.itos[i + 2] for i in order if score[i] > threshold and vocab.itos[i + 2] not in lexicon][:n]
+    threshold = 0.1 * float(np.quantile(head, 0.99))
+    top = [i + 2 for i in np.argsort(-head, kind="stable")[:n] if head[i] > threshold]
+    common = [vocab.stoi[w] for w in COMMON_VALENCE if w in vocab and score[vocab.stoi[w]] > threshold]
+    chosen = sorted(set(top) | set(common), key=lambda i: -score[i])
+    return [vocab.itos[i] for i in chosen if vocab.itos[i] not in lexicon]
 
 
 # ---- scoring ----------------------------------------------------------------------------------------
