@@ -64,7 +64,8 @@ except CORE_ERRORS as e:
     st.stop()
 s = res["summary"]
 st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
-           + ("loaded from the disk cache" if res["cached"] else f"computed in {s['seconds']:.1f} s"))
+           + ("stored analysis (shipped with the model or cached on this machine)" if res["cached"]
+              else f"computed in {s['seconds']:.1f} s"))
 
 reference_warnings(s["warnings"])
 
@@ -97,7 +98,8 @@ c[0].metric("Reference point h*_ref", f"y = {s['reference_readout']:+.2f}",
             help=f"The stable fixed or slow point whose readout is closest to 0 (here a {s['reference_kind']}, q = "
                  f"{s['reference_q']:.1e}): where v0, modifier strengths and position curves are measured.")
 c[1].metric("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}")
-c[2].metric("Slowest stable timescales (tokens)", ", ".join(fmt_tau(t) for t in s["timescales_top"][:3]) or "none",
+c[2].metric("Slowest stable timescales (tokens)", " · ".join(f"{float(t):.0f}" if fmt_tau(t) != "∞" else "∞"
+                                                         for t in s["timescales_top"][:2]) or "none",
             help="τ_a = -1 / ln|λ_a| at the reference point over its stable modes (∞ where |λ_a| = 1); the five "
                  "slowest: " + ", ".join(fmt_tau(t) for t in s["timescales_top"]))
 c[3].metric("Unstable modes at the reference", len(s["unstable_growth_top"]),

@@ -102,7 +102,8 @@ if unknown:
 df = pd.DataFrame([{**{k: t[k] for k in ("index", "token", "y", "dy", "v", "v_relax", "v0", "m", "deflection")},
                     "label": f"{t['index']}: {t['token']}", "modulation": m_class(t["m"]),
                     "top modes": fmt_modes(t["modes"])} for t in toks])
-x = alt.X("label:N", sort=None, title="token")
+# An explicit order: with sort=None, Vega keeps labels of the previous phrase first when the data is updated.
+x = alt.X("label:N", sort=list(df["label"]), title="token")
 
 left, right = st.columns(2)
 with left:

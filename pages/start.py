@@ -82,7 +82,7 @@ for col, (role, name) in zip(cols, entries):
         df = pd.DataFrame({"index": range(len(toks)), "token": toks, "readout": logits.numpy()})
         df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], toks)]
         chart = alt.Chart(df).mark_line(point=True).encode(
-            x=alt.X("label:N", title="token", sort=None), y=alt.Y("readout:Q", title="readout y(h_t)"),
+            x=alt.X("label:N", title="token", sort=list(df["label"])), y=alt.Y("readout:Q", title="readout y(h_t)"),
             tooltip=["token", alt.Tooltip("readout:Q", format=".3f", title="readout after this token")]) + \
             alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
         show_chart(chart, f"{name}-readout", df[["index", "token", "readout"]], where=col)
@@ -93,7 +93,7 @@ for col, (role, name) in zip(cols, entries):
         df = pd.DataFrame({"index": range(len(toks)), "token": toks, "contribution": contrib})
         df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], toks)]
         chart = alt.Chart(df).mark_bar().encode(
-            x=alt.X("label:N", title="token", sort=None), y=alt.Y("contribution:Q", title="contribution to the logit"),
+            x=alt.X("label:N", title="token", sort=list(df["label"])), y=alt.Y("contribution:Q", title="contribution to the logit"),
             color=alt.condition("datum.contribution > 0", alt.value("#2b8cbe"), alt.value("#e34a33")),
             tooltip=["token", alt.Tooltip("contribution:Q", format=".3f")])
         show_chart(chart, f"{name}-contributions", df[["index", "token", "contribution"]], where=col)
