@@ -22,6 +22,7 @@ from core.text import tokenize, truncate_tokens
 MAX_TOKENS = 2000
 RELAX_MIN, RELAX_MAX = 50, 1000   # bounds of the neutral steps K in v_relax
 M_BAND = 0.2  # per-token display: |m - 1| within this band reads as "about 1" (no context effect)
+LINEAR_TOL = 0.5  # v "agrees" with v_relax when |v - v_relax| <= this x max(|v_relax|, valence threshold)
 EXCITED_FRACTION = 0.5  # a mode is "excited" when its amplitude is at least this share of the largest
 
 
@@ -226,6 +227,8 @@ class ContextEngine:
                 "index": t, "token": tok, "known": ids[t] != 1,
                 "dy": float(y[t + 1] - y[t]), "y": float(y[t + 1]),
                 "v": float(v[t]), "v_relax": None if v_relax is None else float(v_relax[t]), "v0": float(v0[t]),
+                "linear_ok": None if v_relax is None else bool(
+                    abs(float(v[t] - v_relax[t])) <= LINEAR_TOL * max(abs(float(v_relax[t])), self.valence_threshold)),
                 "m": float(v[t] / v0[t]) if ok else None,
                 "deflection": float(dev[t].norm()),
                 "modes": [dict(mode=a, amplitude=float(coef[t, a]), **mode_time(complex(self.modes_lam[near[t], a])))

@@ -135,7 +135,8 @@ def list_models(models_dir: Path = MODELS_DIR) -> list[dict]:
             continue
         out.append({"name": d.name, "path": str(d), "kind": cfg.get("kind"), "arch": cfg.get("arch", cfg.get("kind")),
                     "dataset": met.get("dataset"), "test_dataset": met.get("test_dataset"),
-                    "test_accuracy": met.get("test_accuracy"), "rnn": cfg.get("rnn")})
+                    "test_accuracy": met.get("test_accuracy"), "rnn": cfg.get("rnn"),
+                    "truncate": cfg.get("truncate", "head"), "max_len": cfg.get("max_len")})
     return out
 
 

@@ -7,12 +7,15 @@ its own, without the entry point, and the page must still have its sidebar and s
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from core.context import ContextEngine, engine
 from core.store import ModelError, list_models, load_model, model_checksum
+
+if TYPE_CHECKING:
+    from core.context import ContextEngine
 
 CORE_ERRORS = (ValueError, ModelError, RuntimeError)
 METHOD_URL = "method"  # url path of pages/method.py under st.navigation (its file name)
@@ -55,11 +58,15 @@ def reference_warnings(warnings: list[str]) -> None:
 
 
 def core_call(fn, *args, **kw):
-    """Run a core function; its errors become an st.error and stop the page."""
+    """Run a core function; its errors become an st.error (with a way out when a non-default neutral input
+    is set: every analysis depends on it) and stop the page."""
     try:
         return fn(*args, **kw)
     except CORE_ERRORS as e:
-        st.error(str(e))
+        ctx = st.session_state.get("_ctx") or {}
+        hint = (f"\n\nThis was measured with the neutral input **{ctx['neutral']}**. Clear *Neutral input x\\** "
+                "under *Analysis settings* in the sidebar to use the model's default." if ctx.get("neutral") else "")
+        st.error(f"{e}{hint}")
         st.stop()
 
 
@@ -69,18 +76,31 @@ def get_model(path: str, checksum: str):
     return load_model(path)
 
 
-@st.cache_resource(show_spinner="Preparing the analysis (shipped models: a second; other settings: fixed points "
-                                "are solved once, which can take minutes)...", max_entries=8)
-def get_engine(path: str, checksum: str, neutral: str | None, n_seeds: int) -> ContextEngine:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def get_engine(path: str, checksum: str, neutral: str | None, n_seeds: int, _progress=None) -> ContextEngine:
     """One ContextEngine per model content and setting (its dynamics come from the disk cache or the
-    model's shipped analyses)."""
-    return engine(path, n_seeds=n_seeds, neutral=neutral)
+    model's shipped analyses; otherwise the fixed points are solved, reporting to `_progress`)."""
+    from core.context import engine
+    return engine(path, n_seeds=n_seeds, neutral=neutral, progress=_progress)
 
 
 def engine_for(info: dict, neutral: str | None, n_seeds: int) -> tuple[ContextEngine, tuple]:
-    """(engine, cache key) for the sidebar's RNN, errors shown on the page."""
+    """(engine, cache key) for the sidebar's RNN, errors shown on the page. A setting with no stored
+    analysis solves for fixed points (minutes): a progress bar shows the solver's iterations."""
+    import time
     key = (info["path"], model_checksum(info["path"]), neutral, n_seeds)
-    return core_call(get_engine, *key), key
+    slot, start = st.empty(), time.time()
+
+    def progress(iteration: int, n_converged: int, n_total: int) -> None:
+        slot.progress(n_converged / max(n_total, 1),
+                      text=f"Solving for the fixed points of {info['name']} with this setting (once; stored "
+                           f"afterwards): iteration {iteration + 1}, {n_converged} / {n_total} seeds converged, "
+                           f"{time.time() - start:.0f} s")
+
+    with st.spinner(f"Loading the analysis of {info['name']}..."):
+        eng = core_call(get_engine, *key, _progress=progress)
+    slot.empty()
+    return eng, key
 
 
 # ---- state --------------------------------------------------------------------------------------
@@ -128,21 +148,30 @@ def bind(widget_key: str, store_key: str, default=None) -> dict:
     return {"key": widget_key, "on_change": keep}
 
 
-def text_box(label: str = "Phrase", height: int = 100, key: str = "text") -> str:
-    """The shared phrase: the same text on every page and in the URL. Pastes over MAX_CHARS are cut
-    with a message instead of vanishing."""
+def text_box(label: str = "Phrase", height: int = 100, key: str = "text", keep: str = "head") -> str:
+    """The shared phrase: the same text on every page and in the URL. A paste over MAX_CHARS is cut with a
+    message instead of vanishing, keeping the end the model reads (`keep`: its truncation, head or tail)."""
     # No max_chars: Streamlit would drop a longer paste silently; it is cut here, with a message.
     text = st.text_area(label, height=height, **bind(key, "_text", ""),
                         help=f"Up to {MAX_CHARS:,} characters; the model reads its own window of tokens.")
     if len(text) > MAX_CHARS:
-        st.warning(f"The text has {len(text):,} characters; only the first {MAX_CHARS:,} are used.")
-        text = text[:MAX_CHARS]
+        st.warning(f"The text has {len(text):,} characters; only the {'last' if keep == 'tail' else 'first'} "
+                   f"{MAX_CHARS:,} are used (the part {'this model reads' if keep == 'tail' else 'read first'}), and "
+                   "a text this long is not kept in the page's link.")
+        text = text[-MAX_CHARS:] if keep == "tail" else text[:MAX_CHARS]
     return text
 
 
+def text_was_cut() -> bool:
+    """Whether the shared phrase is longer than the text boxes use."""
+    return len(st.session_state.get("_text") or "") > MAX_CHARS
+
+
 def set_text(text: str) -> None:
-    """Replace the shared phrase (preset buttons, 'open in Phrase' links); call before the text box is drawn."""
+    """Replace the shared phrase (preset buttons, 'open in Phrase' links), in the URL too; call before the
+    text box is drawn."""
     st.session_state["_text"] = text
+    sync_url()
 
 
 def rnn_models() -> list[dict]:

@@ -26,13 +26,13 @@ def stored(path: str, checksum: str) -> list[dict]:
     return comparisons(path)
 
 
+info, _, _ = current()
 st.title("Bag-of-words vs RNN")
 st.caption("A bag-of-words model counts each word the same wherever it stands; the RNN does not. Extending the "
            "bag-of-words with the RNN's measured modifiers (how 'not' or 'very' change the next words) and position "
            "effects should recover most of the RNN's advantage: gap recovered = (variant − BoW) / (RNN − BoW). "
            + method_link("bow"))
 
-info, _, _ = current()
 runs = stored(info["path"], model_checksum(info["path"]))
 full = [r for r in runs if set(r["settings"]["variants"]) >= set(VARIANTS)]
 sweep = [r for r in runs if r["settings"]["top"] != TOP_MODIFIERS or r in full]
@@ -69,7 +69,9 @@ for r in sorted(full, key=lambda r: r["data"]):
                                 "low": st.column_config.NumberColumn("95% low", format="percent"),
                                 "high": st.column_config.NumberColumn("95% high", format="percent")})
     st.caption(f"K = {r['settings']['top']:,} modifiers; dashed lines: the BoW (0%) and the RNN (100%). The "
-               "intervals are wide when the RNN's gain is small: read them before the point estimates.")
+               "intervals are wide when the RNN's gain is small: read them before the point estimates. The BoW here is "
+               "the comparison's own `bow` variant, fitted on exactly the tokens the RNN reads (its window) with C "
+               "chosen by dev log-loss, so its accuracy can differ a little from a shipped bag-of-words model's.")
 
     ks = [s for s in sweep if s["data"] == r["data"]]
     if len({s["settings"]["top"] for s in ks}) > 1:
@@ -92,13 +94,17 @@ with st.expander("Run a comparison"):
     data = st.selectbox("Test set", [d for d in NAMED if d.endswith(":test")] + ["toy-long:test"], key="cmp_data")
     top = st.number_input("Modifiers K", 10, 5000, TOP_MODIFIERS, 10, key="cmp_top")
     if st.button("Run", key="cmp_run"):
+        failed = None
         with st.status(f"Comparing on {data}...", expanded=True) as status:
             try:
-                compare(info["path"], data, top=int(top), log=status.write)
+                res = compare(info["path"], data, top=int(top), log=status.write)
+                status.update(label="Loaded the stored comparison" if res["cached"] else "Done", state="complete",
+                              expanded=False)
             except (DataError, *CORE_ERRORS) as e:
-                status.update(label="Failed", state="error")
-                st.error(str(e))
-                st.stop()
-            status.update(label="Done", state="complete", expanded=False)
+                status.update(label="Failed", state="error", expanded=False)
+                failed = str(e)
+        if failed:
+            st.error(failed)   # outside the status box, so the reason shows without opening it
+            st.stop()
         stored.clear()
         st.rerun()

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.dynamics import dynamics, mode_time
 from core.store import model_checksum
-from pages import CORE_ERRORS, current, method_link, reference_warnings, show_chart
+from pages import core_call, current, method_link, reference_warnings, show_chart
 
 N_TIMESCALES = 10
 
@@ -52,16 +52,12 @@ def pct(xs: list[float]) -> str:
     return " / ".join("n/a" if not math.isfinite(v) else f"{v:.0%}" for v in xs)
 
 
+info, neutral, n_seeds = current()
 st.title("Dynamics: fixed points and the line attractor")
 st.caption("Fixed points of h = F(h, x*) found from states the network visits on its training text, their "
            "linearization and slowest modes (Maheswaranathan et al., NeurIPS 2019). " + method_link("fixed-points"))
 
-info, neutral, n_seeds = current()
-try:
-    res = analyse(info["path"], model_checksum(info["path"]), neutral, n_seeds)
-except CORE_ERRORS as e:
-    st.error(str(e))
-    st.stop()
+res = core_call(analyse, info["path"], model_checksum(info["path"]), neutral, n_seeds)
 s = res["summary"]
 st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
            + ("stored analysis (shipped with the model or cached on this machine)" if res["cached"]

@@ -17,12 +17,12 @@ from pages import CORE_ERRORS, current, method_link, set_text, show_chart
 MAX_UPLOAD_MB = 20
 DEFAULT_LIMIT = 2000
 
+info, _, _ = current()
 st.title("Error analysis")
 st.caption("Where do the RNN and the bag-of-words models go wrong, and on which kinds of sentences? Score a test set, "
            "then read the error rates by mechanism (negation, intensifiers, contrast, long texts, strong words at the "
            "edges) and the texts where the models disagree. " + method_link("errors"))
 
-info, _, _ = current()
 models = list_models()
 pair = pairing(info["name"], models)
 names = {kind: ["none"] + [m["name"] for m in models if m["kind"] in kinds]
@@ -80,8 +80,8 @@ for col, m in zip(cols, res["models"]):
     col.metric(f"{m['name']} ({m['role']})", f"{m['accuracy']:.2%}",
                help=f"95% interval {m['accuracy_ci'][0]:.2%} … {m['accuracy_ci'][1]:.2%}")
     cm = m["confusion"]
-    col.dataframe(pd.DataFrame({"predicted positive": [cm["tp"], cm["fp"]], "predicted negative": [cm["fn"], cm["tn"]]},
-                               index=["actually positive", "actually negative"]), width="stretch")
+    col.markdown(f"| | predicted + | predicted − |\n|---|---:|---:|\n| **actual +** | {cm['tp']:,} | {cm['fn']:,} |\n"
+                 f"| **actual −** | {cm['fp']:,} | {cm['tn']:,} |")
 
 st.subheader("Error rate by mechanism")
 srows = [{"slice": s["name"], "n": s["n"], "model": name, "error rate": rate, "what": s["description"]}

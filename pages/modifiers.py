@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.analysis import modifiers
 from core.store import model_checksum
-from pages import CORE_ERRORS, current, fmt_time, method_link, reference_warnings, show_chart
+from pages import core_call, current, fmt_time, get_model, method_link, reference_warnings, show_chart
 
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
 
@@ -34,24 +34,26 @@ def fmt_modes(modes: list[dict]) -> str:
     return ", ".join(f"{d['mode']} ({fmt_time(d)})" for d in modes)
 
 
+info, neutral, n_seeds = current()
 st.title("Modifiers: words that change how later words count")
 st.caption("Modulation curve M_m(k): median ratio of a probe word's persistent valence k tokens after the "
            "modifier to its context-free valence. Strength s = M(1) - 1, timescale τ from an exponential fit, "
            "modes the modifier excites at the reference fixed point (paper A). " + method_link("modifiers"))
 
-info, neutral, n_seeds = current()
 c1, c2 = st.columns(2)
 typed = c2.text_input("Analyse specific words (comma-separated, optional)", key="words",
                       help="Compute curves for these words instead of screening the vocabulary.")
-words = tuple(w.strip() for w in typed.split(",") if w.strip()) or None
+words = tuple(w.strip().lower() for w in typed.split(",") if w.strip()) or None
+if words:
+    vocab = get_model(info["path"], model_checksum(info["path"])).vocab
+    unknown = [w for w in words if w not in vocab]
+    if unknown:
+        st.warning(f"Not in {info['name']}'s vocabulary, left out: {', '.join(unknown)}")
+    words = tuple(w for w in words if w in vocab) or None
 top = c1.slider("Words with full curves", 10, 60, 30, key="top", disabled=words is not None,
                 help="How many of the strongest screened words get full modulation curves M(1..K) "
                      "(the shipped analyses cover 30).")
-try:
-    res = find(info["path"], model_checksum(info["path"]), neutral, n_seeds, top, words)
-except CORE_ERRORS as e:
-    st.error(str(e))
-    st.stop()
+res = core_call(find, info["path"], model_checksum(info["path"]), neutral, n_seeds, top, words)
 mods = res["modifiers"]
 reference_warnings(res["reference"]["warnings"])
 sc, th = res["screen"], res["screen"]["thresholds"]
@@ -70,8 +72,14 @@ rho = res["mode_effect_spearman"]
 st.caption(f"Classes count every screened word; the list below keeps the words with little valence of their own "
            f"(|v0| < {sc['valence_role_min_abs_v0']:.2f}, a typical probe's), paper A's kind of modifier. "
            f"Rank correlation of each modifier's effect timescale with the weighted timescale of the modes it "
-           f"excites: **{'n/a' if rho is None else f'{rho:.2f}'}**. Real-text check on "
+           f"excites: **{'n/a (needs at least 3 modifiers)' if rho is None else f'{rho:.2f}'}**. Real-text check on "
            f"**{res.get('agreement_data') or 'no test set available here'}**.")
+n_classed = sum(sc["counts"][k] for k in ("negator", "attenuator", "intensifier"))
+if words is None and len(mods) < n_classed:
+    st.info(f"{n_classed} screened words change later words' valence beyond the noise band, but only {len(mods)} of "
+            f"them {'has' if len(mods) == 1 else 'have'} little valence of {'its' if len(mods) == 1 else 'their'} own: "
+            "the others are valence words themselves (their effect on what follows is mostly saturation of the "
+            "state), so they are not listed as modifiers. Type words above to see any word's curve.")
 if not mods:
     st.info("No word with little valence of its own modulates later words above the noise band of this network.")
     st.stop()
@@ -104,22 +112,26 @@ if res["saturating_valence_words"]:
 
 color = alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
 tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"), alt.Tooltip("timescale:Q", format=".1f")]
-left, right = st.columns(2)
-with left:
-    st.subheader("Modifier subspace")
-    base = alt.Chart(df).encode(x=alt.X("PC1:Q", title="modifier component 1"),
-                                y=alt.Y("PC2:Q", title="modifier component 2"))
-    show_chart(base.mark_circle(size=80).encode(color=color, tooltip=tip) + labels(base, df), "modifier-subspace",
-               df[["word", "class", "PC1", "PC2"]])
-    st.caption("PCA of the transient deflections d⊥ of these modifiers (paper A, Fig. 6).")
-with right:
-    st.subheader("UMAP embedding and clusters")
-    base = alt.Chart(df).encode(x="UMAP1:Q", y="UMAP2:Q")
-    show_chart(base.mark_circle(size=80).encode(color=alt.Color("cluster:N", scale=alt.Scale(scheme="dark2")),
-                                                tooltip=tip + ["cluster"]) + labels(base, df),
-               "modifier-umap", df[["word", "class", "cluster", "UMAP1", "UMAP2"]])
-    st.caption("UMAP of [normalised d⊥, M(1..K)] with agglomerative clusters"
-               + (" (fewer than 5 modifiers: core uses the PCA coordinates instead)." if len(mods) < 5 else "."))
+if len(df) < 3:
+    st.info("The modifier subspace and the clusters need at least 3 modifiers; this network has "
+            f"{len(df)} with little valence of their own.")
+else:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Modifier subspace")
+        base = alt.Chart(df).encode(x=alt.X("PC1:Q", title="modifier component 1"),
+                                    y=alt.Y("PC2:Q", title="modifier component 2"))
+        show_chart(base.mark_circle(size=80).encode(color=color, tooltip=tip) + labels(base, df), "modifier-subspace",
+                   df[["word", "class", "PC1", "PC2"]])
+        st.caption("PCA of the transient deflections d⊥ of these modifiers (paper A, Fig. 6).")
+    with right:
+        st.subheader("UMAP embedding and clusters")
+        base = alt.Chart(df).encode(x="UMAP1:Q", y="UMAP2:Q")
+        show_chart(base.mark_circle(size=80).encode(color=alt.Color("cluster:N", scale=alt.Scale(scheme="dark2")),
+                                                    tooltip=tip + ["cluster"]) + labels(base, df),
+                   "modifier-umap", df[["word", "class", "cluster", "UMAP1", "UMAP2"]])
+        st.caption("UMAP of [normalised d⊥, M(1..K)] with agglomerative clusters"
+                   + (" (fewer than 5 modifiers: core uses the PCA coordinates instead)." if len(mods) < 5 else "."))
 
 st.subheader("Modulation curves M(k)")
 # No key: a new set of modifiers (model, setting) resets the choice to its top 5.

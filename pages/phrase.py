@@ -10,9 +10,10 @@ from core.context import ContextEngine
 from core.context import M_BAND as CLASS_DELTA
 from core.text import tokenize
 from pages import (core_call, current, downloads, engine_for, fmt_time, method_link, prediction_metric,
-                   reference_warnings, show_chart, text_box)
+                   reference_warnings, show_chart, text_box, text_was_cut)
 
 EXACT_DEFAULT_TOKENS = 60
+MAX_LABELLED = 25   # tokens named on the attractor chart (more labels pile up; the tooltips name every one)
 M_COLORS = {"flipped (m < 0)": "#d62728", "attenuated (0 ≤ m < 1)": "#ff7f0e",
             f"about 1 (|m - 1| ≤ {CLASS_DELTA})": "#999999", "amplified (m > 1)": "#1f77b4"}
 HELP = {"dy": "Change of the readout y caused by this token (y after minus y before).",
@@ -24,6 +25,8 @@ HELP = {"dy": "Change of the readout y caused by this token (y after minus y bef
         "m": "Contextual modulation m = v / v0: 1 means context changes nothing, below 0 flips the word, between 0 and "
              "1 weakens it, above 1 strengthens it. Empty where |v0| is too small for a ratio.",
         "deflection": "Distance of the state from the attractor after this token: modifiers push the state off it.",
+        "v ≈ v_relax": "✓ where the linearised v agrees with the exact v_relax (within half of it), ✗ where it does "
+                       "not: there v and m are unreliable. Empty when v_relax is off.",
         "top modes": "Slow eigenmodes the state excites (mode 0 is the slowest), with their timescale in tokens."}
 
 
@@ -59,19 +62,19 @@ def fmt_modes(modes: list[dict]) -> str:
     return ", ".join(f"{d['mode']} ({fmt_time(d)}, |c| {d['amplitude']:.2g})" for d in modes)
 
 
+info, neutral, n_seeds = current()
 st.title("Phrase: how each token moves the readout")
 st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0 and deflection off the line "
            "attractor, token by token (Maheswaranathan & Sussillo, ICML 2020). "
            + method_link("valence"))
 
-info, neutral, n_seeds = current()
 eng, key = engine_for(info, neutral, n_seeds)
 st.sidebar.caption(f"Neutral input x*: **{eng.neutral}** (every F(h, x*) and neutral step uses it). Valence "
                    f"threshold for m: {eng.valence_threshold:.3g}. v_relax relaxes {eng.relax_steps} neutral steps. "
                    f"Reference point h*_ref ({eng.summary['reference_kind']}): readout "
                    f"{eng.summary['reference_readout']:+.2f}, |λ₁| {eng.summary['lambda1_reference']:.4f}.")
 
-text = text_box("Phrase")
+text = text_box("Phrase", keep=eng.clf.config.get("truncate", "head"))
 n_tokens = len(tokenize(text))
 if not n_tokens:
     st.info("Type a phrase to see its token-by-token analysis.")
@@ -83,13 +86,20 @@ res = core_call(analyse, eng, key, text, exact)
 toks = res["tokens"]
 reference_warnings(res["reference"]["warnings"])
 win = res["window"]
-if win["truncated"] and win["model_reads_all"]:
-    st.info(f"{info['name']} reads only tokens {win['start'] + 1}-{win['end']} of this text's {win['n_text_tokens']} "
-            "(its window): the analysis below covers exactly those, so P(positive) is the model's prediction.")
-elif win["truncated"]:
-    st.info(f"The per-token analysis covers tokens {win['start'] + 1}-{win['end']} of this text's "
-            f"{win['n_text_tokens']} (at most {win['end'] - win['start']:,}); {info['name']} itself reads more, so the "
-            "P(positive) below is that window's, not the model's prediction for the whole text.")
+cut = text_was_cut()
+if win["truncated"] and win["model_reads_all"] and not cut:
+    st.info(f"{info['name']} reads only tokens {win['start'] + 1:,}-{win['end']:,} of this text's "
+            f"{win['n_text_tokens']:,} (its window; numbered 0-{win['end'] - win['start'] - 1} below): the analysis "
+            "covers exactly those, so P(positive) is the model's prediction.")
+elif win["truncated"] or cut:
+    st.info(f"The per-token analysis covers tokens {win['start'] + 1:,}-{win['end']:,} of the "
+            f"{win['n_text_tokens']:,} used (numbered 0-{win['end'] - win['start'] - 1} below); the P(positive) below "
+            "is for that part, not the model's prediction for the whole text you pasted.")
+n_off = sum(t["linear_ok"] is False for t in toks)
+if n_off:
+    st.warning(f"On {n_off} of {len(toks)} tokens the linearised valence v disagrees with the exact v_relax (by more "
+               "than half): v, and m = v / v0 built on it, are unreliable there (marked ✗ in the table); v_relax is "
+               "the measurement to read. " + method_link("valence", "Why this happens"))
 
 c1, c2, c3 = st.columns(3)
 prediction_metric(c1, "P(positive)", res["p_pos"], help="The RNN's probability that the text is positive.")
@@ -100,8 +110,11 @@ if unknown:
     st.caption(f"Not in the vocabulary (read as <unk>): {', '.join(unknown[:20])}")
 
 df = pd.DataFrame([{**{k: t[k] for k in ("index", "token", "y", "dy", "v", "v_relax", "v0", "m", "deflection")},
+                    "v ≈ v_relax": {None: "", True: "✓", False: "✗"}[t["linear_ok"]],
                     "label": f"{t['index']}: {t['token']}", "modulation": m_class(t["m"]),
                     "top modes": fmt_modes(t["modes"])} for t in toks])
+for col in ("v_relax", "m"):   # numbers with gaps, shown empty rather than "None"
+    df[col] = pd.to_numeric(df[col])
 # An explicit order: with sort=None, Vega keeps labels of the previous phrase first when the data is updated.
 x = alt.X("label:N", sort=list(df["label"]), title="token")
 
@@ -129,7 +142,7 @@ with right:
     path = alt.Chart(traj).mark_line(color="black", point=alt.OverlayMarkDef(color="black", size=30)).encode(
         x="PC1:Q", y="PC2:Q", order="step:Q",
         tooltip=["step", "token", alt.Tooltip("y:Q", format=".3f", title="readout after it")])
-    words = alt.Chart(traj.iloc[1:]).mark_text(dx=6, dy=-6, align="left", fontSize=11).encode(
+    words = alt.Chart(traj.iloc[1:MAX_LABELLED + 1]).mark_text(dx=6, dy=-6, align="left", fontSize=11).encode(
         x="PC1:Q", y="PC2:Q", text="token:N")
     traj_chart = att + path + words
     show_chart(traj_chart, "trajectory", traj)
@@ -173,10 +186,11 @@ with right:
     st.caption("How far the token pushes the state off the attractor. " + method_link("deflection"))
 
 st.subheader("Per token")
-table = df[["index", "token", "dy", "v", "v_relax", "v0", "m", "deflection", "top modes"]]
+table = df[["index", "token", "dy", "v", "v_relax", "v ≈ v_relax", "v0", "m", "deflection", "top modes"]]
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={**{c: st.column_config.NumberColumn(format="%.3f", help=HELP[c])
                                for c in ("dy", "v", "v_relax", "v0", "m", "deflection")},
+                            "v ≈ v_relax": st.column_config.TextColumn(help=HELP["v ≈ v_relax"]),
                             "top modes": st.column_config.TextColumn(help=HELP["top modes"])})
 downloads("phrase-tokens", table)
 st.caption("top modes: slow eigenmodes a at the nearest fixed point with the largest |c_a| = |l_a · (h_t - h*)|, "
@@ -207,7 +221,8 @@ with st.expander("Mode ablation"):
         a1.metric("P(positive) before", f"{res['p_pos']:.3f}")
         a2.metric("P(positive) after ablation", f"{abl['p_pos']:.3f}", f"{abl['p_pos'] - res['p_pos']:+.3f}",
                   delta_color="off")
-        a3.metric("Modes removed", ", ".join(map(str, abl["modes"])) or "none")
+        a3.metric("Modes removed", len(abl["modes"]), help="Mode indices: " + (", ".join(map(str, abl["modes"])) or "none"))
+        st.caption("Modes removed (0 = slowest): " + (", ".join(map(str, abl["modes"])) or "none"))
         both = pd.concat([df.assign(run="original")[["label", "y", "run"]],
                           df.assign(run="ablated", y=abl["y"])[["label", "y", "run"]]])
         st.altair_chart(alt.Chart(both).mark_line(point=True).encode(

@@ -42,12 +42,12 @@ def describe(name: str, side: dict) -> str:
             f"(fit R² {side['fit_r2']:.2f})")
 
 
+info, neutral, n_seeds = current()
 st.title("Position: does a word count more at the start or the end?")
 st.caption("A word's effect on the final readout, relative to its context-free valence v0, as a function of where it "
            "stands: g_begin(p) after p - 1 neutral inputs from the initial state, and g_end(k) with k neutral inputs "
            "after it before the readout. 1 means position does not matter. " + method_link("position"))
 
-info, neutral, n_seeds = current()
 eng, key = engine_for(info, neutral, n_seeds)
 length = st.slider("Positions", 10, 100, 50, 10, key="pos_length",
                    help="How many positions to measure (the shipped analyses cover 50).")

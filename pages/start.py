@@ -20,19 +20,19 @@ PRESETS = {
 }
 ROLES = {"rnn": "RNN", "bow": "Plain bag-of-words", "aug": "Context-augmented bag-of-words"}
 
+info, _, _ = current()
 st.title("How does a recurrent network read a sentence?")
 st.caption("Type a phrase, or pick an example, and compare the recurrent network's reading, token by token, with a "
            "plain bag-of-words (every word counts the same wherever it stands) and with a bag-of-words that also "
            "knows the RNN's modifier words and position effects (Maheswaranathan & Sussillo, ICML 2020).")
 
-info, _, _ = current()
 preset = st.pills("Examples", list(PRESETS), key="preset", help="Put an example phrase in the text box.")
 if preset and st.session_state.get("_preset_done") != preset:
     st.session_state["_preset_done"] = preset
     set_text(PRESETS[preset])
 elif not preset:
     st.session_state["_preset_done"] = None
-text = text_box("Phrase")
+text = text_box("Phrase", keep=info.get("truncate") or "head")
 if not tokenize(text):
     st.info("Type some text to see how the models read it.")
     st.stop()
@@ -59,10 +59,11 @@ entries = [("rnn", info["name"])] + [(r, None if choices[r] == "(none)" else cho
 for col, (role, name) in zip(cols, entries):
     col.subheader(ROLES[role])
     if name is None:
-        col.info(f"No {ROLES[role].lower()} for {info['name']}'s dataset ({info['dataset']}). "
-                 + ("Train one with `python -m core train --arch bow ...` (README)." if role == "bow" else
-                    "Build one with `python -m core train-augmented --rnn "
-                    f"{info['name']} --name ...` (README)."))
+        col.info(f"No plain bag-of-words trained on {info['name']}'s dataset ({info['dataset']}). Train one with "
+                 "`python -m core train --arch bow ...` (README)." if role == "bow" else
+                 f"No context-augmented bag-of-words built from {info['name']}'s own modifiers and position effects "
+                 f"(it is specific to one RNN). Build one with `python -m core train-augmented --rnn {info['name']} "
+                 "--name ...`, or pick another under *Which bag-of-words models*.")
         continue
     path = next(m["path"] for m in models if m["name"] == name)
     try:

@@ -350,6 +350,9 @@ def step_real(toy_eng: ContextEngine, toy_checksum: str) -> None:
         st.info("No other RNN is in models/.")
         return
     names = [m["name"] for m in real]
+    if st.session_state.get("teach_real") not in names:   # start on the sidebar's model when it is a real one
+        side = st.session_state.get("_rnn")
+        st.session_state["teach_real"] = side if side in names else names[0]
     name = st.selectbox("Real network", names, key="teach_real",
                         format_func=lambda n: next(f"{n} (trained on {m['dataset']})" for m in real if m["name"] == n))
     eng, checksum = model_engine(name)
@@ -369,14 +372,16 @@ def step_real(toy_eng: ContextEngine, toy_checksum: str) -> None:
         hide_index=True, width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.3f")
                        for c in (f"P(positive), {name}", f"m, {name}", f"m, {TOY}", "v", "v_relax", "v0")})
-    st.caption("The last three columns are for “good”. 'Linear and exact agree': v and v_relax have one sign and "
+    st.caption("The m, v, v_relax and v0 columns are for “good” (the last word). 'Linear and exact agree': v and "
+               "v_relax have one sign and "
                f"differ by at most {AGREE:.0%}. " + method_link("reference", "Why the reference point matters") + " · "
                + method_link("valence", "v and v_relax"))
     st.markdown(
         f"On {name}, after “not”, “good” {reading(last_m(res['not good']))}; after “very”, it "
         f"{reading(last_m(res['very good']))}. Compare with “good” as the first word "
-        f"(m = {fmt_m(last_m(res['good']))}): "
-        "like the toy, a text's first word starts from the initial state, not from the neutral point.")
+        f"(m = {fmt_m(last_m(res['good']))}, {fmt_m(last_m(toy_res['good']))} on the toy): "
+        "in both networks a text's first word starts from the initial state, not from the neutral point, so even "
+        "it need not count exactly as its context-free valence.")
     off = [t for t in texts if not agrees(res[t]["tokens"][-1])]
     if off:
         st.info(f"In {', '.join(f'“{t}”' for t in off)}, the linear estimate v of “good” and the exact v_relax "

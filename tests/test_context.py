@@ -99,6 +99,17 @@ def test_phrase_fields_and_modulation_of_negated_word(toy_cache):
     assert sum(x["dy"] for x in t) == pytest.approx(res["logit"] - y0, abs=1e-6)
 
 
+def test_each_token_says_whether_the_linear_valence_holds(toy_cache):
+    """linear_ok flags the tokens where v is within half of the exact v_relax; on the toy GRU, whose line
+    attractor the linearisation describes well, the valence words agree; without v_relax it is null."""
+    eng = engine("toy-gru", n_seeds=300)
+    toks = eng.phrase("the movie was good , not bad , and very awesome")["tokens"]
+    for x in toks:
+        assert x["linear_ok"] == (abs(x["v"] - x["v_relax"]) <= 0.5 * max(abs(x["v_relax"]), eng.valence_threshold))
+    assert all(x["linear_ok"] for x in toks if x["token"] in ("good", "bad", "awesome"))
+    assert all(x["linear_ok"] is None for x in eng.phrase("not good", exact=False)["tokens"])
+
+
 def test_position_curves_are_flat_on_the_toy(toy_cache):
     """The toy language has no beginning or end effect: a word counts the same wherever it stands, so
     g_begin and g_end stay near 1 (no fixed threshold tuned to the network: within 25%)."""
