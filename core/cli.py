@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--limit", type=int, default=None, help="only the first N texts")
     er.add_argument("--data-root", default=None)
     er.add_argument("--json", action="store_true", help="the result without its per-text rows")
+    from core.importer import add_parser as add_import_parser
+    add_import_parser(sub)
     return ap
 
 
@@ -464,6 +466,11 @@ def cmd_ship(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from core.importer import run
+    return run(args)
+
+
 def cmd_train_augmented(args) -> int:
     from core.augmented import TOP_MODIFIERS, AugConfig, train_augmented
     top = TOP_MODIFIERS if args.top_modifiers is None else args.top_modifiers
@@ -545,5 +552,5 @@ def cmd_errors(args) -> int:
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
             "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
-            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "compare": cmd_compare,
+            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "compare": cmd_compare,
             "errors": cmd_errors}
