@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--data-root", default=None)
     er.add_argument("--json", action="store_true", help="the result without its per-text rows")
     from core.importer import add_parser as add_import_parser
+    from core.sweep import add_parser as add_sweep_parser
     add_import_parser(sub)
+    add_sweep_parser(sub)
     return ap
 
 
@@ -466,6 +468,11 @@ def cmd_ship(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from core.sweep import run
+    return run(args)
+
+
 def cmd_import(args) -> int:
     from core.importer import run
     return run(args)
@@ -552,5 +559,5 @@ def cmd_errors(args) -> int:
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
             "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
-            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "compare": cmd_compare,
+            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "compare": cmd_compare,
             "errors": cmd_errors}
