@@ -18,6 +18,13 @@ def _settings(data, n_seeds, neutral, **kw) -> dict:
     return {"data": data, "n_seeds": n_seeds, "neutral": neutral, "solver": SOLVER_VERSION, **kw}
 
 
+def stored(path, name: str, settings: dict, log=None) -> dict | None:
+    """An analysis's stored result (local cache or the model's shipped copy) with `cached`, or None."""
+    from core.cache import lookup
+    res = lookup(model_checksum(path), name, settings, path, log)
+    return None if res is None else dict(res, cached=True)
+
+
 def test_set_name(model_path) -> str | None:
     """The model's recorded test set (metrics.json), or None."""
     from core.store import read_json
@@ -42,16 +49,18 @@ def agreement_texts(name: str | None, data_root: str | None = None, log=None) ->
 def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int = 20, frequent: int | None = 5000,
               data: str | None = None, select: str = "significant",
               data_root: str | None = None, n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False,
-              progress=None, log=None, ship: bool = False) -> dict:
+              progress=None, log=None, ship: bool = False, stored_only: bool = False) -> dict | None:
     """find_modifiers on a model folder, cached on disk (or shipped with the model); adds `cached`,
     `neutral_input` and `agreement_data` (the test set the real-text check used, or null when that
-    data was not available)."""
+    data was not available). With stored_only: the stored result, or None, computing nothing."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
     # The real-text check is for the explorer's short list, not for the augmented BoW's thousands of words.
     agree_name = test_set_name(path) if select == "significant" else None
     settings = _settings(data, n_seeds, neutral, top=top, words=words, K=K, frequent=frequent, select=select,
                          agreement=agree_name, version=MODIFIERS_VERSION)
+    if stored_only:
+        return stored(path, "modifiers", settings, log)
 
     def compute() -> dict:
         texts = agreement_texts(agree_name, data_root, log)
@@ -66,11 +75,14 @@ def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int 
 
 def position(model: str, length: int = 50, data: str | None = None, data_root: str | None = None,
              n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False, log=None,
-             ship: bool = False) -> dict:
-    """position_effects on a model folder, cached on disk (or shipped with the model)."""
+             ship: bool = False, stored_only: bool = False) -> dict | None:
+    """position_effects on a model folder, cached on disk (or shipped with the model). With stored_only:
+    the stored result, or None, computing nothing."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
     settings = _settings(data, n_seeds, neutral, length=length)
+    if stored_only:
+        return stored(path, "position", settings, log)
 
     def compute() -> dict:
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
@@ -101,7 +113,10 @@ def ship(model: str, data_root: str | None = None, log=None, compare_on: list[st
             for k in sweep or []:
                 compare(str(path), data, top=k, data_root=data_root, variants=("bow", "mod_fixed", "full"),
                         log=log or (lambda m: None), ship=True)
-    for old in (path / SHIPPED_DIR).glob("*.pt"):   # copies for older settings or code versions
-        if old.stat().st_mtime < start:
+    # Copies for older settings or code versions of what was just written go; comparisons stay unless new
+    # ones were made (they are listed with the analysis versions they were measured with).
+    written = ("dynamics", "modifiers", "position") + (("compare",) if compare_on else ())
+    for old in (path / SHIPPED_DIR).glob("*.pt"):
+        if old.stat().st_mtime < start and old.name.split("-")[0] in written:
             old.unlink()
     return sorted(str(f) for f in (path / SHIPPED_DIR).glob("*.pt"))

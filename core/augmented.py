@@ -255,7 +255,7 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}.
     """
     from core.rnn import pad_batch
-    from core.train import _epoch_batches
+    from core.train import epoch_batches
     _check_variant(variant)
     log = log or (lambda m: None)
     t0 = time.time()
@@ -330,7 +330,7 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
                 other = halves[1 - k]
                 set_beta(_logistic(Xtr[other] / scale, train_labels[other], C, seed), scale)   # never saw `half`
                 rng = np.random.default_rng(seed * 1000 + 2 * r + k)
-                for b in _epoch_batches([len(tr_seqs[i]) for i in half], batch_size, rng):
+                for b in epoch_batches([len(tr_seqs[i]) for i in half], batch_size, rng):
                     idx = half[b]
                     ids, lens = pad_batch([tr_seqs[i] for i in idx])
                     if not all(bool(torch.isfinite(p).all()) for p in ctx):
@@ -403,7 +403,7 @@ def rnn_setup(rnn: str, data_root: str | None = None, test_data: str | None = No
     """(rnn path, train, dev, vocab, test, settings): the RNN's own data, split, vocabulary and text
     settings, read from its metrics.json."""
     from core.store import ModelError, read_json, resolve_model_dir
-    from core.train import TrainConfig, _prepare
+    from core.train import TrainConfig, prepare_data
     path = resolve_model_dir(rnn)
     cfg_json = read_json(path / "config.json")
     if cfg_json.get("kind") != "rnn":
@@ -415,7 +415,7 @@ def rnn_setup(rnn: str, data_root: str | None = None, test_data: str | None = No
                      data_root=data_root or settings.get("data_root"), dev_data=settings.get("dev_data"),
                      dev_fraction=settings.get("dev_fraction", 0.1), seed=settings.get("seed", 0),
                      vocab_from=str(path), command="")
-    train, dev, vocab, test = _prepare(tc, log)
+    train, dev, vocab, test = prepare_data(tc, log)
     text = {"max_len": cfg_json.get("max_len"), "truncate": cfg_json.get("truncate", "head")}
     return path, train, dev, vocab, test, dict(settings, **text)
 
@@ -464,7 +464,7 @@ def fitted_variant(path, train, dev, vocab, settings: dict, variant: str, top: i
 
 def train_augmented(cfg: AugConfig, log=print) -> dict:
     """Train one variant next to an RNN and write models/<name>/ (kind "augmented")."""
-    from core.store import MODELS_DIR, save_model_dir
+    from core.store import MODELS_DIR, check_model_name, save_model_dir
     from pathlib import Path
     import platform
     _check_variant(cfg.variant)
@@ -477,7 +477,7 @@ def train_augmented(cfg: AugConfig, log=print) -> dict:
         log("fit loaded from the disk cache (the same RNN, data and settings); --refresh fits again")
     seed = settings.get("seed", 0)
     test_acc = accuracy(model.logits(test.texts), test.labels) if test is not None else None
-    name = cfg.name or f"{path.name}-aug-{cfg.variant}"
+    name = check_model_name(cfg.name or f"{path.name}-aug-{cfg.variant}")
     metrics = {"name": name, "kind": "augmented", "arch": "augmented", "variant": cfg.variant, "rnn": path.name,
                "dataset": settings["data"], "test_dataset": cfg.test_data or settings.get("test_data"),
                "split_sizes": {"train": len(train), "dev": len(dev), "test": len(test) if test is not None else None},

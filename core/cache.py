@@ -34,6 +34,25 @@ def cache_key(model_checksum: str, name: str, settings: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def entry_file(model_checksum: str, name: str, settings: dict) -> str:
+    """The file name of an entry: the same in the local cache and in a model's `analyses/`."""
+    return f"{name}-{cache_key(model_checksum, name, settings)[:24]}.pt"
+
+
+def entry_problem(path: Path) -> str | None:
+    """What is wrong with a cache or shipped-analysis file, or None for a valid entry (a dict result
+    under a key that the file's name carries). Loading never runs code: weights_only=True."""
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt, truncated, or a pickle that would run code
+        return f"unreadable ({type(e).__name__})"
+    if not (isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("result"), dict)):
+        return "not a cache entry"
+    if not Path(path).name.endswith(f"-{entry['key'][:24]}.pt"):
+        return "its key does not match its file name"
+    return None
+
+
 def _read(path: Path, key: str, log: Callable[[str], None]) -> dict | None:
     """The result stored at path under this key, or None (a bad file is reported, never trusted)."""
     if not path.exists():
@@ -57,7 +76,7 @@ def lookup(model_checksum: str, name: str, settings: dict, model_dir: Path | Non
            log: Callable[[str], None] | None = None) -> dict | None:
     """The cached result, from this machine's cache or else the model's shipped analyses; None if neither."""
     key = cache_key(model_checksum, name, settings)
-    fname = f"{name}-{key[:24]}.pt"
+    fname = entry_file(model_checksum, name, settings)
     places = [cache_dir() / fname] + ([Path(model_dir) / SHIPPED_DIR / fname] if model_dir is not None else [])
     for path in places:
         res = _read(path, key, log or _stderr)
@@ -87,12 +106,13 @@ def cached(model_checksum: str, name: str, settings: dict, compute: Callable[[],
     hit = res is not None
     if not hit:
         res = compute()
-        atomic_write(cache_dir() / f"{name}-{key[:24]}.pt", lambda f: torch.save({"key": key, "result": res}, f))
+        atomic_write(cache_dir() / entry_file(model_checksum, name, settings),
+                     lambda f: torch.save({"key": key, "result": res}, f))
     if ship:
         if model_dir is None:
             raise ValueError("ship needs the model folder")
         small = compact(res)
-        atomic_write(Path(model_dir) / SHIPPED_DIR / f"{name}-{key[:24]}.pt",
+        atomic_write(Path(model_dir) / SHIPPED_DIR / entry_file(model_checksum, name, settings),
                      lambda f: torch.save({"key": key, "result": small}, f))
     return res, hit
 

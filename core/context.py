@@ -12,11 +12,13 @@ x* is the neutral input of the dynamics analysis: F(h, x*) and the neutral steps
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import torch
 
-from core.dynamics import as_float64, mode_time, nearest_fixed_point, neutral_input, relax, timescales
+from core.dynamics import (COMPLEX_TOL, as_float64, attractor_plane, mode_time, nearest_fixed_point, neutral_input,
+                           relax, timescales)
 from core.text import tokenize, truncate_tokens
 
 MAX_TOKENS = 2000
@@ -40,6 +42,7 @@ class ContextEngine:
         self.points = torch.cat([dyn["points"].double(), dyn["slow_points"].double()])
         self.readout_fp = torch.cat([dyn["readout"].double(), dyn["slow_readout"].double()])
         self.r1, self.l1 = dyn["r1"].double(), dyn["l1"].double()
+        self.scale = dyn["state_scale"].double()   # nearest points and projections: an LSTM's h and c on their own scales
         self.ref = int(self.summary["reference_index"])
         self.h_ref = self.points[self.ref]
         self.modes_lam = torch.complex(dyn["modes_lam"][..., 0].double(), dyn["modes_lam"][..., 1].double())
@@ -50,7 +53,11 @@ class ContextEngine:
         self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
         self.relax_steps = relax_steps or self.default_relax_steps()
         self.embed = self.model.embedding.weight.detach()
+        # One engine serves every session of the app at once (st.cache_resource): the only state filled
+        # after construction is this per-point cache, guarded by a lock; everything else is read-only.
         self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._modes_lock = threading.Lock()
+        self._basis = self._pc_basis()
         with torch.no_grad():   # v(h*_ref, E[w]) for every word, with h*(h*_ref) and F(h*_ref, x*) computed once
             base = self.model.step(self.h_ref[None], neutral_input(self.model, 1))
             diff = self.model.step(self.h_ref.expand(len(self.vocab), -1), self.embed) - base
@@ -70,6 +77,11 @@ class ContextEngine:
         return int(min(RELAX_MAX, max(RELAX_MIN, math.ceil(k))))
 
     # ---- core quantities --------------------------------------------------------------------
+    def nearest(self, h: torch.Tensor) -> torch.Tensor:
+        """h*(h): index of the nearest attractor point for each row of h (each block of the state on its own
+        scale, see core.dynamics.state_scale)."""
+        return nearest_fixed_point(self.points, h, self.scale)
+
     def y(self, h: torch.Tensor) -> torch.Tensor:
         return h @ self.w + self.b
 
@@ -80,7 +92,7 @@ class ContextEngine:
         shape = hb.shape[:-1]
         h2 = h.expand(*shape, h.shape[-1]).reshape(-1, h.shape[-1])
         x2 = x.expand(*shape, x.shape[-1]).reshape(-1, x.shape[-1])
-        near = nearest_fixed_point(self.points, h2)
+        near = self.nearest(h2)
         diff = self.model.step(h2, x2) - self.model.step(h2, neutral_input(self.model, x2.shape[0]))
         return (self.w_r1[near] * (self.l1[near] * diff).sum(-1)).reshape(shape)
 
@@ -125,24 +137,19 @@ class ContextEngine:
                 "truncated": len(idx) < n_tokens, "model_reads_all": not cut}
 
     def attractor_basis(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, 2 x N principal axes) of the attractor's fixed and slow points: the plane the pages
-        draw the attractor and a phrase's trajectory in."""
-        if not hasattr(self, "_basis"):
-            mu = self.points.mean(0)
-            X = self.points - mu
-            axes = torch.linalg.svd(X, full_matrices=False)[2][:2] if X.shape[0] >= 2 else torch.eye(2, X.shape[1])
-            if axes.shape[0] < 2:
-                axes = torch.cat([axes, torch.zeros(2 - axes.shape[0], X.shape[1], dtype=X.dtype)])
-            # Orient PC1 so that it increases with the readout (positive to the right).
-            if float((axes[0] @ self.w)) < 0:
-                axes = torch.cat([-axes[:1], axes[1:]])
-            self._basis = (mu, axes)
+        """(mean, 2 x N principal axes) of the attractor's fixed and slow points, in coordinates divided by
+        the state scale (core.dynamics.attractor_plane): the plane the pages draw the attractor and a phrase's
+        trajectory in."""
         return self._basis
+
+    def _pc_basis(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The attractor_basis, computed once when the engine is built (milliseconds)."""
+        return attractor_plane(self.points, self.scale, self.w)
 
     def project(self, h: torch.Tensor) -> torch.Tensor:
         """States (..., N) in the attractor's PC plane (..., 2)."""
         mu, axes = self.attractor_basis()
-        return (h.double() - mu) @ axes.T
+        return (h.double() / self.scale - mu) @ axes.T
 
     def reference(self) -> dict:
         """Where the per-token quantities are anchored: h*_ref's readout and stability, with warnings."""
@@ -152,31 +159,36 @@ class ContextEngine:
                 "warnings": s.get("warnings", [])}
 
     def full_modes(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(lam, R rows, L rows) of all N modes at attractor point k, slowest first (computed once per point)."""
-        if k not in self._full_modes:
-            from core.dynamics import eigenmodes, jacobian_rec
-            m = eigenmodes(jacobian_rec(self.model, self.points[k:k + 1])[0].numpy())
-            self._full_modes[k] = (torch.from_numpy(m.eigvals), torch.from_numpy(m.R.T.copy()),
-                                   torch.from_numpy(m.L))
-        return self._full_modes[k]
+        """(lam, R rows, L rows) of all N modes at attractor point k, slowest first (computed once per
+        point, under a lock: concurrent sessions share the engine)."""
+        with self._modes_lock:
+            if k not in self._full_modes:
+                from core.dynamics import eigenmodes, jacobian_rec
+                m = eigenmodes(jacobian_rec(self.model, self.points[k:k + 1])[0].numpy())
+                self._full_modes[k] = (torch.from_numpy(m.eigvals), torch.from_numpy(m.R.T.copy()),
+                                       torch.from_numpy(m.L))
+            return self._full_modes[k]
 
     def mode_amplitudes(self, h: torch.Tensor) -> tuple[int, torch.Tensor]:
         """(nearest fixed point k, |l_a . (h - h*_k)| for all modes a at h*_k, slowest first)."""
-        k = int(nearest_fixed_point(self.points, h[None])[0])
+        k = int(self.nearest(h[None])[0])
         _, _, L = self.full_modes(k)
         return k, (L @ (h - self.points[k]).to(torch.complex128)).abs()
 
     def excited_modes(self, h: torch.Tensor, frac: float = EXCITED_FRACTION) -> list[int]:
         """The transient modes a deflected state excites: amplitude at least frac x the largest one,
-        excluding the integration mode 0 (removing it would erase the valence integrated so far)."""
+        excluding the integration mode 0 and, when it is one of a complex pair, its partner (removing either
+        would erase the valence integrated so far)."""
         _, amp = self.mode_amplitudes(h)
         amp = amp.clone()
-        amp[0] = 0.0
-        return [int(a) for a in torch.argsort(amp, descending=True) if a > 0 and amp[a] >= frac * amp.max()]
+        integration = self.with_partners(h, [0])
+        amp[integration] = 0.0
+        return [int(a) for a in torch.argsort(amp, descending=True)
+                if int(a) not in integration and amp[a] >= frac * amp.max()]
 
     def with_partners(self, h: torch.Tensor, modes: list[int]) -> list[int]:
         """The chosen mode indices at h*(h) plus their complex-conjugate partners (so states stay real)."""
-        k = int(nearest_fixed_point(self.points, h[None])[0])
+        k = int(self.nearest(h[None])[0])
         lam, _, _ = self.full_modes(k)
         n = lam.shape[0]
         bad = [a for a in modes if not 0 <= a < n]
@@ -184,13 +196,13 @@ class ContextEngine:
             raise ValueError(f"mode indices must be in 0..{n - 1} (slowest first); got {bad}")
         sel = set(modes)
         for a in list(sel):
-            if abs(float(lam[a].imag)) > 1e-9:
+            if abs(float(lam[a].imag)) > COMPLEX_TOL:
                 sel.add(int(torch.argmin((lam - lam[a].conj()).abs())))
         return sorted(sel)
 
     def remove_modes(self, h: torch.Tensor, modes: list[int]) -> torch.Tensor:
         """h -= Re sum_a r_a (l_a . (h - h*)) over the chosen modes at h*(h) (partners included)."""
-        k = int(nearest_fixed_point(self.points, h[None])[0])
+        k = int(self.nearest(h[None])[0])
         idx = self.with_partners(h, modes)
         _, R, L = self.full_modes(k)
         coef = L[idx] @ (h - self.points[k]).to(torch.complex128)
@@ -216,7 +228,7 @@ class ContextEngine:
         v = self.v(prev, x)
         v_relax = self.v_relax(prev, x) if exact else None
         v0 = self.v0_all[ids]
-        near = nearest_fixed_point(self.points, cur)
+        near = self.nearest(cur)
         dev = cur - self.points[near]
         coef = torch.einsum("tan,tn->ta", self.modes_L[near], dev.to(torch.complex128)).abs()
         out = []

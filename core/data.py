@@ -106,6 +106,16 @@ def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str
     return load_file(path, text_col, label_col)
 
 
+def json_problem(e: ValueError | RecursionError) -> str:
+    """Why json.loads refused a text, in words: its own message, or a number too long for Python to convert
+    (ValueError) or nesting too deep to decode (RecursionError), which it raises without saying where."""
+    if isinstance(e, json.JSONDecodeError):
+        return e.msg
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    return str(e).split(":", 1)[0]
+
+
 def _parse_label(value, where: str) -> int:
     if isinstance(value, bool):
         return int(value)
@@ -171,8 +181,8 @@ def load_file(path: Path, text_col: str | None = None, label_col: str | None = N
             where = f"{path}, line {lineno}"
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: invalid JSON ({e.msg})") from None
+            except (ValueError, RecursionError) as e:
+                raise DataError(f"{where}: invalid JSON ({json_problem(e)})") from None
             if not isinstance(row, dict):
                 raise DataError(f"{where}: expected a JSON object")
             if columns is None:

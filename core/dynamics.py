@@ -27,7 +27,8 @@ REF_NEAR = 1.0      # a reference point further than this from readout 0 compres
 REF_MIN_GAIN = 0.5  # the reference's |w . r_1| must be at least this share of the attractor's median
 DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the attractor
 N_MODES = 10  # slowest modes kept per fixed point
-SOLVER_VERSION = 5  # part of the cache key: bump when the solver's results change
+SOLVER_VERSION = 6  # part of the cache key: bump when the solver's results change
+COMPLEX_TOL = 1e-9  # |Im lambda| above this: a complex pair (a rotation), not a real mode
 NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
@@ -369,14 +370,56 @@ def drift(model, points: torch.Tensor, max_steps: int = DRIFT_MAX, n_max: int = 
     return float(first.double().median()), float((first == max_steps).double().mean())
 
 
-def nearest_fixed_point(points: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest fixed point (Euclidean) for each row of h."""
-    return torch.cdist(h.to(points.dtype), points).argmin(dim=1)
+def state_blocks(model) -> list[slice]:
+    """The parts of the state that have their own units: an LSTM's h and c halves, else the whole state."""
+    n = model.state_size
+    h = getattr(getattr(model, "cell", None), "hidden_size", n)
+    return [slice(0, h), slice(h, n)] if h < n else [slice(0, n)]
 
 
-def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """||F(h, x) - [h* + J_rec (h - h*) + J_inp (x - x*)]|| / ||F(h, x)|| at the nearest fixed point h*."""
-    near = nearest_fixed_point(points, h_prev)
+def state_scale(model, states: torch.Tensor) -> torch.Tensor:
+    """Per-coordinate divisor (N,) for distances and principal components: each block of the state (see
+    `state_blocks`) divided by its RMS spread over `states`, so that an LSTM's unbounded c half does not decide
+    nearest points and projections by its units alone (nor the bounded h half); ones for a single-block state.
+    The dynamics themselves are never rescaled."""
+    scale = torch.ones(model.state_size, dtype=torch.float64)
+    blocks = state_blocks(model)
+    if len(blocks) > 1 and states.shape[0] > 1:
+        for b in blocks:
+            spread = float(states[:, b].double().var(0, unbiased=False).mean().sqrt())
+            scale[b] = spread if spread > 0 else 1.0
+    return scale
+
+
+def nearest_fixed_point(points: torch.Tensor, h: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+    """Index of the nearest fixed point for each row of h: Euclidean, in coordinates divided by `scale`
+    (`state_scale`) when given."""
+    h = h.to(points.dtype)
+    if scale is not None:
+        points, h = points / scale.to(points.dtype), h / scale.to(points.dtype)
+    return torch.cdist(h, points).argmin(dim=1)
+
+
+def attractor_plane(points: torch.Tensor, scale: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, 2 x N principal axes) of attractor points in coordinates divided by `scale`, PC1 oriented so
+    that it increases with the readout y = w . h (positive to the right). A state h projects to
+    (h / scale - mean) @ axes.T."""
+    X = points.double() / scale.double()
+    mu = X.mean(0)
+    n = X.shape[1]
+    axes = torch.linalg.svd(X - mu, full_matrices=False)[2][:2] if X.shape[0] >= 2 else torch.eye(2, n, dtype=X.dtype)
+    if axes.shape[0] < 2:
+        axes = torch.cat([axes, torch.zeros(2 - axes.shape[0], n, dtype=X.dtype)])
+    if float(axes[0] @ (w.double() * scale.double())) < 0:
+        axes = torch.cat([-axes[:1], axes[1:]])
+    return mu, axes
+
+
+def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor,
+                        scale: torch.Tensor | None = None) -> torch.Tensor:
+    """||F(h, x) - [h* + J_rec (h - h*) + J_inp (x - x*)]|| / ||F(h, x)|| at the nearest fixed point h*
+    (nearest in coordinates divided by `scale`, when given)."""
+    near = nearest_fixed_point(points, h_prev, scale)
     hs = points[near]
     x0 = neutral_input(model, x.shape[0])
     Jr, Ji = jacobians(model, hs, x0)
@@ -385,15 +428,44 @@ def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: to
     return torch.linalg.vector_norm(true - pred, dim=1) / torch.linalg.vector_norm(true, dim=1).clamp(min=1e-12)
 
 
-def _top_modes(J: np.ndarray) -> tuple[np.ndarray, ...]:
+def integration_mode(lam: complex, r: np.ndarray, l: np.ndarray,
+                     w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Real (r_1, l_1) with l_1 . r_1 = 1 for the leading mode: eigenvalue lam, right and left eigenvectors r, l
+    (l . r = 1), readout w.
+
+    A real lam: the eigenvectors. A complex pair (lam, conj lam) has no real eigenvector: its two modes span a
+    real plane, which the linearised dynamics turn by arg(lam) and shrink by |lam| each token, with projector
+    P = r l^T + conj(r l^T) = 2 Re(r l^T) onto it along the other modes. The integration mode is then that plane
+    as the readout sees it: r_1 is the unit vector of the plane closest to w (w's orthogonal projection onto it)
+    and l_1 = P^T w / (w . r_1), so that (w . r_1) l_1 . delta = w . P delta, the readout of delta's component in
+    the plane at the current phase (the rotation moves it later). Taking Re r and Re l of one member instead
+    gets half of that plane at a phase set by the eigensolver. Without w, or with w orthogonal to the plane:
+    r_1 = Re r / |Re r| and l_1 = 2 |Re r| Re l, the plane's first real coordinate."""
+    if abs(lam.imag) <= COMPLEX_TOL:
+        return r.real, l.real
+    a = r.real
+    first = (a / np.linalg.norm(a), 2 * np.linalg.norm(a) * l.real)
+    if w is None:
+        return first
+    Q = np.linalg.qr(np.stack([a, r.imag], 1))[0]
+    p = Q @ (Q.T @ w)
+    if np.linalg.norm(p) <= 1e-12 * np.linalg.norm(w):
+        return first
+    r1 = p / np.linalg.norm(p)
+    return r1, 2 * np.real((w @ r) * l) / (w @ r1)
+
+
+def _top_modes(J: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """(lambda_1, r_1, l_1, and all eigenvalues, R, L) at a batch of Jacobians (B, N, N), r_1 oriented so
-    its entries sum >= 0. For a complex leading pair, the real parts of r_1 and l_1 (one member of the
-    pair) are kept."""
+    its entries sum >= 0; for a complex leading pair, r_1 and l_1 as `integration_mode` defines them with
+    the readout w."""
     lam, R = np.linalg.eig(J)
     top = np.argmax(np.abs(lam), axis=1)
     Linv = np.linalg.inv(R)
     ar = np.arange(J.shape[0])
-    r1, l1 = R[ar, :, top].real, Linv[ar, top, :].real
+    r1, l1 = R[ar, :, top].real.copy(), Linv[ar, top, :].real.copy()
+    for i in np.nonzero(np.abs(lam[ar, top].imag) > COMPLEX_TOL)[0]:
+        r1[i], l1[i] = integration_mode(lam[i, top[i]], R[i, :, top[i]], Linv[i, top[i]], w)
     flip = r1.sum(1) < 0
     r1[flip], l1[flip] = -r1[flip], -l1[flip]
     return lam[ar, top], r1, l1, lam, R, Linv
@@ -444,8 +516,8 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     att_readout = torch.cat([readout, slow_readout])
     # Top mode (integration mode) at every point; full eigenmodes at the reference point.
     J = _batched_jacobians(model, attractor)
-    lam1, r1, l1, lam, R, Linv = _top_modes(J)
     w_out = model.readout_vector()[0].double().numpy()
+    lam1, r1, l1, lam, R, Linv = _top_modes(J, w_out)
     ref, ref_stable = choose_reference(att_readout, lam1, r1 @ w_out)
     # The slowest n_modes modes at every point (for per-token mode splits and ablation).
     n_modes = min(N_MODES, J.shape[1])
@@ -454,20 +526,24 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     modes_L = np.take_along_axis(Linv, order[:, :, None], 1)                   # (K, n_modes, N)
     modes = eigenmodes(J[ref])
     mag = np.abs(modes.eigvals)
-    pc_visited = pca_variance(h_next.numpy(), 3)
-    pc_fixed = pca_variance(pts.numpy(), 3)
+    scale = state_scale(model, h_next)        # distances and PCA on an LSTM's [h; c]: each half on its own scale
+    sc = scale.numpy()
+    pc_visited = pca_variance(h_next.numpy() / sc, 3)
+    pc_fixed = pca_variance(pts.numpy() / sc, 3)
     if attractor.shape[0] >= 2:  # r_1, l_1, modes_*: one row per point, fixed points first, then slow points
-        centered = attractor.numpy() - attractor.numpy().mean(0)
+        centered = attractor.numpy() / sc - (attractor.numpy() / sc).mean(0)
         direction = np.linalg.svd(centered, full_matrices=False)[2][0]
-        r_ref = r1[ref] / np.linalg.norm(r1[ref])
+        r_ref = r1[ref] / sc / np.linalg.norm(r1[ref] / sc)
         alignment = float(abs(direction @ r_ref))
     else:
         alignment = float("nan")
     drift_tokens, drift_capped = drift(model, attractor)
     doc_len = float(np.median([len(sq) for sq in seqs]))
     n_lin = min(2000, h_prev.shape[0])
-    lin_err = linearization_error(model, attractor, h_prev[:n_lin], x_in[:n_lin])
+    lin_err = linearization_error(model, attractor, h_prev[:n_lin], x_in[:n_lin], scale)
     ref_readout = float(att_readout[ref])
+    turn = abs(float(np.angle(lam1[ref])))      # radians per token: 0 for a positive real lambda_1
+    rotation = float(2 * np.pi / turn) if turn > COMPLEX_TOL else None
     warnings = []
     if not ref_stable:
         warnings.append(f"no stable fixed or slow point (|lambda_1| <= {1 + STABLE_TOL:g}): the reference point is "
@@ -477,6 +553,14 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         warnings.append(f"no {'stable ' if ref_stable else ''}fixed or slow point lies within {REF_NEAR:g} logit of "
                         f"readout 0: the reference point sits at readout {ref_readout:+.2f}, where valences are "
                         "compressed")
+    if rotation is not None:
+        warnings.append(f"the leading eigenvalue at the reference point is "
+                        f"{'one of a complex pair' if abs(lam1[ref].imag) > COMPLEX_TOL else 'negative'} "
+                        f"(lambda_1 = {lam1[ref].real:+.4f}{lam1[ref].imag:+.4f}i, |lambda_1| {abs(lam1[ref]):.4f}): "
+                        f"the slowest dynamics there turn by {np.degrees(turn):.3g} degrees per token (one turn in "
+                        f"{rotation:,.0f} tokens; median document {doc_len:.0f}), a rotation, not a line attractor; the "
+                        "integration mode is the rotating plane as the readout sees it now, so v, v0 and the modifier "
+                        "strengths measured there leave out where the rotation takes a valence later")
     if not (float(att_readout.min()) < 0 < float(att_readout.max())):
         warnings.append("the fixed and slow points do not span both signs of the readout: no line attractor "
                         "through the neutral point at this neutral input")
@@ -498,7 +582,7 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         "reference_kind": "fixed point" if ref < n_fp else "slow point",
         "reference_q": float(q[ref]) if ref < n_fp else float(slow_q[ref - n_fp]),
         "reference_near_zero": abs(ref_readout) <= REF_NEAR,
-        "lambda1_reference": float(abs(lam1[ref])),
+        "lambda1_reference": float(abs(lam1[ref])), "reference_rotation_tokens": rotation,
         "timescales_top": [finite_or_none(float(t)) for t in modes.timescales[mag <= 1][:5]],
         "unstable_growth_top": [float(1 / np.log(m)) for m in mag[mag > 1][:5]],
         "eigvals_top": [[float(v.real), float(v.imag)] for v in modes.eigvals[:5]],
@@ -516,7 +600,7 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
            "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),
            "ref_L": torch.from_numpy(np.stack([modes.L.real, modes.L.imag])),
            "ref_timescales": torch.from_numpy(modes.timescales),
-           "lin_error": lin_err.float(),
+           "lin_error": lin_err.float(), "state_scale": scale,
            "modes_lam": torch.from_numpy(np.stack([modes_lam.real, modes_lam.imag], -1)).float(),
            "modes_L": torch.from_numpy(np.stack([modes_L.real, modes_L.imag], -1)).float()}
     if x_star is not None:
@@ -535,6 +619,30 @@ def random_texts(clf, n_texts: int = 500, length: int = 50, n_frequent: int = 50
 
 
 RANDOM_SEED_DATA = "random-words"  # the `data` of a dynamics analysis seeded from random_texts
+
+
+def dynamics_settings(data: str, n_seeds: int, n_texts: int, seed: int, neutral: str) -> dict:
+    """The cache settings of a dynamics analysis."""
+    return {"data": data, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
+            "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
+
+
+def stored_dynamics(model_name: str, n_seeds: int = 1000, n_texts: int = 500, seed: int = 0,
+                    neutral: str | None = None, log=None) -> dict | None:
+    """The stored dynamics analysis of a model at these settings on its training set (local cache or shipped
+    copy; seeded from the dataset or, where it was missing, from random words), or None: computes nothing."""
+    from core.cache import lookup
+    from core.store import model_checksum, read_json, resolve_model_dir
+    path = resolve_model_dir(model_name)
+    met = path / "metrics.json"
+    data = read_json(met).get("dataset") if met.exists() else None
+    neutral = resolve_neutral(path, neutral)
+    checksum = model_checksum(path)
+    for d in ([data] if data else []) + [RANDOM_SEED_DATA]:
+        found = lookup(checksum, "dynamics", dynamics_settings(d, n_seeds, n_texts, seed, neutral), path, log)
+        if found is not None:
+            return found
+    return None
 
 
 def dynamics(model_name: str, data: str | None = None, data_root: str | None = None, n_seeds: int = 1000,
@@ -559,8 +667,7 @@ def dynamics(model_name: str, data: str | None = None, data_root: str | None = N
     checksum = model_checksum(clf.path)
 
     def settings(d: str) -> dict:
-        return {"data": d, "n_seeds": n_seeds, "n_texts": n_texts, "seed": seed, "tol": Q_TOL,
-                "solver": SOLVER_VERSION, "n_modes": N_MODES, "neutral": neutral}
+        return dynamics_settings(d, n_seeds, n_texts, seed, neutral)
 
     found = None if refresh else lookup(checksum, "dynamics", settings(data), clf.path, log)
     if found is not None and not ship:

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from core.data import LABEL_COLUMNS, TEXT_COLUMNS, DataError, _parse_label, load_dataset
+from core.data import LABEL_COLUMNS, TEXT_COLUMNS, DataError, _parse_label, json_problem, load_dataset
 from core.text import tokenize, truncate_tokens
 
 # Token lexicons; the tokenizer splits "cannot" into "can not" and "don't" into "do n't", so "not" and "n't" cover them.
@@ -102,8 +102,9 @@ def _rows_of_json(content: str, name: str, max_rows: int) -> list[tuple[str, obj
     if stripped.startswith("["):
         try:
             items = json.loads(content)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{name}: invalid JSON (line {e.lineno}: {e.msg})") from None
+        except (ValueError, RecursionError) as e:
+            line = f"line {e.lineno}: " if isinstance(e, json.JSONDecodeError) else ""
+            raise DataError(f"{name}: invalid JSON ({line}{json_problem(e)})") from None
         objs = [(obj, f"{name}, item {i}") for i, obj in enumerate(items, 1)]
     else:
         objs = []
@@ -112,8 +113,8 @@ def _rows_of_json(content: str, name: str, max_rows: int) -> list[tuple[str, obj
                 continue
             try:
                 objs.append((json.loads(line), f"{name}, row {len(objs) + 1} (line {lineno})"))
-            except json.JSONDecodeError as e:
-                raise DataError(f"{name}, line {lineno}: invalid JSON ({e.msg})") from None
+            except (ValueError, RecursionError) as e:
+                raise DataError(f"{name}, line {lineno}: invalid JSON ({json_problem(e)})") from None
     if len(objs) > max_rows:
         raise DataError(f"{name}: more than {max_rows:,} rows; upload at most {max_rows:,}")
     rows, tcol, lcol = [], None, None

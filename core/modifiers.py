@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from core.dynamics import mode_time, nearest_fixed_point, neutral_input, relax
+from core.dynamics import mode_time, neutral_input, relax
 
 Z_THRESHOLD = 3.0           # robust z of log M(1) beyond which a word modulates above the noise
 CI_Z = 1.96                 # 95% intervals
@@ -66,7 +66,7 @@ def modulation_ratios(engine, h: torch.Tensor, probe_ids: list[int], probe_v0: t
     """v(h, E[w]) / v0(w) for each state in h (B, N) and each probe word w -> (B, P)."""
     x = engine.embed[probe_ids]
     x0 = engine.model.step(h, neutral_input(engine.model, h.shape[0]))   # F(h, x*) once per state
-    near = nearest_fixed_point(engine.points, h)                         # h*(h) once per state
+    near = engine.nearest(h)                                             # h*(h) once per state
     gain = engine.w_r1[near][:, None]
     out = []
     for s in range(0, h.shape[0], chunk):
@@ -243,7 +243,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     # The real-text check looks for a valence word within the modifier's own reach (its tau, 1..LAG tokens).
     lags = [int(min(AGREEMENT_LAG, max(1, round(f[1])))) for f in fits]
     agree = real_text_agreement(engine, cand, [info[w][3] for w in cand], texts, lags) if texts else None
-    pcs, umap_xy, clusters = subspace(d_perp.numpy(), M, seed)
+    pcs, umap_xy, clusters = subspace((d_perp / engine.scale).numpy(), M, seed)   # an LSTM's h and c on their own scales
     mods = []
     for i, wid in enumerate(cand):
         s_fit, tau, r2 = fits[i]

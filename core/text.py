@@ -35,6 +35,7 @@ _SPECIAL_NEG = [
     (re.compile(r"\bshan't\b"), "sha n't"),
     (re.compile(r"\bcannot\b"), "can not"),
 ]
+_BREAK_RUNS = (["<", "br", ">"], ["<", "br", "/", ">"])
 _CATEGORY_SUB = {"Cc": " ", "Zl": " ", "Zp": " ", "Cf": ""}
 _NT = re.compile(r"([^\W_])n't\b")
 # Apostrophe-less negations that are common in reviews ("dont", "didnt", ...).
@@ -65,7 +66,22 @@ def tokenize(text: str) -> list[str]:
     text = _NT.sub(r"\1 n't", text)
     text = _NT_BARE.sub(r"\1 n't", text)
     text = _CLITIC.sub(r"\1 '\2", text)
-    return _TOKEN.findall(text)
+    return _drop_breaks(_TOKEN.findall(text))
+
+
+def _drop_breaks(tokens: list[str]) -> list[str]:
+    """Tokens without the line breaks ("<", "br", ["/",] ">") that only appear as one after normalising: an
+    escaped "&lt;br&gt;", a tag split by an invisible character or nested in another ("<<br>br>"). Then the
+    tokens joined by spaces tokenize to themselves (the HTML tags are gone whatever the spelling)."""
+    out: list[str] = []
+    for tok in tokens:
+        out.append(tok)
+        if tok == ">":
+            for run in _BREAK_RUNS:
+                if out[-len(run):] == run:
+                    del out[-len(run):]
+                    break
+    return out
 
 
 class Vocab:

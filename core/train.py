@@ -19,7 +19,7 @@ from tqdm import tqdm
 from core.data import Dataset, load_dataset, train_dev_split
 from core.io import atomic_write
 from core.rnn import ARCHS, SentimentRNN, batched_logits, pad_batch
-from core.store import MODELS_DIR, ModelError, load_model_dir, resolve_model_dir, save_model_dir
+from core.store import MODELS_DIR, ModelError, check_model_name, load_model_dir, resolve_model_dir, save_model_dir
 from core.text import Vocab, encode_texts, tokenize
 
 RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
@@ -56,6 +56,9 @@ class TrainConfig:
     resume: bool = False
     command: str = field(default_factory=lambda: invocation())
 
+    def __post_init__(self) -> None:
+        check_model_name(self.name)   # the model folder is <out_dir>/<name>: never a path outside it
+
 
 def invocation() -> str:
     """The exact command line that is running, as recorded in every model's metrics."""
@@ -72,7 +75,10 @@ def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
     return float(((logits > 0).long().numpy() == labels).mean()) if len(labels) else float("nan")
 
 
-def _prepare(cfg: TrainConfig, log) -> tuple[Dataset, Dataset, Vocab, Dataset | None]:
+def prepare_data(cfg: TrainConfig, log) -> tuple[Dataset, Dataset, Vocab, Dataset | None]:
+    """(train, dev, vocabulary, test or None) of a training config: the dev split is drawn from the
+    training data with cfg.seed (or is cfg.dev_data), the vocabulary is built on the training split (or
+    reused from cfg.vocab_from). Every model trained next to an RNN calls this, so all share one split."""
     full = load_dataset(cfg.data, cfg.data_root)
     if (full.labels < 0).any():
         raise ValueError(f"{cfg.data} has unlabelled examples; train on a labelled split")
@@ -107,7 +113,7 @@ def train_bow(cfg: TrainConfig, log=print) -> dict:
     """Fit the BoW (or bigram) logistic regression and write its model folder."""
     from core.bow import fit_bow
     t0 = time.time()
-    train, dev, vocab, test = _prepare(cfg, log)
+    train, dev, vocab, test = prepare_data(cfg, log)
     model, info = fit_bow(train.texts, train.labels, dev.texts, dev.labels, vocab,
                           bigram=cfg.arch == "bigram", seed=cfg.seed, progress=log)
     seconds = time.time() - t0
@@ -126,7 +132,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
         raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {ARCHS + ('bow', 'bigram')}")
     set_seed(cfg.seed)
     t_start = time.time()
-    train, dev, vocab, test = _prepare(cfg, log)
+    train, dev, vocab, test = prepare_data(cfg, log)
     enc = lambda ds: encode_texts(ds.texts, vocab, cfg.max_len, cfg.truncate)
     tr_seqs, dev_seqs = enc(train), enc(dev)
     tr_labels = torch.tensor(train.labels, dtype=torch.float32)
@@ -154,7 +160,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
             break
         torch.manual_seed(cfg.seed * 1000 + epoch)
         rng = np.random.default_rng(cfg.seed * 1000 + epoch)
-        batches = _epoch_batches(lengths, cfg.batch_size, rng)
+        batches = epoch_batches(lengths, cfg.batch_size, rng)
         model.train()
         total, n_seen = 0.0, 0
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5.0, disable=None)
@@ -239,8 +245,9 @@ def insert_neutral(seq: list[int], max_n: int, rng: np.random.Generator) -> list
     return out
 
 
-def _epoch_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
-    """Shuffled batches of similar-length sequences (sorted within chunks of 50 batches)."""
+def epoch_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """One epoch's batches of indices into `lengths`: shuffled, of similar-length sequences (sorted
+    within chunks of 50 batches, so padding stays small), reproducible from rng."""
     perm = rng.permutation(len(lengths))
     chunk = batch_size * 50
     batches = []

@@ -7,8 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.analysis import MODIFIERS_VERSION
 from core.augmented import TOP_MODIFIERS, VARIANTS, compare, comparisons
 from core.data import NAMED, DataError
+from core.dynamics import SOLVER_VERSION
 from core.store import model_checksum
 from pages import CORE_ERRORS, current, method_link, show_chart
 
@@ -48,6 +50,11 @@ for r in sorted(full, key=lambda r: r["data"]):
     c[1].metric("BoW accuracy", f"{r['bow']['accuracy']:.2%}")
     c[2].metric("RNN − BoW", f"{diff['value']:+.2%}", help=f"95% bootstrap interval {diff['ci'][0]:+.2%} … "
                                                              f"{diff['ci'][1]:+.2%}", delta_arrow="off")
+    if (r["settings"].get("solver"), r["settings"].get("modifiers")) != (SOLVER_VERSION, MODIFIERS_VERSION):
+        st.info(f"Measured with earlier versions of the analyses (solver v{r['settings'].get('solver')}, modifiers "
+                f"v{r['settings'].get('modifiers')}; now v{SOLVER_VERSION}, v{MODIFIERS_VERSION}): the bag-of-words "
+                "models were built from the modifiers and position effects measured then. `python -m core compare "
+                f"--rnn {info['name']} --data {r['data']}` remeasures them (needs the dataset).")
     if r.get("gap_too_small"):
         st.warning("The RNN's gain over the bag-of-words is within its own bootstrap interval: the gaps recovered "
                    "below are not meaningful on this test set.")

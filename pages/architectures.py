@@ -1,0 +1,170 @@
+"""Architectures: every RNN trained on the sidebar model's dataset side by side (paper B's universality
+question), read from the stored analyses only (core.universality); nothing is computed on this page."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import universality as U
+from core.analysis import modifiers
+from core.cache import SHIPPED_DIR
+from core.store import model_checksum
+from pages import core_call, current, method_link, show_chart
+
+CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
+
+
+def stamp(data: str) -> tuple:
+    """What the stored rows depend on: each candidate's weights and its shipped analysis files."""
+    return tuple((m["name"], model_checksum(m["path"]), tuple(sorted(p.name for p in (Path(m["path"]) / SHIPPED_DIR).glob("*.pt"))))
+                 for m in U.candidates(data))
+
+
+@st.cache_data(show_spinner="Reading the stored analyses...", max_entries=8, ttl=600)
+def table_rows(data: str, stored: tuple) -> list[dict]:
+    """core.universality.rows, recomputed when `stored` (see stamp) changes."""
+    return U.rows(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=600)
+def attractor(path: str, checksum: str) -> dict | None:
+    return U.attractor_map(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=600)
+def modifier_points(path: str, checksum: str) -> list[dict]:
+    res = modifiers(path, stored_only=True)
+    return [] if res is None else [{"word": m["word"], "class": m["class"], "strength": m["strength"],
+                                    "PC1": m["pc"][0], "PC2": m["pc"][1]} for m in res["modifiers"]]
+
+
+def fmt(v: float | None, spec: str) -> str:
+    return "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+
+def known(group: dict) -> str:
+    """The known words the modifier screen lists, with their class."""
+    return ", ".join(f"{w} ({d['class']}{', valence word' if d['role'] == 'valence' else ''})"
+                     for w, d in group.items() if d is not None) or "none listed"
+
+
+info, _, _ = current()
+st.title("Architectures side by side")
+data = info.get("dataset")
+if not data:
+    st.info(f"{info['name']} has no training dataset recorded in its metrics.json, so there is nothing to line it up "
+            "with.")
+    st.stop()
+st.caption(f"Every RNN trained on **{data}** (the sidebar model's training set), one row each, from the analyses "
+           "stored with each model (`python -m core ship`; nothing is computed here). Paper B found the same line "
+           "attractor in GRU, LSTM, UGRNN and vanilla RNNs trained on the same task; this page shows how far that "
+           "holds here. " + method_link("fixed-points"))
+
+res = core_call(table_rows, data, stamp(data))
+for r in res:
+    if r["missing"]:
+        st.info(f"**{r['model']}** ({r['arch']}): no stored {', '.join(r['missing'])} for these weights at the "
+                f"default settings. `python -m core ship {r['model']}` stores them; this page does not compute them.")
+shown = [r for r in res if "n_fixed_points" in r]
+if not shown:
+    st.stop()
+
+table = pd.DataFrame([{
+    "arch": r["arch"], "model": r["model"], "variant": r["variant"] or "",
+    "test accuracy": r["accuracy"], "fixed (stable)": f"{r['n_fixed_points']} ({r['n_stable_fixed_points']})",
+    "slow": r["n_slow_points"], "readout range": f"{r['readout_range'][0]:.2f} … {r['readout_range'][1]:.2f}",
+    "reference y": r["reference"]["readout"], "|λ₁|": r["reference"]["lambda1"],
+    "stable": "yes" if r["reference"]["stable"] else "NO",
+    "slowest τ": " · ".join("∞" if t is None else f"{t:.0f}" for t in r["timescales_top"][:3]),
+    "modes |λ| > 0.99": r["n_marginal_modes"],
+    "drift (tokens/logit)": (f"≥ {r['drift_tokens_per_logit']:.0f}" if r["drift_capped_share"] > 0.5
+                             else f"{r['drift_tokens_per_logit']:.0f}"),
+    "top modifiers (s, τ)": ", ".join(f"{m['word']} {m['strength']:+.2f}, {m['timescale']:.1f}"
+                                     for m in r.get("modifiers", [])[:3]),
+    "negators": known(r["known"]["negators"]) if "known" in r else "",
+    "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
+    "begin a (τ)": (f"{r['position']['begin']['amplitude']:+.2f} ({r['position']['begin']['timescale']:.1f})"
+                    if "position" in r else ""),
+    "end a (τ)": (f"{r['position']['end']['amplitude']:+.2f} ({r['position']['end']['timescale']:.1f})"
+                  if "position" in r else ""),
+    "gap recovered": (f"{r['gap']['gap_recovered']:.0%} [{fmt(r['gap']['gap_ci'][0], '.0%')} … "
+                      f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" if r["gap"] else ""),
+} for r in shown])
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
+                            "reference y": st.column_config.NumberColumn(format="%+.2f"),
+                            "|λ₁|": st.column_config.NumberColumn(format="%.4f")})
+st.caption("Fixed and slow points at the default neutral input; the reference point h*_ref is where v0, the "
+           "modifier strengths and the position curves are measured; slowest τ: the three slowest stable timescales "
+           "there (tokens); drift: neutral tokens a state on the attractor needs to move one logit; modifiers: the "
+           "strongest words with little valence of their own (s = M(1) − 1, τ in tokens); known negators (not, n't, "
+           "never, no, nothing) and intensifiers (very, really, so, extremely, too) as the screen lists them (a word "
+           "not named there is class none or outside the list); position: amplitude a and timescale τ of the "
+           "beginning and end curves; gap recovered: the `full` context-augmented BoW's share of the RNN's gain "
+           "over bag-of-words with its 95% interval, where a comparison is stored.")
+for r in shown:
+    if r["variant"]:
+        st.caption(f"**{r['model']}** is a variant of its architecture: {r['variant']}.")
+    for w in r["warnings"]:
+        st.warning(f"**{r['model']}** ({r['arch']}): {w}")
+
+st.subheader("Side by side")
+metrics = pd.DataFrame([{"model": r["model"], "arch": r["arch"], "measure": name, "value": value}
+                        for r in shown for name, value in (
+                            ("test accuracy", r["accuracy"]),
+                            ("fixed + slow points", r["n_fixed_points"] + r["n_slow_points"]),
+                            ("slowest stable τ (tokens)", r["timescales_top"][0] if r["timescales_top"] else None),
+                            ("drift (tokens per logit)", r["drift_tokens_per_logit"]),
+                            ("modes |λ| > 0.99 at the reference", r["n_marginal_modes"]),
+                            ("gap recovered (full)", r["gap"]["gap_recovered"] if r["gap"] else None))
+                        if value is not None])
+show_chart(alt.Chart(metrics).mark_bar().encode(
+    x=alt.X("model:N", title=None, sort=[r["model"] for r in shown]), y=alt.Y("value:Q", title=None),
+    color=alt.Color("arch:N", scale=alt.Scale(scheme="tableau10")),
+    tooltip=["model", "arch", "measure", alt.Tooltip("value:Q", format=".4g")],
+).properties(width=170, height=140).facet(facet=alt.Facet("measure:N", title=None), columns=3
+                                          ).resolve_scale(y="independent"), "architectures", metrics)
+st.caption("One panel per measure, one bar per model (an empty slot: not stored, e.g. no comparison).")
+
+paths = {m["name"]: m["path"] for m in U.candidates(data)}
+for r in shown:
+    path = paths[r["model"]]
+    checksum = model_checksum(path)
+    st.subheader(f"{r['model']} ({r['arch']})")
+    left, right = st.columns(2)
+    with left:
+        att = attractor(path, checksum)
+        pts = pd.DataFrame({"PC1": att["pc"][:, 0], "PC2": att["pc"][:, 1], "readout": att["readout"],
+                            "kind": att["kind"], "stability": ["stable" if s else "unstable" for s in att["stable"]],
+                            "reference": [i == att["reference"] for i in range(len(att["kind"]))]})
+        show_chart(alt.Chart(pts).mark_point(filled=True).encode(
+            x="PC1:Q", y="PC2:Q",
+            color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y(h*)"),
+            shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
+            size=alt.condition("datum.reference", alt.value(200), alt.value(40)),
+            tooltip=["kind", "stability", alt.Tooltip("readout:Q", format=".3f")]), f"attractor-{r['model']}", pts)
+        st.caption("Fixed (circles) and slow (triangles) points in their first two principal components"
+                   + (", each half of the LSTM's [h; c] divided by its own spread" if r["arch"] == "lstm" else "")
+                   + "; the large dot is the reference point.")
+    with right:
+        mods = pd.DataFrame(modifier_points(path, checksum))
+        if "modifiers" not in r:
+            st.info(f"No stored modifier analysis for {r['model']}.")
+        elif len(mods) < 3:
+            st.info(f"The modifier subspace needs at least 3 modifiers; {r['model']} has {len(mods)} with little "
+                    "valence of its own.")
+        else:
+            base = alt.Chart(mods).encode(x=alt.X("PC1:Q", title="modifier component 1"),
+                                          y=alt.Y("PC2:Q", title="modifier component 2"))
+            show_chart(base.mark_circle(size=70).encode(
+                color=alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values()))),
+                tooltip=["word", "class", alt.Tooltip("strength:Q", format=".2f")])
+                + base.transform_filter(alt.FieldOneOfPredicate(field="word", oneOf=list(mods["word"][:10])))
+                .mark_text(dx=7, align="left", fontSize=11).encode(text="word:N"),
+                f"modifier-subspace-{r['model']}", mods)
+            st.caption("The modifiers' transient deflections in their first two principal components (paper A, "
+                       "Fig. 6), coloured by class.")
