@@ -13,6 +13,7 @@ PAGES = {
         st.Page("pages/modifiers.py", title="Modifiers", icon=":material/tune:"),
         st.Page("pages/dynamics.py", title="Dynamics", icon=":material/timeline:"),
         st.Page("pages/position.py", title="Position", icon=":material/straighten:"),
+        st.Page("pages/architectures.py", title="Architectures", icon=":material/hub:"),
     ],
     "Evaluate": [
         st.Page("pages/bow_vs_rnn.py", title="BoW vs RNN", icon=":material/compare_arrows:"),

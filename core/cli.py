@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--json", action="store_true", help="the result without its per-text rows")
     from core.importer import add_parser as add_import_parser
     from core.sweep import add_parser as add_sweep_parser
-    from core import doctor
+    from core import doctor, universality
     add_import_parser(sub)
+    universality.add_parser(sub)
     add_sweep_parser(sub)
     doctor.add_parser(sub)
     return ap
@@ -470,6 +471,11 @@ def cmd_ship(args) -> int:
     return 0
 
 
+def cmd_universality(args) -> int:
+    from core import universality
+    return universality.run(args)
+
+
 def cmd_doctor(args) -> int:
     from core import doctor
     return doctor.run(args)
@@ -566,5 +572,5 @@ def cmd_errors(args) -> int:
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
             "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
-            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "compare": cmd_compare,
+            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "universality": cmd_universality, "compare": cmd_compare,
             "errors": cmd_errors}

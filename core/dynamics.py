@@ -29,6 +29,7 @@ DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the
 N_MODES = 10  # slowest modes kept per fixed point
 SOLVER_VERSION = 6  # part of the cache key: bump when the solver's results change
 COMPLEX_TOL = 1e-9  # |Im lambda| above this: a complex pair (a rotation), not a real mode
+ROTATION_DOC_DEG = 30.0  # a leading pair turning this far over a median document is a rotation, not a line
 NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
@@ -554,13 +555,18 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
                         f"readout 0: the reference point sits at readout {ref_readout:+.2f}, where valences are "
                         "compressed")
     if rotation is not None:
-        warnings.append(f"the leading eigenvalue at the reference point is "
-                        f"{'one of a complex pair' if abs(lam1[ref].imag) > COMPLEX_TOL else 'negative'} "
-                        f"(lambda_1 = {lam1[ref].real:+.4f}{lam1[ref].imag:+.4f}i, |lambda_1| {abs(lam1[ref]):.4f}): "
-                        f"the slowest dynamics there turn by {np.degrees(turn):.3g} degrees per token (one turn in "
-                        f"{rotation:,.0f} tokens; median document {doc_len:.0f}), a rotation, not a line attractor; the "
-                        "integration mode is the rotating plane as the readout sees it now, so v, v0 and the modifier "
-                        "strengths measured there leave out where the rotation takes a valence later")
+        doc_turn = float(np.degrees(turn * doc_len))
+        warnings.append(
+            f"the leading eigenvalue at the reference point is "
+            f"{'one of a complex pair' if abs(lam1[ref].imag) > COMPLEX_TOL else 'negative'} (lambda_1 = "
+            f"{lam1[ref].real:+.4f}{lam1[ref].imag:+.4f}i, |lambda_1| {abs(lam1[ref]):.4f}): the slowest dynamics there "
+            f"turn by {np.degrees(turn):.3g} degrees per token, one turn in {rotation:,.0f} tokens, {doc_turn:.3g} degrees "
+            f"over a median document ({doc_len:.0f} tokens): "
+            + ("a rotation, not a line attractor; the integration mode is the rotating plane as the readout sees it "
+               "now, so v, v0 and the modifier strengths measured there leave out where the rotation takes a valence "
+               "later" if doc_turn >= ROTATION_DOC_DEG else
+               "too slow to matter within a document (a line attractor in effect), but the integration mode is the "
+               "pair's plane as the readout sees it"))
     if not (float(att_readout.min()) < 0 < float(att_readout.max())):
         warnings.append("the fixed and slow points do not span both signs of the readout: no line attractor "
                         "through the neutral point at this neutral input")

@@ -1,6 +1,8 @@
 """Architectures side by side (paper B's universality question): every RNN trained on one dataset, one row
 each, from stored analyses only (local cache or each model's shipped `analyses/`; nothing is computed).
 
+Only the standard library is imported at module level, so that `python -m core` builds its parser fast.
+
 A row: accuracy, fixed and slow points, readout range, reference point and its stability, slowest timescales,
 drift, the strongest modifiers, which known negators and intensifiers the modifier screen lists, position
 amplitudes, the share of the RNN-BoW gap the augmented bag-of-words recovers (when a comparison is stored), and
@@ -15,17 +17,10 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from core.analysis import modifiers, position
-from core.dynamics import attractor_plane, stored_dynamics
-from core.rnn import ARCHS
-from core.store import MODELS_DIR, list_models, load_model, read_json
-
 KNOWN = {"negators": ("not", "n't", "never", "no", "nothing"),
          "intensifiers": ("very", "really", "so", "extremely", "too")}
 MARGINAL = 0.99     # |lambda| above this at the reference: a timescale over 100 tokens
+V0_MISS = 100.0     # |g_end(0)| above this: v0 misses a word's effect on the readout by orders of magnitude
 N_TOP = 5           # modifiers per row
 DEFAULT_DATA = "sst2:train"
 
@@ -40,9 +35,12 @@ def variant(metrics: dict) -> str | None:
 
 
 def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
-               models_dir: Path | str = MODELS_DIR) -> list[dict]:
-    """The RNNs of models_dir trained on `data` (or the named ones, in that order), plain models by
-    architecture (gru, lstm, ugrnn, vanilla) first, then variants."""
+               models_dir: Path | str | None = None) -> list[dict]:
+    """The RNNs of models_dir (default: the project's models/) trained on `data` (or the named ones, in that
+    order), plain models by architecture (gru, lstm, ugrnn, vanilla) first, then variants."""
+    from core.rnn import ARCHS
+    from core.store import MODELS_DIR, list_models, read_json
+    models_dir = models_dir or MODELS_DIR
     rnns = [m for m in list_models(Path(models_dir)) if m["kind"] == "rnn"]
     if names:
         by_name = {m["name"]: m for m in rnns}
@@ -54,7 +52,8 @@ def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
 
     def key(m: dict) -> tuple:
         met = Path(m["path"]) / "metrics.json"
-        return variant(read_json(met)) is not None if met.exists() else False, order.get(m["arch"], len(order)), m["name"]
+        is_variant = met.exists() and variant(read_json(met)) is not None
+        return is_variant, order.get(m["arch"], len(order)), m["name"]
 
     return sorted((m for m in rnns if m["dataset"] == data), key=key)
 
@@ -71,33 +70,54 @@ def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
 
 
 def _gap(path: Path, test_data: str | None) -> dict | None:
-    """The `full` augmented BoW's share of the RNN-BoW gap from a stored comparison (the model's test set and
-    the default K preferred), or None when none is stored."""
+    """The `full` augmented BoW's share of the RNN-BoW gap from a stored comparison, or None when none is
+    stored. Preferred: one made with this engine's modifier measurements (`current`), on the model's test set,
+    at the default K; an earlier engine's is used only when no current one exists, and says so."""
+    from core.analysis import MODIFIERS_VERSION
     from core.augmented import TOP_MODIFIERS, comparisons
+    from core.dynamics import SOLVER_VERSION
+
+    def current(c: dict) -> bool:
+        return c["settings"].get("solver") == SOLVER_VERSION and c["settings"].get("modifiers") == MODIFIERS_VERSION
+
     found = [c for c in comparisons(str(path)) if any(v["name"] == "full" for v in c["variants"])]
     if not found:
         return None
-    best = max(found, key=lambda c: (c["data"] == test_data, c["settings"].get("top") == TOP_MODIFIERS))
+    best = max(found, key=lambda c: (current(c), c["data"] == test_data, c["settings"].get("top") == TOP_MODIFIERS))
     full = next(v for v in best["variants"] if v["name"] == "full")
     return {"data": best["data"], "top": best["settings"].get("top"), "gap_recovered": full["gap_recovered"],
             "gap_ci": full["gap_ci"], "accuracy": full["accuracy"], "rnn_accuracy": best["rnn"]["accuracy"],
-            "bow_accuracy": best["bow"]["accuracy"]}
+            "bow_accuracy": best["bow"]["accuracy"], "current": current(best),
+            "engine": {"solver": best["settings"].get("solver"), "modifiers": best["settings"].get("modifiers")}}
 
 
-def _warnings(summary: dict, eigvals: np.ndarray) -> list[str]:
-    """The dynamics summary's warnings, and where the slow dynamics at the reference are more than one mode."""
+def _warnings(summary: dict, eigvals, pos: dict | None) -> list[str]:
+    """The dynamics summary's warnings; where the slow dynamics at the reference are more than one mode; and
+    where v0 misses what a word does to the readout (g_end(0), a word's one-step effect on the readout over its
+    v0, far from 1: the integration mode barely reaches the readout)."""
+    import numpy as np
     out = list(summary["warnings"])
     slow = int((np.abs(eigvals) > MARGINAL).sum())
     if slow >= 2:
         out.append(f"{slow} modes at the reference point have |lambda| > {MARGINAL} (timescales over "
                    f"{-1 / math.log(MARGINAL):.0f} tokens): the slow dynamics are not one line, and v, v0 and the "
                    "modifier strengths follow the integration mode alone")
+    if pos is not None and abs(pos["end"]["curve"][0]) > V0_MISS:
+        out.append(f"a word's one-step effect on the readout at the reference point is {pos['end']['curve'][0]:.3g} "
+                   "times its persistent valence v0 (median over probe words): the integration mode there barely "
+                   "reaches the readout, so v0, the modifier strengths and the position curves, all ratios to v0, "
+                   "are not meaningful")
     return out
 
 
 def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     """One model's row (see the module docstring) from its analyses at the default settings with n_seeds
     fixed-point seeds (the shipped ones: 1,000); the analyses missing from storage are named in `missing`."""
+    import numpy as np
+
+    from core.analysis import modifiers, position
+    from core.dynamics import stored_dynamics
+    from core.store import read_json
     path = Path(info["path"])
     met = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
     out = {"arch": info["arch"], "model": info["name"], "variant": variant(met), "dataset": info["dataset"],
@@ -123,7 +143,7 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
             "drift_tokens_per_logit": s["drift_tokens_per_logit"], "drift_capped_share": s["drift_capped_share"],
             "median_doc_tokens": s["median_doc_tokens"],
             "linearization_error_median": s["linearization_error_median"],
-            "warnings": _warnings(s, eig)})
+            "warnings": _warnings(s, eig, pos)})
     if mods is not None:
         out.update({
             "modifiers": [{k: m[k] for k in ("word", "class", "strength", "strength_ci", "timescale")}
@@ -138,12 +158,12 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     return out
 
 
-def rows(data: str = DEFAULT_DATA, names: list[str] | None = None, models_dir: Path | str = MODELS_DIR,
+def rows(data: str = DEFAULT_DATA, names: list[str] | None = None, models_dir: Path | str | None = None,
          n_seeds: int = 1000, log=None) -> list[dict]:
     """The universality table: one row per RNN trained on `data` (or per named model)."""
     found = candidates(data, names, models_dir)
     if not found:
-        raise ValueError(f"no RNN trained on {data} in {models_dir}")
+        raise ValueError(f"no RNN trained on {data} in {models_dir or 'models/'}")
     return [row(m, n_seeds, log) for m in found]
 
 
@@ -151,6 +171,10 @@ def attractor_map(path: str, n_seeds: int = 1000) -> dict | None:
     """A model's fixed and slow points in the attractor's first two principal components (each half of an
     LSTM's [h; c] on its own scale; PC1 increasing with the readout), from its stored dynamics: {"pc" (K, 2),
     "readout", "kind", "stable", "reference"}; None when no dynamics analysis is stored."""
+    import torch
+
+    from core.dynamics import attractor_plane, stored_dynamics
+    from core.store import load_model
     dyn = stored_dynamics(path, n_seeds=n_seeds)
     if dyn is None:
         return None
@@ -172,7 +196,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", default=DEFAULT_DATA, help=f"the training dataset the models share, as metrics.json "
                    f"records it (default {DEFAULT_DATA})")
     p.add_argument("--models", default=None, help="comma-separated model names instead (any dataset)")
-    p.add_argument("--models-dir", default=str(MODELS_DIR), help="folder of model folders (default: models/)")
+    p.add_argument("--models-dir", default=None, help="folder of model folders (default: the project's models/)")
     p.add_argument("--n-seeds", type=int, default=1000, help="fixed-point seeds of the stored analyses to read "
                    "(default 1000, as shipped)")
     p.add_argument("--json", action="store_true", help="the rows as JSON")
@@ -211,11 +235,11 @@ def table(rows_: list[dict]) -> str:
     for r in rows_:
         mods = ", ".join(f"{m['word']} {m['strength']:+.2f} {m['timescale']:.1f}" for m in r.get("modifiers", [])[:3])
         pos = r.get("position")
-        pos_s = (f"{pos['begin']['amplitude']:+.2f} ({pos['begin']['timescale']:.1f}) / "
-                 f"{pos['end']['amplitude']:+.2f} ({pos['end']['timescale']:.1f})") if pos else "-"
+        pos_s = (f"{pos['begin']['amplitude']:+.3g} ({pos['begin']['timescale']:.1f}) / "
+                 f"{pos['end']['amplitude']:+.3g} ({pos['end']['timescale']:.1f})") if pos else "-"
         g = r["gap"]
         gap = (f"{g['gap_recovered']:.0%} [{_num(g['gap_ci'][0], '.0%')}, {_num(g['gap_ci'][1], '.0%')}] on {g['data']}"
-               if g else "-")
+               + ("" if g["current"] else " (earlier engine)") if g else "-")
         lines.append(f"{r['arch']:8} {r['model']:14} {mods or '-':48} {pos_s:30} {gap}")
     lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not listed):"]
     for r in rows_:

@@ -87,12 +87,13 @@ table = pd.DataFrame([{
                                      for m in r.get("modifiers", [])[:3]),
     "negators": known(r["known"]["negators"]) if "known" in r else "",
     "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
-    "begin a (τ)": (f"{r['position']['begin']['amplitude']:+.2f} ({r['position']['begin']['timescale']:.1f})"
+    "begin a (τ)": (f"{r['position']['begin']['amplitude']:+.3g} ({r['position']['begin']['timescale']:.1f})"
                     if "position" in r else ""),
-    "end a (τ)": (f"{r['position']['end']['amplitude']:+.2f} ({r['position']['end']['timescale']:.1f})"
+    "end a (τ)": (f"{r['position']['end']['amplitude']:+.3g} ({r['position']['end']['timescale']:.1f})"
                   if "position" in r else ""),
     "gap recovered": (f"{r['gap']['gap_recovered']:.0%} [{fmt(r['gap']['gap_ci'][0], '.0%')} … "
-                      f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" if r["gap"] else ""),
+                      f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" + ("" if r["gap"]["current"] else " (earlier engine)")
+                      if r["gap"] else ""),
 } for r in shown])
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
@@ -105,7 +106,8 @@ st.caption("Fixed and slow points at the default neutral input; the reference po
            "never, no, nothing) and intensifiers (very, really, so, extremely, too) as the screen lists them (a word "
            "not named there is class none or outside the list); position: amplitude a and timescale τ of the "
            "beginning and end curves; gap recovered: the `full` context-augmented BoW's share of the RNN's gain "
-           "over bag-of-words with its 95% interval, where a comparison is stored.")
+           "over bag-of-words with its 95% interval, where a comparison is stored (\"earlier engine\": measured with an "
+           "earlier engine's modifier measurements; `python -m core ship MODEL --compare D` measures it again).")
 for r in shown:
     if r["variant"]:
         st.caption(f"**{r['model']}** is a variant of its architecture: {r['variant']}.")

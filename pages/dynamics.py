@@ -31,7 +31,7 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
             "readout": res["readout"].double().numpy(), "lambda1": res["lambda1"].double().numpy(),
             "slow_points": res["slow_points"].double().numpy(), "slow_readout": res["slow_readout"].double().numpy(),
             "slow_q": res["slow_q"].double().numpy(), "slow_lambda1": res["slow_lambda1"].double().numpy(),
-            "ref_eigvals": res["ref_eigvals"].double().numpy()}
+            "ref_eigvals": res["ref_eigvals"].double().numpy(), "state_scale": res["state_scale"].double().numpy()}
 
 
 def pcs2(X: np.ndarray) -> np.ndarray:
@@ -110,7 +110,7 @@ c[3].metric("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), he
 
 n_fp = len(res["readout"])
 allp = np.concatenate([res["points"], res["slow_points"]]) if len(res["slow_points"]) else res["points"]
-xy = pcs2(allp)
+xy = pcs2(allp / res["state_scale"])   # an LSTM's h and c halves each on its own scale (core.dynamics.state_scale)
 fp = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1],
                    "readout": np.concatenate([res["readout"], res["slow_readout"]]),
                    "|λ₁|": np.concatenate([res["lambda1"], res["slow_lambda1"]]),

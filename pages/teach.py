@@ -188,13 +188,10 @@ def step_attractor(eng: ContextEngine) -> None:
                + method_link("linearisation", "timescales"))
     reference_warnings(eng.reference()["warnings"])
     trace = st.text_input("Follow a sentence along the line", TRACE_DEFAULT, key="teach_trace")
-    pts = eng.points.numpy()
-    mean = pts.mean(0)
-    axes = np.linalg.svd(pts - mean, full_matrices=False)[2][:2]
-    xy = (pts - mean) @ axes.T
+    xy = eng.project(eng.points).numpy()        # the engine's attractor plane (an LSTM's h and c on their own scales)
     n_fixed = s["n_fixed_points"]
     points = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1], "readout": eng.readout_fp.numpy(),
-                           "kind": np.where(np.arange(len(pts)) < n_fixed, "fixed point", "slow point")})
+                           "kind": np.where(np.arange(len(xy)) < n_fixed, "fixed point", "slow point")})
     layers = alt.Chart(points).mark_circle(size=30, opacity=0.7).encode(
         x="PC1:Q", y="PC2:Q",
         color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y"),
@@ -205,7 +202,7 @@ def step_attractor(eng: ContextEngine) -> None:
     tokens = tokenize(trace)
     if tokens:
         states = eng.run(eng.vocab.encode(tokens))
-        txy = (states.numpy() - mean) @ axes.T
+        txy = eng.project(states).numpy()
         path = pd.DataFrame({"PC1": txy[:, 0], "PC2": txy[:, 1], "step": range(len(txy)),
                              "token": ["(start)"] + tokens, "readout": eng.y(states).numpy()})
         base = alt.Chart(path).encode(x="PC1:Q", y="PC2:Q", order="step:Q")

@@ -9,7 +9,7 @@ M is built with a known complex leading pair, so the eigenvalues, timescales, th
 rotation and the conjugate partners of ablation are all known in closed form.
 """
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -179,6 +179,21 @@ def test_complex_leading_pair_integration_mode_reads_its_plane(arch):
     assert any("complex pair" in m and "not a line attractor" in m for m in s["warnings"])
 
 
+def test_a_slowly_turning_pair_is_named_but_not_called_a_rotation():
+    """A vanilla cell whose leading pair turns 0.002 rad per token: one turn in 2 pi / 0.002 tokens and about 2
+    degrees over the 15-token test texts, so the summary names the pair but calls it a line in effect."""
+    model = designed("vanilla")
+    B = np.zeros((H, H))
+    B[:2, :2], B[2:4, 2:4], B[4, 4] = rotation(0.95, 0.002), rotation(0.5, 1.0), REAL
+    Q = basis()
+    with torch.no_grad():
+        model.cell.rnn.weight_hh_l0.copy_(torch.from_numpy(Q @ B @ Q.T))
+    s = engine(model).summary
+    assert s["reference_rotation_tokens"] == pytest.approx(2 * math.pi / 0.002, rel=1e-3)
+    said = [m for m in s["warnings"] if "complex pair" in m]
+    assert len(said) == 1 and "too slow to matter within a document" in said[0] and "not a line attractor" not in said[0]
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_ablating_one_of_a_complex_pair_removes_its_partner_and_stays_real(arch):
     """At h* = 0 the second rotation block is a complex pair: choosing one member removes both; the removed
@@ -207,7 +222,7 @@ def test_ablating_one_of_a_complex_pair_removes_its_partner_and_stays_real(arch)
     assert not {0, 1} & set(eng.excited_modes(h))
 
 
-@lru_cache(maxsize=None)
+@cache
 def designed_engine(arch: str) -> ContextEngine:
     """One engine per cell on the designed weights, shared by the tests (they only read it)."""
     return engine(designed(arch))

@@ -75,31 +75,43 @@ def test_one_row_per_architecture_from_the_stored_analyses(arch_models, toy_csv)
     assert ft["missing"] == ["dynamics", "modifiers", "position"] and "n_fixed_points" not in ft
 
 
-def test_several_marginal_modes_are_named():
+def test_several_marginal_modes_and_a_v0_that_misses_the_readout_are_named():
     summary = {"warnings": ["w"]}
-    assert U._warnings(summary, np.array([0.999, 0.5 + 0.1j, 0.5 - 0.1j])) == ["w"]
-    both = U._warnings(summary, np.array([1.0005, 0.995, 0.5]))
+    fine = {"end": {"curve": [1.3, 1.1]}}
+    assert U._warnings(summary, np.array([0.999, 0.5 + 0.1j, 0.5 - 0.1j]), fine) == ["w"]
+    both = U._warnings(summary, np.array([1.0005, 0.995, 0.5]), None)
     assert len(both) == 2 and both[1].startswith("2 modes at the reference point have |lambda| > 0.99")
+    missed = U._warnings(summary, np.array([0.9]), {"end": {"curve": [1.7e9, 1.3e9]}})
+    assert len(missed) == 2 and "1.7e+09 times its persistent valence v0" in missed[1]
 
 
 def test_gap_comes_from_the_stored_full_variant_at_the_default_k(arch_models, tmp_path, monkeypatch):
-    """Two stored comparisons of toy-gru (K = 30 and the default K): the row reads the `full` variant of the
-    default one; a comparison without `full` is not used."""
+    """Stored comparisons of toy-gru: the row reads the `full` variant of the current engine's comparison at the
+    default K, not the one at K = 30, one without `full`, nor an earlier engine's; that one only when it is all
+    there is, and marked so."""
+    from core.analysis import MODIFIERS_VERSION
     from core.augmented import TOP_MODIFIERS
+    from core.dynamics import SOLVER_VERSION
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))     # these entries stay out of the module's cache
     path = arch_models / "toy-gru"
     checksum = model_checksum(path)
-    for top, gap in ((30, 0.25), (TOP_MODIFIERS, 0.8), (7, None)):
+    for top, gap, solver in ((30, 0.25, SOLVER_VERSION), (TOP_MODIFIERS, 0.8, SOLVER_VERSION), (7, None, SOLVER_VERSION),
+                             (TOP_MODIFIERS, 0.3, SOLVER_VERSION - 1)):
+        settings = {"data": "toy:test", "top": top, "solver": solver, "modifiers": MODIFIERS_VERSION}
         variants = [{"name": "bow", "accuracy": 0.7, "gap_recovered": 0.0, "gap_ci": [0.0, 0.0]}]
         if gap is not None:
             variants.append({"name": "full", "accuracy": 0.9, "gap_recovered": gap, "gap_ci": [gap - 0.1, gap + 0.1]})
-        cached(checksum, "compare", {"data": "toy:test", "top": top},
-               lambda: {"data": "toy:test", "n": 10, "rnn": {"accuracy": 0.95}, "bow": {"accuracy": 0.7},
-                        "variants": variants, "rnn_checksum": checksum, "settings": {"data": "toy:test", "top": top}},
-               model_dir=path)
+        stored = {"data": "toy:test", "n": 10, "rnn": {"accuracy": 0.95}, "bow": {"accuracy": 0.7},
+                  "variants": variants, "rnn_checksum": checksum, "settings": settings}
+        cached(checksum, "compare", settings, lambda stored=stored: stored, model_dir=path)
     g = U._gap(path, "toy:test")
     assert g["gap_recovered"] == 0.8 and g["gap_ci"] == pytest.approx([0.7, 0.9]) and g["top"] == TOP_MODIFIERS
-    assert (g["rnn_accuracy"], g["bow_accuracy"], g["accuracy"]) == (0.95, 0.7, 0.9)
+    assert (g["rnn_accuracy"], g["bow_accuracy"], g["accuracy"]) == (0.95, 0.7, 0.9) and g["current"]
+    for f in tmp_path.glob("compare-*.pt"):                      # only the earlier engine's comparison left
+        if torch.load(f, weights_only=True)["result"]["settings"]["solver"] == SOLVER_VERSION:
+            f.unlink()
+    g = U._gap(path, "toy:test")
+    assert g["gap_recovered"] == 0.3 and not g["current"] and g["engine"]["solver"] == SOLVER_VERSION - 1
 
 
 def cli(args: list[str]) -> int:
