@@ -23,7 +23,7 @@ CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-de
                 "--disable-component-update", "--disable-sync")
 # (title in the sidebar navigation, URL path), in the navigation's order (app.py)
 PAGES = (("Start", ""), ("Phrase", "phrase"), ("Modifiers", "modifiers"), ("Dynamics", "dynamics"),
-         ("Position", "position"), ("BoW vs RNN", "bow_vs_rnn"), ("Error analysis", "errors"),
+         ("Position", "position"), ("Architectures", "architectures"), ("BoW vs RNN", "bow_vs_rnn"), ("Error analysis", "errors"),
          ("Teach", "teach"), ("Method", "method"))
 NAV_LINK = '[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]'
 INSTALL_HINT = ("the browser checks need Selenium and Debian's chromium: "

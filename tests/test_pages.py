@@ -10,7 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["start", "phrase", "modifiers", "dynamics", "position", "bow_vs_rnn", "errors", "teach", "method"]
+PAGES = ["start", "phrase", "modifiers", "dynamics", "position", "architectures", "bow_vs_rnn", "errors", "teach",
+         "method"]
 
 
 @pytest.fixture(scope="module")
