@@ -7,9 +7,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
-from core.dynamics import dynamics, mode_time
-from core.store import model_checksum
+from core.dynamics import attractor_plane, dynamics, mode_time
+from core.store import load_model, model_checksum
 from pages import core_call, current, method_link, reference_warnings, show_chart
 
 N_TIMESCALES = 10
@@ -27,21 +28,15 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
 
     res, hit = dynamics(path, n_seeds=n_seeds, neutral=neutral, progress=progress)
     bar.empty()
+    # The attractor plane the Phrase page draws too (an LSTM's h and c each on its own scale; PC1 grows with y).
+    pts = torch.cat([res["points"].double(), res["slow_points"].double()])
+    mu, axes = attractor_plane(pts, res["state_scale"].double(), load_model(path).model.readout_vector()[0])
     return {"summary": res["summary"], "cached": hit, "points": res["points"].double().numpy(),
+            "pc": ((pts / res["state_scale"].double() - mu) @ axes.T).numpy(),
             "readout": res["readout"].double().numpy(), "lambda1": res["lambda1"].double().numpy(),
             "slow_points": res["slow_points"].double().numpy(), "slow_readout": res["slow_readout"].double().numpy(),
             "slow_q": res["slow_q"].double().numpy(), "slow_lambda1": res["slow_lambda1"].double().numpy(),
-            "ref_eigvals": res["ref_eigvals"].double().numpy(), "state_scale": res["state_scale"].double().numpy()}
-
-
-def pcs2(X: np.ndarray) -> np.ndarray:
-    """Projection onto the first two principal components (zeros where there are fewer)."""
-    Xc = X - X.mean(0)
-    out = np.zeros((X.shape[0], 2))
-    if X.shape[0] >= 2:
-        vt = np.linalg.svd(Xc, full_matrices=False)[2][:2]
-        out[:, :vt.shape[0]] = Xc @ vt.T
-    return out
+            "ref_eigvals": res["ref_eigvals"].double().numpy()}
 
 
 def fmt_tau(t: float | None) -> str:
@@ -110,7 +105,7 @@ c[3].metric("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), he
 
 n_fp = len(res["readout"])
 allp = np.concatenate([res["points"], res["slow_points"]]) if len(res["slow_points"]) else res["points"]
-xy = pcs2(allp / res["state_scale"])   # an LSTM's h and c halves each on its own scale (core.dynamics.state_scale)
+xy = res["pc"]
 fp = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1],
                    "readout": np.concatenate([res["readout"], res["slow_readout"]]),
                    "|λ₁|": np.concatenate([res["lambda1"], res["slow_lambda1"]]),
