@@ -39,18 +39,23 @@ def entry_file(model_checksum: str, name: str, settings: dict) -> str:
     return f"{name}-{cache_key(model_checksum, name, settings)[:24]}.pt"
 
 
-def entry_problem(path: Path) -> str | None:
-    """What is wrong with a cache or shipped-analysis file, or None for a valid entry (a dict result
-    under a key that the file's name carries). Loading never runs code: weights_only=True."""
+def _entry(path: Path) -> tuple[dict | None, str | None]:
+    """(entry, None) for a valid cache or shipped-analysis file (a dict result under a key that the file's
+    name carries), else (None, what is wrong). Loading never runs code: weights_only=True."""
     try:
         entry = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # corrupt, truncated, or a pickle that would run code
-        return f"unreadable ({type(e).__name__})"
+        return None, f"unreadable ({type(e).__name__})"
     if not (isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("result"), dict)):
-        return "not a cache entry"
+        return None, "not a cache entry"
     if not Path(path).name.endswith(f"-{entry['key'][:24]}.pt"):
-        return "its key does not match its file name"
-    return None
+        return None, "its key does not match its file name"
+    return entry, None
+
+
+def entry_problem(path: Path) -> str | None:
+    """What is wrong with a cache or shipped-analysis file, or None for a valid entry."""
+    return _entry(path)[1]
 
 
 def _read(path: Path, key: str, log: Callable[[str], None]) -> dict | None:
@@ -125,13 +130,8 @@ def comparable_entries(name: str, model_dir: Path | None = None) -> list[dict]:
     seen, out = set(), []
     for place in places:
         for path in sorted(place.glob(f"{name}-*.pt")) if place.is_dir() else []:
-            try:
-                entry = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception:
-                continue
-            if not (isinstance(entry, dict) and isinstance(entry.get("result"), dict) and entry.get("key")):
-                continue
-            if entry["key"] not in seen and path.name.startswith(f"{name}-{entry['key'][:24]}"):
+            entry = _entry(path)[0]
+            if entry is not None and path.name == f"{name}-{entry['key'][:24]}.pt" and entry["key"] not in seen:
                 seen.add(entry["key"])
                 out.append(entry["result"])
     return out
