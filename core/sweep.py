@@ -52,16 +52,20 @@ class SweepError(ValueError):
     """A bad sweep spec or summary, or a sweep that cannot run (e.g. Ray missing)."""
 
 
+def _json_file(p: Path, what: str, bad: str):
+    """The JSON in file p; SweepError "no such <what>" or "<bad> (<reason>)" naming the file."""
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"{p}: no such {what}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SweepError(f"{p}: {bad} ({e})") from None
+
+
 def load_spec(path: str | Path) -> dict:
     """The validated spec in a JSON file."""
     p = Path(path)
-    try:
-        spec = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{p}: no such sweep spec") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SweepError(f"{p}: not valid JSON ({e})") from None
-    return validate_spec(spec, str(p))
+    return validate_spec(_json_file(p, "sweep spec", "not valid JSON"), str(p))
 
 
 def _field_types() -> dict[str, tuple[set[str], Any]]:
@@ -406,12 +410,7 @@ def load_summary(path: str | Path) -> list[dict]:
     """The rows of a sweep summary (.sweep.json): one dict per trial with trial, model (the folder name
     beside the summary), status, its settings and results; SweepError for a file that is not one."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{p}: no such sweep summary") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SweepError(f"{p}: corrupt sweep summary ({e})") from None
+    doc = _json_file(p, "sweep summary", "corrupt sweep summary")
     if not (isinstance(doc, dict) and doc.get("format") == "sweep" and isinstance(doc.get("rows"), list)
             and all(isinstance(r, dict) and "model" in r for r in doc["rows"])):
         raise SweepError(f"{p}: not a sweep summary")
