@@ -62,14 +62,10 @@ def _read(path: Path, key: str, log: Callable[[str], None]) -> dict | None:
     """The result stored at path under this key, or None (a bad file is reported, never trusted)."""
     if not path.exists():
         return None
-    try:
-        entry = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("result"), dict):
-            return entry["result"]
-        reason = "stale or foreign entry"
-    except Exception as e:  # corrupt or truncated file
-        reason = f"unreadable ({type(e).__name__})"
-    log(f"cache {path.name}: {reason}; ignored")
+    entry, problem = _entry(path)
+    if entry is not None and entry["key"] == key:
+        return entry["result"]
+    log(f"cache {path.name}: {problem or 'stale or foreign entry'}; ignored")
     return None
 
 
