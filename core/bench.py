@@ -9,20 +9,29 @@ import torch.nn.functional as F
 from core.rnn import SentimentRNN
 
 
-def _throughput(model: SentimentRNN, forward, ids, lengths, labels, steps: int) -> float:
+def _throughput(model: SentimentRNN, forward, ids, lengths, labels, steps: int, warmup: int = 3) -> float:
+    """Training tokens/s of `forward` after `warmup` steps (the fused CPU kernels build their primitives
+    over the first few steps of a new shape: timing from step 1 made them look 3x slower than they are)."""
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    for i in range(steps + 1):
-        if i == 1:  # the first step warms up allocations
+    sync = torch.cuda.synchronize if ids.is_cuda else (lambda: None)
+    for i in range(warmup + steps):
+        if i == warmup:
+            sync()
             t0 = time.perf_counter()
         loss = F.binary_cross_entropy_with_logits(forward(ids, lengths), labels)
         opt.zero_grad()
         loss.backward()
         opt.step()
+    sync()
     return ids.numel() * steps / (time.perf_counter() - t0)
 
 
-def bench_train(model_name: str | None = None, seq_len: int = 200, batch_size: int = 64, steps: int = 5) -> dict:
-    """Training tokens/s of the fast (fused) path and of the step-function path on the same model."""
+def bench_train(model_name: str | None = None, seq_len: int = 200, batch_size: int = 64, steps: int = 5,
+                device: str = "cpu", arch: str = "gru") -> dict:
+    """Training tokens/s of the fused path and of the step-function path on the same model and device, and
+    the path `train --path auto` takes there."""
+    from core.train import resolve_device, resolve_path
+    dev = resolve_device(device)
     if model_name:
         from core.store import load_model
         clf = load_model(model_name)
@@ -31,17 +40,18 @@ def bench_train(model_name: str | None = None, seq_len: int = 200, batch_size: i
         cfg, V = clf.config, len(clf.vocab)
         arch, d, H = cfg["arch"], cfg["embed_dim"], cfg["hidden_size"]
     else:
-        arch, V, d, H = "gru", 20000, 64, 128
+        V, d, H = 20000, 128, 128
     torch.manual_seed(0)
-    model = SentimentRNN(V, arch, d, H)
-    ids = torch.randint(2, V, (batch_size, seq_len))
-    lengths = torch.full((batch_size,), seq_len)
-    labels = torch.randint(0, 2, (batch_size,)).float()
+    model = SentimentRNN(V, arch, d, H).to(dev)
+    ids = torch.randint(2, V, (batch_size, seq_len), device=dev)
+    lengths = torch.full((batch_size,), seq_len, device=dev)
+    labels = torch.randint(0, 2, (batch_size,), device=dev).float()
     fast = _throughput(model, model.forward, ids, lengths, labels, steps)
     step = _throughput(model, model.forward_step, ids, lengths, labels, steps)
-    return {"arch": arch, "vocab_size": V, "embed_dim": d, "hidden_size": H, "batch_size": batch_size,
-            "seq_len": seq_len, "threads": torch.get_num_threads(), "fast_tokens_per_s": fast,
-            "step_tokens_per_s": step, "ratio": fast / step}
+    return {"arch": arch, "device": dev.type, "vocab_size": V, "embed_dim": d, "hidden_size": H,
+            "batch_size": batch_size, "seq_len": seq_len, "threads": torch.get_num_threads(),
+            "fast_tokens_per_s": fast, "step_tokens_per_s": step, "ratio": fast / step,
+            "auto_path": resolve_path("auto", dev, arch)}
 
 
 def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = None, adam_lr: float = 1e-2,

@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     t.add_argument("--resume", action="store_true", help="continue from runs/<name>/checkpoint.pt")
+    t.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
+                   help="train on the CPU, on a CUDA GPU (an error where there is none), or on a GPU if there is one")
+    t.add_argument("--path", choices=["auto", "fused", "step"], default="auto",
+                   help="the cell's fused batched layers or its step function F (same equations); auto takes the "
+                        "faster for this cell and device (both are recorded in metrics.json)")
     t.add_argument("--neutral", default=None, help="the analyses' default neutral input for this model (recorded in config.json)")
     t.add_argument("--neutral-insert", type=int, default=0,
                    help="insert 0..N zero inputs at random positions inside each training text, so that x* = 0 "
@@ -127,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--adam-lr", type=float, default=1e-2)
     b.add_argument("--adam-cap", type=float, default=600.0, help="give Adam at most this many seconds")
     b.add_argument("--seq-len", type=int, default=200)
+    b.add_argument("--arch", default="all", choices=["all", "gru", "lstm", "ugrnn", "vanilla"],
+                   help="train benchmark without a model: these cells (embedding and hidden size 128)")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="train benchmark: the device")
     b.add_argument("--batch-size", type=int, default=64)
     b.add_argument("--steps", type=int, default=5)
     b.add_argument("--json", action="store_true")
@@ -450,13 +458,16 @@ def cmd_bench(args) -> int:
             print(f"  speedup {'' if res['adam_reached_our_share'] else 'at least '}{res['speedup']:.1f}x")
         return 0
     from core.bench import bench_train
-    res = bench_train(args.model, args.seq_len, args.batch_size, args.steps)
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print(f"fast path: {res['fast_tokens_per_s']:.0f} tokens/s; step function: {res['step_tokens_per_s']:.0f} "
-              f"tokens/s; ratio {res['ratio']:.2f}x ({res['arch']}, hidden {res['hidden_size']}, "
-              f"batch {res['batch_size']} x {res['seq_len']} tokens, {res['threads']} threads)")
+    archs = [None] if args.model else (["gru", "lstm", "ugrnn", "vanilla"] if args.arch == "all" else [args.arch])
+    for arch in archs:
+        res = bench_train(args.model, args.seq_len, args.batch_size, args.steps, args.device, arch or "gru")
+        if args.json:
+            print(json.dumps(res), flush=True)
+        else:
+            print(f"{res['arch']} on {res['device']}: fused {res['fast_tokens_per_s']:.0f} tokens/s, step function "
+                  f"{res['step_tokens_per_s']:.0f} tokens/s, ratio {res['ratio']:.2f}x; --path auto takes "
+                  f"{res['auto_path']} (hidden {res['hidden_size']}, batch {res['batch_size']} x {res['seq_len']} "
+                  f"tokens, {res['threads']} threads)", flush=True)
     return 0
 
 

@@ -170,7 +170,7 @@ class SentimentRNN(nn.Module):
         x = self.dropout(self.embedding(ids))
         out = self.cell.run(x, self.h0.expand(ids.shape[0], -1))
         last = (lengths - 1).clamp(min=0)
-        h_last = out[torch.arange(ids.shape[0]), last]
+        h_last = out[torch.arange(ids.shape[0], device=ids.device), last]
         logits = self.readout(h_last).squeeze(-1)
         # An empty sequence is read at h0.
         empty = lengths == 0
@@ -230,10 +230,11 @@ def batched_logits(model: nn.Module, seqs: list[list[int]], max_tokens: int = 16
                    max_batch: int = 256) -> torch.Tensor:
     """Logits of a model called as model(ids, lengths) for many encoded sequences, batched by length."""
     model.eval()
+    device = next(model.parameters()).device
     out = torch.empty(len(seqs))
     for idx in length_batches([len(s) for s in seqs], max_tokens, max_batch):
         ids, lengths = pad_batch([seqs[i] for i in idx])
-        out[idx] = model(ids, lengths)
+        out[idx] = model(ids.to(device), lengths.to(device)).cpu()
     return out
 
 

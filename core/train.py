@@ -53,6 +53,8 @@ class TrainConfig:
     dev_fraction: float = 0.1
     seed: int = 0
     patience: int = 3
+    device: str = "cpu"
+    path: str = "auto"
     resume: bool = False
     command: str = field(default_factory=lambda: invocation())
 
@@ -65,6 +67,37 @@ def invocation() -> str:
     return " ".join(shlex.quote(a) for a in ["python", "-m", "core", *sys.argv[1:]])
 
 
+# The training path per (device, cell) when --path is auto, from `python -m core bench train` (see README):
+# on a CPU, PyTorch's fused GRU/LSTM/RNN layers run 1.2-3x faster than the step function once warmed up,
+# while the UGRNN's step function beats its loop over precomputed inputs on long texts (1.1-1.4x); on a GPU
+# the fused layers are cuDNN kernels, and the UGRNN's loop launches fewer kernels than its step function.
+FASTER_PATH = {("cpu", "ugrnn"): "step"}
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch device of a --device value: cpu, cuda (an error where there is none) or auto."""
+    if device not in ("cpu", "cuda", "auto"):
+        raise ValueError(f"unknown device {device!r}; choose cpu, cuda or auto")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: this machine has no CUDA device (or this torch build has no CUDA); "
+                         "use --device cpu")
+    return torch.device(device)
+
+
+def resolve_path(path: str, device: torch.device, arch: str) -> str:
+    """'fused' (the cell's batched run) or 'step' (the step function F); 'auto' picks the faster."""
+    if path not in ("auto", "fused", "step"):
+        raise ValueError(f"unknown training path {path!r}; choose auto, fused or step")
+    return FASTER_PATH.get((device.type, arch), "fused") if path == "auto" else path
+
+
+def device_label(device: torch.device) -> str:
+    """What the metrics record about the training device."""
+    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -72,7 +105,7 @@ def set_seed(seed: int) -> None:
 
 
 def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
-    return float(((logits > 0).long().numpy() == labels).mean()) if len(labels) else float("nan")
+    return float(((logits > 0).long().cpu().numpy() == labels).mean()) if len(labels) else float("nan")
 
 
 def prepare_data(cfg: TrainConfig, log) -> tuple[Dataset, Dataset, Vocab, Dataset | None]:
@@ -104,7 +137,7 @@ def _metrics(cfg: TrainConfig, train, dev, test, vocab, extra: dict) -> dict:
             "dataset": cfg.data, "test_dataset": cfg.test_data,
             "split_sizes": {"train": len(train), "dev": len(dev), "test": len(test) if test else None},
             "vocab_size": len(vocab), "seed": cfg.seed, "command": cfg.command,
-            "settings": {k: v for k, v in asdict(cfg).items() if k not in ("command", "resume")},
+            "settings": {k: v for k, v in asdict(cfg).items() if k not in ("command", "resume", "device", "path")},
             "torch": torch.__version__, "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             **extra}
 
@@ -130,25 +163,30 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     """Train a SentimentRNN with early stopping on dev accuracy; checkpoint every epoch; resume."""
     if cfg.arch not in ARCHS:
         raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {ARCHS + ('bow', 'bigram')}")
+    device = resolve_device(cfg.device)
+    path = resolve_path(cfg.path, device, cfg.arch)
     set_seed(cfg.seed)
     t_start = time.time()
     train, dev, vocab, test = prepare_data(cfg, log)
+    log(f"training on {device_label(device)} with the {path} path")
     enc = lambda ds: encode_texts(ds.texts, vocab, cfg.max_len, cfg.truncate)
     tr_seqs, dev_seqs = enc(train), enc(dev)
-    tr_labels = torch.tensor(train.labels, dtype=torch.float32)
+    tr_labels = torch.tensor(train.labels, dtype=torch.float32, device=device)
     model = SentimentRNN(len(vocab), cfg.arch, cfg.embed_dim, cfg.hidden_size, cfg.dropout)
     if cfg.init_from:
         init_weights_from(model, vocab, cfg.init_from, log)
+    model.to(device)
+    forward = model.forward if path == "fused" else model.forward_step
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     run_dir = (Path(cfg.out_dir) / ".runs" if cfg.out_dir else RUNS_DIR) / cfg.name
     ckpt_path = run_dir / "checkpoint.pt"
     state = {"epoch": 0, "best_dev": -1.0, "best_epoch": 0, "history": [], "elapsed": 0.0}
-    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if cfg.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         if ck["vocab"] != vocab.itos:
             raise ModelError(f"{ckpt_path}: checkpoint vocabulary differs from this run's; start afresh")
-        model.load_state_dict(ck["model"])
+        model.load_state_dict(ck["model"])  # copied onto the model's device, as is the optimizer's state
         opt.load_state_dict(ck["optimizer"])
         best_state = ck["best_state"]
         state = ck["state"]
@@ -166,7 +204,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, mininterval=5.0, disable=None)
         for step, idx in enumerate(bar):
             ids, lens = pad_batch([insert_neutral(tr_seqs[i], cfg.neutral_insert, rng) for i in idx])
-            loss = F.binary_cross_entropy_with_logits(model(ids, lens), tr_labels[idx])
+            loss = F.binary_cross_entropy_with_logits(forward(ids.to(device), lens.to(device)), tr_labels[idx])
             opt.zero_grad()
             loss.backward()
             if cfg.clip:
@@ -192,9 +230,8 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
         ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "best_state": best_state,
               "state": state, "vocab": vocab.itos}
         atomic_write(ckpt_path, lambda f: torch.save(ck, f))
-    model.load_state_dict(best_state)
     # Evaluate exactly what is shipped: the float16-rounded weights.
-    shipped = {k: v.to(torch.float16).float() for k, v in best_state.items()}
+    shipped = {k: v.detach().cpu().to(torch.float16).float() for k, v in best_state.items()}
     model.load_state_dict(shipped)
     dev_acc = accuracy(batched_logits(model, dev_seqs), dev.labels)
     test_acc = accuracy(batched_logits(model, enc(test)), test.labels) if test else None
@@ -205,7 +242,8 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     metrics = _metrics(cfg, train, dev, test, vocab, {
         "dev_accuracy": dev_acc, "test_accuracy": test_acc, "best_epoch": state["best_epoch"],
         "epochs_run": state["epoch"], "train_seconds": round(state["elapsed"], 1),
-        "wall_seconds_this_run": round(time.time() - t_start, 1), "history": state["history"]})
+        "wall_seconds_this_run": round(time.time() - t_start, 1), "device": device_label(device),
+        "path": path, "history": state["history"]})
     out = Path(cfg.out_dir or MODELS_DIR) / cfg.name
     save_model_dir(out, config, vocab, shipped, metrics)
     log(f"wrote {out}: dev {dev_acc:.4f}" + (f", test {test_acc:.4f}" if test else ""))

@@ -1,6 +1,7 @@
 """Checkpoints and resume: an interrupted run continues to the same result as an uninterrupted one."""
 import json
 
+import pytest
 import torch
 
 from core.train import TrainConfig, train
@@ -22,3 +23,49 @@ def test_resume_continues_from_checkpoint(tmp_path, toy_csv):
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
     ma, mb = (json.loads((d / "m" / "metrics.json").read_text()) for d in (full, part))
     assert ma["dev_accuracy"] == mb["dev_accuracy"] and mb["epochs_run"] == 2
+
+
+def test_fused_and_step_paths_train_the_same_model(tmp_path, toy_csv):
+    """--path fused and --path step run the same equations: one epoch from one seed ends at the same
+    weights up to float rounding (the training path is a speed choice, not a different model)."""
+    common = dict(data=toy_csv, embed_dim=8, hidden_size=8, lr=5e-3, min_count=1, max_vocab=100, epochs=1,
+                  dev_fraction=0.5, out_dir=str(tmp_path))
+    for arch in ("gru", "lstm", "ugrnn", "vanilla"):
+        ws = []
+        for path in ("fused", "step"):
+            m = train(TrainConfig(name=f"{arch}-{path}", arch=arch, path=path, **common), log=lambda m: None)
+            assert m["path"] == path and m["device"] == "cpu"
+            ws.append(torch.load(tmp_path / f"{arch}-{path}" / "weights.pt", weights_only=True))
+        worst = max((ws[0][k].float() - ws[1][k].float()).abs().max().item() for k in ws[0])
+        assert worst < 5e-3, (arch, worst)   # float16 storage rounds at ~1e-3 of the weights' size
+        changed = max((ws[0][k].float()).abs().max().item() for k in ws[0])
+        assert changed > 0
+
+
+def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
+    from core.train import FASTER_PATH, resolve_device, resolve_path
+    cpu = torch.device("cpu")
+    assert resolve_path("auto", cpu, "ugrnn") == "step" and resolve_path("auto", cpu, "gru") == "fused"
+    assert resolve_path("auto", torch.device("cuda"), "ugrnn") == "fused"
+    assert resolve_path("step", cpu, "gru") == "step" and FASTER_PATH
+    for bad in ("gpu", "fast"):
+        with pytest.raises(ValueError):
+            resolve_path(bad, cpu, "gru")
+        with pytest.raises(ValueError):
+            resolve_device(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
+        assert resolve_device("auto").type == "cpu"
+    m = train(TrainConfig(name="u", arch="ugrnn", data=toy_csv, embed_dim=8, hidden_size=8, epochs=1,
+                          min_count=1, out_dir=str(tmp_path)), log=lambda m: None)
+    saved = json.loads((tmp_path / "u" / "metrics.json").read_text())
+    assert saved["path"] == "step" and saved["device"] == "cpu" and "device" not in saved["settings"]
+
+
+def test_cli_refuses_cuda_where_there_is_none(tmp_path, toy_csv):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from core.cli import main
+    rc = main(["train", "--name", "x", "--data", toy_csv, "--device", "cuda", "--out-dir", str(tmp_path)])
+    assert rc == 2 and not (tmp_path / "x").exists()
