@@ -208,15 +208,32 @@ def load_model_dir(path: Path) -> tuple[dict, Vocab, dict[str, torch.Tensor]]:
     return config, vocab, weights
 
 
+_CHECKSUMS: dict[tuple, str] = {}
+
+
 def model_checksum(path: Path) -> str:
-    """SHA-256 of the weights, vocabulary and config: the key for caches of this model's analyses."""
-    h = hashlib.sha256()
-    for name in ("config.json", "vocab.json", "weights.pt"):
-        f = Path(path) / name
-        if f.exists():
-            h.update(name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
+    """SHA-256 of the weights, vocabulary and config: the key for caches of this model's analyses.
+
+    Remembered per file identity (inode, size, modification time in ns), so that a page rerun does not hash
+    the weights again; a file replaced or rewritten (atomically or not) has another identity and is hashed."""
+    files = [Path(path) / name for name in ("config.json", "vocab.json", "weights.pt")]
+    stats = [(f.name, st.st_ino, st.st_size, st.st_mtime_ns) for f in files if (st := _stat(f))]
+    key = (str(Path(path).resolve()), tuple(stats))
+    if key not in _CHECKSUMS:
+        h = hashlib.sha256()
+        for f in files:
+            if f.exists():
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
+        _CHECKSUMS[key] = h.hexdigest()
+    return _CHECKSUMS[key]
+
+
+def _stat(f: Path):
+    try:
+        return f.stat()
+    except OSError:
+        return None
 
 
 def load_model(name_or_path: str | Path, allow_path: bool = True):

@@ -650,3 +650,35 @@ def test_doctor_fails_on_a_corrupt_model_and_says_how_to_fix_it(capsys, tmp_path
     assert any(ln.startswith("OK") and "model toy-gru" in ln for ln in out.splitlines())
     assert any(ln.startswith("WARN") and "1 unreadable" in ln for ln in out.splitlines())
     assert "FAIL" in out.splitlines()[-1] and "1 FAIL" in out.splitlines()[-1]
+
+
+def test_model_checksum_follows_every_change_of_the_files(tmp_path):
+    """The checksum is remembered between page reruns, but a weights file replaced (atomically, as the
+    project writes), rewritten in place, or a vocabulary removed, gives the checksum of the new content."""
+    import hashlib
+    import os
+
+    d = copy_model(TOY, tmp_path / "m")
+
+    def fresh() -> str:
+        h = hashlib.sha256()
+        for name in ("config.json", "vocab.json", "weights.pt"):
+            if (d / name).exists():
+                h.update(name.encode())
+                h.update((d / name).read_bytes())
+        return h.hexdigest()
+
+    first = store.model_checksum(d)
+    assert first == fresh() == store.model_checksum(d)
+    w = torch.load(d / "weights.pt", weights_only=True)
+    w["readout.bias"] = w["readout.bias"] + 1
+    torch.save(w, d / "weights.pt")
+    assert store.model_checksum(d) == fresh() != first
+    raw = bytearray((d / "weights.pt").read_bytes())
+    st = (d / "weights.pt").stat()
+    raw[-1] ^= 1
+    (d / "weights.pt").write_bytes(bytes(raw))                  # same size, same inode, new bytes
+    os.utime(d / "weights.pt", ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert store.model_checksum(d) == fresh()
+    (d / "vocab.json").unlink()
+    assert store.model_checksum(d) == fresh()
