@@ -275,3 +275,18 @@ def test_single_block_states_are_not_rescaled():
     model = D.as_float64(SentimentRNN(len(WORDS), "gru", embed_dim=3, hidden_size=H))
     assert D.state_blocks(model) == [slice(0, H)]
     assert torch.equal(D.state_scale(model, torch.randn(20, H, dtype=torch.float64) * 7), torch.ones(H, dtype=torch.float64))
+
+
+def test_modifier_probes_refuse_a_reference_where_no_word_reaches_the_readout():
+    """An LSTM whose integration mode lies in c (the half the readout does not see) has v0 = 0 for every word
+    at that reference: the screen must say the analysis does not apply there, not fail on 'too few words'."""
+    from types import SimpleNamespace
+
+    import pytest
+    from core.modifiers import probe_words
+    eng = SimpleNamespace(v0_all=torch.zeros(50), vocab=list(range(50)), valence_threshold=0.0)
+    with pytest.raises(ValueError, match="does not apply at this neutral input"):
+        probe_words(eng)
+    eng = SimpleNamespace(v0_all=torch.linspace(-1, 1, 50), vocab=list(range(50)), valence_threshold=0.1)
+    ids, v0 = probe_words(eng, n_each=5)
+    assert len(ids) == 10 and (v0[:5] > 0).all() and (v0[5:] < 0).all()
