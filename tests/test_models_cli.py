@@ -158,3 +158,28 @@ def test_cli_entry_point_runs_as_module():
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert 0.0 <= float(r.stdout) <= 1.0
+
+
+SHIPPED = sorted(p for p in (ROOT / "models").iterdir() if (p / "config.json").exists())
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_model_records_how_to_reproduce_it(folder):
+    """The metrics file of each shipped model: dataset, split sizes, test accuracy, seed, training time and a
+    command the CLI accepts that writes this very folder; a trained RNN also names its device and path. Each
+    model folder, shipped analyses included, stays under 25 MB."""
+    from core.cli import build_parser
+    m = json.loads((folder / "metrics.json").read_text())
+    for key in ("dataset", "split_sizes", "test_accuracy", "seed", "command"):
+        assert m.get(key) is not None, (folder.name, key)
+    assert 0.5 < m["test_accuracy"] <= 1 and m["split_sizes"]["train"] > 0
+    argv = m["command"].split()
+    assert argv[:3] == ["python", "-m", "core"], m["command"]
+    args = build_parser().parse_args(argv[3:])
+    if args.command == "train":
+        assert args.name == folder.name and m["train_seconds"] > 0
+        if args.arch not in ("bow", "bigram"):
+            assert m["device"] in ("cpu",) or m["device"].startswith("cuda ("), m["device"]
+            assert m["path"] in ("fused", "step") and args.device in ("cuda" if m["device"] != "cpu" else "cpu", "auto")
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert size < 25e6, (folder.name, size)
