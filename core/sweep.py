@@ -2,8 +2,8 @@
 
 A spec (JSON) names the sweep, its data, the search space and the fixed training settings; `expand` turns
 it into a reproducible list of trials (no Ray needed), each a TrainConfig. Ray Tune runs them, one CPU and
-one thread per trial; every trial trains through `core.train.train`, runs the default dynamics analysis
-(`core.dynamics.dynamics`, shipped into the model's `analyses/`) and hands its model folder back as a
+one thread per trial (and a share of a GPU for a trial with device cuda); every trial trains through
+`core.train.train`, runs the default dynamics analysis (`core.dynamics.dynamics`, shipped into the model's `analyses/`) and hands its model folder back as a
 Tune checkpoint, which lands in `<out-dir>/<sweep name>-<trial id>/`. One summary table,
 `<out-dir>/<sweep name>.sweep.json` (and `.csv`), holds a row per trial. Ray is optional
 (`requirements-ray.txt`) and imported only when a sweep runs.
@@ -34,6 +34,8 @@ from core.io import atomic_write_json, atomic_write_text
 SPEC_KEYS = {"name", "data", "test_data", "search", "num_samples", "search_seed", "space", "fixed", "analyze"}
 SET_BY_SWEEP = {"name", "out_dir", "command", "resume"}   # TrainConfig fields a spec may not set
 ROW_SETTINGS = ("data", "arch", "embed_dim", "hidden_size", "lr", "epochs", "seed")   # in every row, defaults included
+# A sweep names its device: Ray hides the GPUs from a trial that reserved none, so "auto" would mean cpu.
+CHOICES = {"device": ("cpu", "cuda"), "path": ("auto", "fused", "step")}
 ANALYZE_KEYS = {"n_seeds": int, "n_texts": int, "neutral": str}
 DISTRIBUTIONS = ("uniform", "loguniform", "randint")
 POSITIVE = {"embed_dim", "hidden_size", "epochs", "batch_size", "lr", "min_count", "max_len", "max_vocab"}
@@ -95,6 +97,8 @@ def _check_value(key: str, value: Any, types: set[str], default: Any, where: str
             raise SweepError(f"{where}: unknown arch {value!r}; choose from {', '.join(ARCHS + ('bow', 'bigram'))}")
         if key == "truncate" and value not in ("head", "tail"):
             raise SweepError(f"{where}: truncate must be 'head' or 'tail', not {value!r}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise SweepError(f"{where}: {key} must be one of {', '.join(CHOICES[key])}, not {value!r}")
         return
     if key in POSITIVE and value <= 0 or key in NON_NEGATIVE and value < 0:
         raise SweepError(f"{where}: {key} must be {'positive' if key in POSITIVE else '>= 0'}, not {value!r}")
@@ -325,6 +329,19 @@ def _start_ray(ray, address: str | None, cpus: int | None, tmp: Path, verbose: b
         raise SweepError(f"cannot reach the Ray cluster at {address}: {e}") from None
 
 
+def trial_resources(trial_config: dict, gpus_per_trial: float) -> dict[str, float]:
+    """What Ray reserves for one trial: one CPU, and gpus_per_trial of a GPU when it trains with --device cuda
+    (Ray hides the GPUs from a trial that reserved none)."""
+    return {"CPU": 1.0, **({"GPU": float(gpus_per_trial)} if trial_config.get("device") == "cuda" else {})}
+
+
+def _check_gpus(ray, trials: list[dict]) -> None:
+    """SweepError when a trial trains on a GPU and the Ray cluster has none (it would wait for one forever)."""
+    if any(t["config"].get("device") == "cuda" for t in trials) and not ray.cluster_resources().get("GPU", 0):
+        raise SweepError("trials train with device cuda, but this Ray cluster has no GPU; "
+                         "use device cpu, or a cluster with GPUs (--address)")
+
+
 def _describe(row: dict) -> str:
     """One log line for a finished trial."""
     if row["status"] != "ok":
@@ -334,7 +351,8 @@ def _describe(row: dict) -> str:
 
 
 def run_sweep(spec: dict, out_dir: str | Path | None = None, cpus: int | None = None, address: str | None = None,
-              storage: str | None = None, verbose: bool = False, log: Callable[[str], None] = print) -> list[dict]:
+              storage: str | None = None, verbose: bool = False, log: Callable[[str], None] = print,
+              gpus_per_trial: float = 1.0) -> list[dict]:
     """Run a validated spec with Ray Tune and write the summary; returns its rows (see write_summary).
 
     Without `address`, a private local Ray instance with `cpus` CPUs (default min(2, cores)) runs the trials,
@@ -344,6 +362,8 @@ def run_sweep(spec: dict, out_dir: str | Path | None = None, cpus: int | None = 
     trial is a row with status "error"; the others still land."""
     from core.store import MODELS_DIR
     from core.train import invocation
+    if not (math.isfinite(gpus_per_trial) and gpus_per_trial > 0):
+        raise SweepError(f"gpus per trial must be a positive number, not {gpus_per_trial!r}")
     ray, tune = _import_ray()
     out = Path(out_dir) if out_dir is not None else MODELS_DIR
     recorded_out = str(out_dir) if out_dir is not None else None
@@ -354,9 +374,11 @@ def run_sweep(spec: dict, out_dir: str | Path | None = None, cpus: int | None = 
     started, t0 = time.strftime("%Y-%m-%dT%H:%M:%S"), time.time()
     try:
         _start_ray(ray, address, cpus, tmp, verbose)
+        _check_gpus(ray, trials)
         log(f"sweep {spec['name']}: {len(trials)} trials on {address or f'this machine ({cpus} CPUs)'}")
         tuner = tune.Tuner(
-            tune.with_resources(run_trial, {"cpu": 1}),
+            tune.with_resources(run_trial, lambda cfg: tune.PlacementGroupFactory(
+                [trial_resources(cfg["trial"]["config"], gpus_per_trial)])),
             param_space={"trial": tune.grid_search(trials), "analyze": spec["analyze"]},
             tune_config=tune.TuneConfig(max_concurrent_trials=cpus,
                                         trial_name_creator=lambda t: t.config["trial"]["model"],
@@ -440,6 +462,8 @@ def add_parser(sub) -> None:
     s.add_argument("--storage", default=None,
                    help="Tune's storage for trial checkpoints (default: a temporary folder; a multi-node cluster needs "
                         "a path or URI every node and this machine reach, e.g. NFS or s3://...)")
+    s.add_argument("--gpus-per-trial", type=float, default=1.0,
+                   help="the share of a GPU Ray reserves for each trial with device cuda (0.25: four trials share one)")
     s.add_argument("--dry-run", action="store_true", help="validate the spec and list its trials; run nothing")
     s.add_argument("--json", action="store_true",
                    help="print the summary rows (or, with --dry-run, the trials) as JSON")
@@ -461,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {t['model']}: {t['command']}")
         return 0
     rows = run_sweep(spec, args.out_dir, args.cpus, args.address, args.storage, args.verbose,
-                     log=lambda m: print(m, file=sys.stderr, flush=True))
+                     log=lambda m: print(m, file=sys.stderr, flush=True), gpus_per_trial=args.gpus_per_trial)
     if args.json:
         print(json.dumps(rows))
     else:

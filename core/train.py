@@ -137,7 +137,7 @@ def _metrics(cfg: TrainConfig, train, dev, test, vocab, extra: dict) -> dict:
             "dataset": cfg.data, "test_dataset": cfg.test_data,
             "split_sizes": {"train": len(train), "dev": len(dev), "test": len(test) if test else None},
             "vocab_size": len(vocab), "seed": cfg.seed, "command": cfg.command,
-            "settings": {k: v for k, v in asdict(cfg).items() if k not in ("command", "resume", "device", "path")},
+            "settings": {k: v for k, v in asdict(cfg).items() if k not in ("command", "resume")},
             "torch": torch.__version__, "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             **extra}
 

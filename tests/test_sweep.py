@@ -84,12 +84,23 @@ def test_random_search_is_reproducible_and_in_range():
     ({"search": "bayes"}, "search must be 'grid' or 'random'"),
     ({"analyze": {"n_seeds": 0}}, "analyze.n_seeds"),
     ({"analyze": {"points": 5}}, "analyze.points is unknown"),
+    ({"fixed": {"device": "gpu"}}, "device must be one of cpu, cuda, not 'gpu'"),
+    ({"fixed": {"device": "auto"}}, "device must be one of cpu, cuda"),
+    ({"space": {"path": ["fused", "fast"]}}, "path must be one of auto, fused, step"),
 ])
 def test_bad_specs_are_refused_with_a_clear_message(change, message):
     spec = dict(copy.deepcopy(GRID), **change)
     with pytest.raises(SweepError) as e:
         validate_spec(spec, "spec.json")
     assert message in str(e.value) and str(e.value).startswith("spec.json")
+
+
+def test_trials_reserve_a_gpu_share_only_when_they_train_on_cuda():
+    assert sweep.trial_resources({"device": "cuda"}, 0.25) == {"CPU": 1.0, "GPU": 0.25}
+    assert sweep.trial_resources({"device": "cpu"}, 0.25) == {"CPU": 1.0}
+    assert sweep.trial_resources({}, 1) == {"CPU": 1.0}
+    with pytest.raises(SweepError, match="gpus per trial"):
+        sweep.run_sweep(validate_spec(GRID), gpus_per_trial=0)
 
 
 def test_spec_without_data_and_spec_files():
@@ -191,3 +202,9 @@ def test_tiny_sweep_through_ray(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["tiny-sweep-000", "tiny-sweep-001", "tiny-sweep.sweep.csv",
                                                      "tiny-sweep.sweep.json"]
     assert not list(ROOT.glob("**/*tiny-sweep*")), "the sweep wrote into the repository"
+    import torch
+    if not torch.cuda.is_available():   # a GPU trial on a cluster without one is refused, not left waiting
+        on_gpu = validate_spec(dict(spec, fixed=dict(spec["fixed"], device="cuda"), name="gpu-sweep"))
+        with pytest.raises(SweepError, match="no GPU"):
+            sweep.run_sweep(on_gpu, out_dir=out, cpus=1, log=lambda m: None)
+        assert not (out / "gpu-sweep.sweep.json").exists() and descendants(os.getpid()) <= before
