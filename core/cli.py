@@ -344,6 +344,7 @@ def cmd_phrase(args) -> int:
 
 def cmd_modifiers(args) -> int:
     from core.analysis import modifiers
+    from core.modifiers import fit_described, weak_effect_warnings
     words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words else None
     res = modifiers(args.model, top=args.top, words=words, K=args.K, frequent=args.frequent or None,
                     data=args.data, data_root=args.data_root,
@@ -356,22 +357,25 @@ def cmd_modifiers(args) -> int:
     print(f"screened {sc['n_words']} words: " + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
           + f"; noise band M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f} "
             f"(robust z = {th['z']:g} of log M(1))")
-    print(f"{'word':<14}{'class':<12}{'strength':>9}{'95% CI':>16}{'tau':>7}{'R2':>6}{'modes tau':>10}"
+    print(f"{'word':<14}{'class':<12}{'strength':>9}{'95% CI':>17}{'tau':>8} {'R2':>7}{'modes tau':>10}"
           f"{'real text':>10}  modes excited")
     for m in res["modifiers"]:
         lo, hi = m["strength_ci"]
         modes_s = ", ".join(f"{x['mode']}({_mode_text(x)})" for x in m["modes"])
         agree = "" if m["real_text_agreement"] is None else f"{m['real_text_agreement']:.0%}"
         mt = "" if m["mode_timescale"] is None else f"{m['mode_timescale']:.1f}"
-        print(f"{m['word'][:13]:<14}{m['class']:<12}{m['strength']:>9.2f}{f'[{lo:.2f}, {hi:.2f}]':>16}"
-              f"{m['timescale']:>7.2f}{m['fit_r2']:>6.2f}{mt:>10}{agree:>10}  {modes_s}")
+        tau = f"{m['timescale']:.2f}" if fit_described(m["fit_r2"], m["timescale"]) else "-"
+        print(f"{m['word'][:13]:<14}{m['class']:<12}{m['strength']:>9.2f}{f'[{lo:.2f}, {hi:.2f}]':>17}"
+              f"{tau:>8} {m['fit_r2']:>7.2f}{mt:>10}{agree:>10}  {modes_s}")
     if not res["modifiers"]:
         print("no word with little valence of its own modulates later words above the noise band")
+    elif any(not fit_described(m["fit_r2"], m["timescale"]) for m in res["modifiers"]):
+        print("tau -: the curve M(k) - 1 does not decay like an exponential (R2 under 0.5), so it has no timescale")
     rho = res["mode_effect_spearman"]
     print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s; "
           f"rank correlation of effect and mode timescales: {'n/a' if rho is None else f'{rho:.2f}'}; "
           f"real text: {res.get('agreement_data') or 'not available'})")
-    for w in res["reference"]["warnings"]:
+    for w in res["reference"]["warnings"] + ([] if words else weak_effect_warnings(res)):
         print(f"WARNING: {w}")
     return 0
 

@@ -27,6 +27,30 @@ TAU_GRID = np.exp(np.linspace(np.log(0.1), np.log(1000.0), 600))
 AGREEMENT_LAG = 3           # real-text check: a valence word within this many tokens after the modifier
 AGREEMENT_MIN_CASES = 5     # fewer occurrences than this: the word is too rare in the text (null)
 AGREEMENT_MAX_CASES = 40
+FIT_MIN_R2 = 0.5            # an exponential fit with R^2 below this does not describe its curve
+WEAK_EFFECT = 0.1           # |s| under this for every listed modifier: no modifier effect of note ("not": -0.6 on the GRUs)
+
+
+def weak_effect_warnings(res: dict) -> list[str]:
+    """A warning for a find_modifiers result whose listed modifiers all change the next word's valence by less
+    than WEAK_EFFECT: the screen's noise band is then so narrow that words pass it with effects too small to
+    matter (the vanilla RNNs here)."""
+    strongest = max((abs(m["strength"]) for m in res["modifiers"]), default=None)
+    if strongest is None or strongest >= WEAK_EFFECT:
+        return []
+    th = res["screen"]["thresholds"]
+    return [f"the strongest modifier changes the next word's valence by {strongest:.0%} (|s| under {WEAK_EFFECT:.0%}; "
+            f"noise band of M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f}): this network has no "
+            "modifier effect of note at this reference, and its listed modifiers are the words just outside a narrow "
+            "band"]
+
+
+def fit_described(r2: float | None, tau: float | None) -> bool:
+    """Whether an exponential fit's timescale is a finding: R^2 of at least FIT_MIN_R2 and a finite positive
+    tau. Below that the curve does not decay like an exponential (or barely moves), and its tau is an artefact
+    of the fit (often the grid's cap of 1,000 tokens)."""
+    return (r2 is not None and r2 == r2 and r2 >= FIT_MIN_R2 and tau is not None and tau == tau
+            and 0 < tau < math.inf)
 
 
 def probe_words(engine, n_each: int = 50, frequent: int = 5000,

@@ -117,6 +117,7 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
 
     from core.analysis import modifiers, position
     from core.dynamics import stored_dynamics
+    from core.modifiers import fit_described, weak_effect_warnings
     from core.store import read_json
     path = Path(info["path"])
     met = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
@@ -146,14 +147,19 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
             "warnings": _warnings(s, eig, pos)})
     if mods is not None:
         out.update({
-            "modifiers": [{k: m[k] for k in ("word", "class", "strength", "strength_ci", "timescale")}
+            "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
+                           "timescale": m["timescale"] if fit_described(m["fit_r2"], m["timescale"]) else None}
                           for m in mods["modifiers"][:N_TOP]],
             "known": _known(mods), "screen_counts": mods["screen"]["counts"],
             "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
                            mods["screen"]["thresholds"]["intensifier_above"]]})
     if pos is not None:
-        out["position"] = {side: {k: pos[side][k] for k in ("amplitude", "timescale", "fit_r2")}
+        out["position"] = {side: {"amplitude": pos[side]["amplitude"], "fit_r2": pos[side]["fit_r2"],
+                                  "timescale": pos[side]["timescale"]
+                                  if fit_described(pos[side]["fit_r2"], pos[side]["timescale"]) else None}
                            for side in ("begin", "end")}
+    if mods is not None and dyn is not None:
+        out["warnings"] += weak_effect_warnings(mods)
     out["gap"] = _gap(path, info["test_dataset"])
     return out
 
@@ -233,10 +239,11 @@ def table(rows_: list[dict]) -> str:
     lines += ["", f"{'arch':8} {'model':14} {'top modifiers: s, tau':48} {'position a (tau) begin / end':30} "
                   "gap recovered by full [95% CI]"]
     for r in rows_:
-        mods = ", ".join(f"{m['word']} {m['strength']:+.2f} {m['timescale']:.1f}" for m in r.get("modifiers", [])[:3])
+        mods = ", ".join(f"{m['word']} {m['strength']:+.2f} {_num(m['timescale'], '.1f')}"
+                         for m in r.get("modifiers", [])[:3])
         pos = r.get("position")
-        pos_s = (f"{pos['begin']['amplitude']:+.3g} ({pos['begin']['timescale']:.1f}) / "
-                 f"{pos['end']['amplitude']:+.3g} ({pos['end']['timescale']:.1f})") if pos else "-"
+        pos_s = (f"{pos['begin']['amplitude']:+.3g} ({_num(pos['begin']['timescale'], '.1f')}) / "
+                 f"{pos['end']['amplitude']:+.3g} ({_num(pos['end']['timescale'], '.1f')})") if pos else "-"
         g = r["gap"]
         gap = (f"{g['gap_recovered']:.0%} [{_num(g['gap_ci'][0], '.0%')}, {_num(g['gap_ci'][1], '.0%')}] on {g['data']}"
                + ("" if g["current"] else " (earlier engine)") if g else "-")

@@ -83,13 +83,13 @@ table = pd.DataFrame([{
     "modes |λ| > 0.99": r["n_marginal_modes"],
     "drift (tokens/logit)": (f"≥ {r['drift_tokens_per_logit']:.0f}" if r["drift_capped_share"] > 0.5
                              else f"{r['drift_tokens_per_logit']:.0f}"),
-    "top modifiers (s, τ)": ", ".join(f"{m['word']} {m['strength']:+.2f}, {m['timescale']:.1f}"
+    "top modifiers (s, τ)": ", ".join(f"{m['word']} {m['strength']:+.2f}, {fmt(m['timescale'], '.1f') or '–'}"
                                      for m in r.get("modifiers", [])[:3]),
     "negators": known(r["known"]["negators"]) if "known" in r else "",
     "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
-    "begin a (τ)": (f"{r['position']['begin']['amplitude']:+.3g} ({r['position']['begin']['timescale']:.1f})"
+    "begin a (τ)": (f"{r['position']['begin']['amplitude']:+.3g} ({fmt(r['position']['begin']['timescale'], '.1f') or '–'})"
                     if "position" in r else ""),
-    "end a (τ)": (f"{r['position']['end']['amplitude']:+.3g} ({r['position']['end']['timescale']:.1f})"
+    "end a (τ)": (f"{r['position']['end']['amplitude']:+.3g} ({fmt(r['position']['end']['timescale'], '.1f') or '–'})"
                   if "position" in r else ""),
     "gap recovered": (f"{r['gap']['gap_recovered']:.0%} [{fmt(r['gap']['gap_ci'][0], '.0%')} … "
                       f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" + ("" if r["gap"]["current"] else " (earlier engine)")
@@ -102,7 +102,8 @@ st.dataframe(table, hide_index=True, width="stretch",
 st.caption("Fixed and slow points at the default neutral input; the reference point h*_ref is where v0, the "
            "modifier strengths and the position curves are measured; slowest τ: the three slowest stable timescales "
            "there (tokens); drift: neutral tokens a state on the attractor needs to move one logit; modifiers: the "
-           "strongest words with little valence of their own (s = M(1) − 1, τ in tokens); known negators (not, n't, "
+           "strongest words with little valence of their own (s = M(1) − 1, τ in tokens; τ – where the curve does not "
+           "decay like an exponential, fit R² under 0.5); known negators (not, n't, "
            "never, no, nothing) and intensifiers (very, really, so, extremely, too) as the screen lists them (a word "
            "not named there is class none or outside the list); position: amplitude a and timescale τ of the "
            "beginning and end curves; gap recovered: the `full` context-augmented BoW's share of the RNN's gain "

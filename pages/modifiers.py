@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import modifiers
+from core.modifiers import FIT_MIN_R2, fit_described, weak_effect_warnings
 from core.store import model_checksum
 from pages import core_call, current, fmt_time, get_model, method_link, reference_warnings, show_chart
 
@@ -55,7 +56,7 @@ top = c1.slider("Words with full curves", 10, 60, 30, key="top", disabled=words 
                      "(the shipped analyses cover 30).")
 res = core_call(find, info["path"], model_checksum(info["path"]), neutral, n_seeds, top, words)
 mods = res["modifiers"]
-reference_warnings(res["reference"]["warnings"])
+reference_warnings(res["reference"]["warnings"] + ([] if words else weak_effect_warnings(res)))
 sc, th = res["screen"], res["screen"]["thresholds"]
 st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
            f"{sc['n_words']} frequent words screened · curves M(k) for k = 1..{res['K']}"
@@ -86,7 +87,8 @@ if not mods:
 
 df = pd.DataFrame([{"word": m["word"], "class": m["class"], "strength": m["strength"],
                     "95% CI": f"{m['strength_ci'][0]:+.2f} … {m['strength_ci'][1]:+.2f}",
-                    "timescale": m["timescale"], "modes τ": m["mode_timescale"], "fit_r2": m["fit_r2"],
+                    "timescale": m["timescale"] if fit_described(m["fit_r2"], m["timescale"]) else None,
+                    "modes τ": m["mode_timescale"], "fit_r2": m["fit_r2"],
                     "real text": m["real_text_agreement"],
                     "n (real text)": None if m["real_text"] is None else m["real_text"]["n"],
                     "v0": m["v0"], "deflection": m["deflection"],
@@ -100,7 +102,8 @@ st.dataframe(df[["word", "class", "strength", "95% CI", "timescale", "modes τ",
                                for c in ("strength", "timescale", "modes τ", "fit_r2", "v0", "deflection")},
                             "real text": st.column_config.NumberColumn(format="percent")})
 st.caption("strength s = M(1) - 1 with its 95% interval across probe words; timescale: τ of the fit "
-           "M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R²; modes τ: the timescale of the modes the word "
+           f"M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R² (empty where R² is under {FIT_MIN_R2}: that curve does "
+           "not decay like an exponential, so it has no timescale); modes τ: the timescale of the modes the word "
            "excites (all modes at the reference point: the mean lifetime of their linearised effect on the next "
            "word's valence, each mode weighted by (G · r_a)(l_a · d⊥)); real text: share of test-set "
            "occurrences before a valence word where swapping the word for the neutral input changes that valence "

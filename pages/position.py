@@ -8,10 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import position
+from core.modifiers import FIT_MIN_R2, fit_described
 from core.position import word_at_positions
 from pages import core_call, current, engine_for, method_link, reference_warnings, show_chart
 
-MIN_R2 = 0.5   # below this the exponential fit does not describe the curve: its numbers are not shown as findings
 
 
 @st.cache_data(show_spinner="Measuring position effects (first time for a setting: under a minute)...", max_entries=16)
@@ -21,8 +21,8 @@ def curves(path: str, checksum: str, neutral: str | None, n_seeds: int, length: 
 
 
 def good_fit(side: dict) -> bool:
-    r2, tau = side.get("fit_r2"), side.get("timescale")
-    return r2 is not None and r2 == r2 and r2 >= MIN_R2 and tau is not None and tau == tau and tau > 0
+    """Whether the side's exponential fit describes its curve (core.modifiers.fit_described)."""
+    return fit_described(side.get("fit_r2"), side.get("timescale"))
 
 
 def fit_line(side: dict, xs: np.ndarray) -> np.ndarray:
@@ -35,7 +35,8 @@ def fit_line(side: dict, xs: np.ndarray) -> np.ndarray:
 def describe(name: str, side: dict) -> str:
     if not good_fit(side):
         r2 = side.get("fit_r2")
-        return (f"{name}: no clear exponential decay (fit R² {'n/a' if r2 is None else format(r2, '.2f')}); the "
+        return (f"{name}: no clear exponential decay (fit R² {'n/a' if r2 is None else format(r2, '.2f')}, under "
+                f"{FIT_MIN_R2}), so no timescale is shown; the "
                 "curve stays within "
                 f"{min(side['curve']):.2f}..{max(side['curve']):.2f} of a word's context-free valence")
     return (f"{name}: amplitude **{side['amplitude']:+.2f}**, timescale **{side['timescale']:.1f}** tokens "

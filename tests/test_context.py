@@ -234,3 +234,23 @@ def test_phrase_reads_the_models_window(tmp_path, toy_csv, toy_cache):
     assert res["window"] == {"start": 6, "end": 14, "n_text_tokens": 14, "truncated": True, "model_reads_all": True}
     assert [t["token"] for t in res["tokens"]] == text.split()[6:]
     assert res["p_pos"] == pytest.approx(float(load_model(path).predict_proba([text])[0]), abs=1e-5)
+
+
+def test_a_timescale_is_a_finding_only_where_the_exponential_fits():
+    """Worked by hand: M(k) = 1 - 0.6 exp(-(k-1)/3) is fitted exactly (tau 3, R2 1) and its tau is shown; a
+    curve that jumps once and then wanders (M(1) = 0.96, then 1.00, 0.97, 1.01, ...) has no exponential decay:
+    its fit has R2 under 0.5 and no timescale is reported, whatever tau the grid search returned."""
+    import numpy as np
+    from core.modifiers import FIT_MIN_R2, fit_decay, fit_described, weak_effect_warnings
+    k = np.arange(20)
+    amp, tau, r2 = fit_decay(1 - 0.6 * np.exp(-k / 3.0))
+    assert abs(amp + 0.6) < 1e-9 and abs(tau - 3.0) < 0.05 and r2 > 0.999 and fit_described(r2, tau)
+    wander = np.array([0.96, 1.00, 0.97, 1.01, 0.98, 1.02, 0.97, 1.00] * 2)
+    amp, tau, r2 = fit_decay(wander)
+    assert r2 < FIT_MIN_R2 and not fit_described(r2, tau)
+    assert not fit_described(None, 3.0) and not fit_described(float("nan"), 3.0) and not fit_described(0.9, None)
+    band = {"attenuator_below": 0.97, "intensifier_above": 1.03}
+    weak = {"modifiers": [{"strength": -0.04}, {"strength": 0.03}], "screen": {"thresholds": band}}
+    assert "4%" in weak_effect_warnings(weak)[0] and "no modifier effect of note" in weak_effect_warnings(weak)[0]
+    strong = {"modifiers": [{"strength": -0.6}], "screen": {"thresholds": band}}
+    assert weak_effect_warnings(strong) == [] and weak_effect_warnings({"modifiers": [], "screen": {}}) == []
