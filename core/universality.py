@@ -88,6 +88,7 @@ def _gap(path: Path, test_data: str | None) -> dict | None:
     return {"data": best["data"], "top": best["settings"].get("top"), "gap_recovered": full["gap_recovered"],
             "gap_ci": full["gap_ci"], "accuracy": full["accuracy"], "rnn_accuracy": best["rnn"]["accuracy"],
             "bow_accuracy": best["bow"]["accuracy"], "current": current(best),
+            "gap_too_small": bool(best.get("gap_too_small")),
             "engine": {"solver": best["settings"].get("solver"), "modifiers": best["settings"].get("modifiers")}}
 
 
@@ -246,7 +247,9 @@ def table(rows_: list[dict]) -> str:
                  f"{pos['end']['amplitude']:+.3g} ({_num(pos['end']['timescale'], '.1f')})") if pos else "-"
         g = r["gap"]
         gap = (f"{g['gap_recovered']:.0%} [{_num(g['gap_ci'][0], '.0%')}, {_num(g['gap_ci'][1], '.0%')}] on {g['data']}"
-               + ("" if g["current"] else " (earlier engine)") if g else "-")
+               + ("" if g["current"] else " (earlier engine)")
+               + (" (not meaningful: the RNN-BoW gap is within its interval)" if g["gap_too_small"] else "")
+               if g else "-")
         lines.append(f"{r['arch']:8} {r['model']:14} {mods or '-':48} {pos_s:30} {gap}")
     lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not listed):"]
     for r in rows_:

@@ -93,6 +93,7 @@ table = pd.DataFrame([{
                   if "position" in r else ""),
     "gap recovered": (f"{r['gap']['gap_recovered']:.0%} [{fmt(r['gap']['gap_ci'][0], '.0%')} … "
                       f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" + ("" if r["gap"]["current"] else " (earlier engine)")
+                      + (" — not meaningful: RNN ≈ BoW" if r["gap"].get("gap_too_small") else "")
                       if r["gap"] else ""),
 } for r in shown])
 st.dataframe(table, hide_index=True, width="stretch",
