@@ -46,6 +46,14 @@ def agreement_texts(name: str | None, data_root: str | None = None, log=None) ->
         return None
 
 
+def not_applicable(eng) -> None:
+    """NotApplicable where the engine's integration mode does not reach the readout: every ratio to v0 is 0/0."""
+    from core.dynamics import NotApplicable, reach_warnings
+    reach = reach_warnings(eng.r1[eng.ref], eng.w)
+    if reach:
+        raise NotApplicable(reach[0])
+
+
 def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int = 20, frequent: int | None = 5000,
               data: str | None = None, select: str = "significant",
               data_root: str | None = None, n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False,
@@ -65,6 +73,7 @@ def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int 
     def compute() -> dict:
         texts = agreement_texts(agree_name, data_root, log)
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
+        not_applicable(eng)
         return dict(find_modifiers(eng, top=top, words=words, K=K, frequent=frequent, select=select,
                                    texts=texts, progress=progress),
                     neutral_input=neutral, agreement_data=agree_name if texts is not None else None)
@@ -86,6 +95,7 @@ def position(model: str, length: int = 50, data: str | None = None, data_root: s
 
     def compute() -> dict:
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
+        not_applicable(eng)
         return position_effects(eng, n_begin=length, n_end=length)
 
     res, hit = cached(model_checksum(path), "position", settings, compute, refresh, log, model_dir=path, ship=ship)
@@ -99,13 +109,19 @@ def ship(model: str, data_root: str | None = None, log=None, compare_on: list[st
     test sets to compare the bag-of-words variants on (all variants, default K), and `sweep`: numbers of
     modifiers K to compare mod_fixed and full at too (the BoW-vs-RNN page's K sweep)."""
     from core.cache import SHIPPED_DIR
-    from core.dynamics import dynamics
+    from core.dynamics import NotApplicable, dynamics, model_reach_warnings
     import time
     path = resolve_model_dir(model)
     start = time.time()
-    dynamics(str(path), data_root=data_root, log=log, ship=True)
-    modifiers(str(path), data_root=data_root, log=log, ship=True)
-    position(str(path), data_root=data_root, log=log, ship=True)
+    dyn, _ = dynamics(str(path), data_root=data_root, log=log, ship=True)
+    reach = model_reach_warnings(dyn, path)
+    for analysis in (modifiers, position):
+        try:
+            if reach:
+                raise NotApplicable(reach[0])
+            analysis(str(path), data_root=data_root, log=log, ship=True)
+        except NotApplicable as e:   # nothing to ship; an older copy (an artefact then) is removed below
+            (log or print)(f"{path.name}: {analysis.__name__} not shipped: {e}")
     if compare_on:
         from core.augmented import compare
         for data in compare_on:

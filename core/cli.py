@@ -265,7 +265,10 @@ def cmd_analyze(args) -> int:
                         seed=args.seed, refresh=args.refresh, neutral=args.neutral, progress=progress,
                         log=lambda m: print(m, file=sys.stderr))
     bar.close()
+    from core.dynamics import model_reach_warnings
+    from core.store import resolve_model_dir
     s = dict(res["summary"], cached=hit)
+    s["warnings"] = s["warnings"] + model_reach_warnings(res, resolve_model_dir(args.model))
     if args.json:
         print(json.dumps(s))
         return 0

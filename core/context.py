@@ -154,9 +154,11 @@ class ContextEngine:
     def reference(self) -> dict:
         """Where the per-token quantities are anchored: h*_ref's readout and stability, with warnings."""
         s = self.summary
+        from core.dynamics import reach_warnings
+        warnings = list(s.get("warnings", [])) + reach_warnings(self.r1[self.ref], self.w)
         return {"readout": s["reference_readout"], "lambda1": s["lambda1_reference"], "kind": s["reference_kind"],
                 "stable": s.get("reference_stable", True), "near_zero": s.get("reference_near_zero", True),
-                "warnings": s.get("warnings", [])}
+                "warnings": warnings}
 
     def full_modes(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(lam, R rows, L rows) of all N modes at attractor point k, slowest first (computed once per

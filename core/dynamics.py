@@ -28,6 +28,33 @@ REF_MIN_GAIN = 0.5  # the reference's |w . r_1| must be at least this share of t
 DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the attractor
 N_MODES = 10  # slowest modes kept per fixed point
 SOLVER_VERSION = 6  # part of the cache key: bump when the solver's results change
+READOUT_REACH = 1e-9  # |w . r_1| under this x ||w||: the integration mode does not reach the readout
+
+
+class NotApplicable(ValueError):
+    """An analysis that does not apply to this network at this setting: said plainly, not an error."""
+
+
+def reach_warnings(r1_ref: torch.Tensor, w: torch.Tensor) -> list[str]:
+    """A warning when the integration mode r_1 at the reference point does not reach the readout w (w . r_1 = 0):
+    then every word's persistent valence v0 is 0 there, and so is every quantity measured as a ratio to it."""
+    if abs(float(r1_ref.double() @ w.double())) > READOUT_REACH * float(torch.linalg.vector_norm(w.double())):
+        return []
+    return ["the integration mode at the reference point does not reach the readout (w . r_1 = 0; in an LSTM it "
+            "can lie wholly in the cell state c, behind saturated tanh units): every word's persistent valence v0 "
+            "is 0 there, so v, v0 and every ratio to v0 (modifier strengths, position curves) are not meaningful; "
+            "the modifier and position analyses do not apply at this neutral input: try another"]
+
+
+def model_reach_warnings(dyn: dict, model_dir) -> list[str]:
+    """reach_warnings at a dynamics result's reference point, with the readout read from the model's weights
+    (w over the full state: zeros on an LSTM's c half)."""
+    from core.store import load_model_dir
+    r1 = dyn["r1"][int(dyn["summary"]["reference_index"])]
+    w = torch.zeros(r1.shape[-1], dtype=torch.float64)
+    readout = load_model_dir(model_dir)[2]["readout.weight"][0].double()
+    w[: len(readout)] = readout
+    return reach_warnings(r1, w)
 COMPLEX_TOL = 1e-9  # |Im lambda| above this: a complex pair (a rotation), not a real mode
 ROTATION_DOC_DEG = 30.0  # a leading pair turning this far over a median document is a rotation, not a line
 NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"

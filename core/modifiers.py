@@ -64,7 +64,8 @@ def probe_words(engine, n_each: int = 50, frequent: int = 5000,
     pos = [int(i) + 2 for i in strong[torch.argsort(v0[strong], descending=True)] if v0[i] > 0][:n_each]
     neg = [int(i) + 2 for i in strong[torch.argsort(v0[strong])] if v0[i] < 0][:n_each]
     if v0.numel() and not float(v0.abs().amax()) > 0:
-        raise ValueError("every word's persistent valence v0 is 0 at the reference point (its integration mode does "
+        from core.dynamics import NotApplicable
+        raise NotApplicable("every word's persistent valence v0 is 0 at the reference point (its integration mode does "
                          "not reach the readout), so modulation cannot be measured there: the analysis does not "
                          "apply at this neutral input; try another one (neutral zero, mean or a filler word)")
     if not pos or not neg:

@@ -113,11 +113,12 @@ def _warnings(summary: dict, eigvals, pos: dict | None) -> list[str]:
 
 def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     """One model's row (see the module docstring) from its analyses at the default settings with n_seeds
-    fixed-point seeds (the shipped ones: 1,000); the analyses missing from storage are named in `missing`."""
+    fixed-point seeds (the shipped ones: 1,000); the analyses missing from storage are named in `missing`, those
+    that do not apply (the integration mode does not reach the readout) in `not_applicable`."""
     import numpy as np
 
     from core.analysis import modifiers, position
-    from core.dynamics import stored_dynamics
+    from core.dynamics import model_reach_warnings, stored_dynamics
     from core.modifiers import fit_described, weak_effect_warnings
     from core.store import read_json
     path = Path(info["path"])
@@ -127,7 +128,12 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     dyn = stored_dynamics(str(path), n_seeds=n_seeds, log=log)
     mods = modifiers(str(path), n_seeds=n_seeds, stored_only=True, log=log)
     pos = position(str(path), n_seeds=n_seeds, stored_only=True, log=log)
-    out["missing"] = [n for n, r in (("dynamics", dyn), ("modifiers", mods), ("position", pos)) if r is None]
+    reach = [] if dyn is None else model_reach_warnings(dyn, path)
+    if reach:   # every ratio to v0 is 0/0 there: whatever is stored for them is not a measurement
+        mods = pos = None
+        out["not_applicable"] = ["modifiers", "position"]
+    out["missing"] = [n for n, r in (("dynamics", dyn), ("modifiers", mods), ("position", pos))
+                      if r is None and n not in out.get("not_applicable", [])]
     if dyn is not None:
         s = dyn["summary"]
         ev = dyn["ref_eigvals"].double().numpy()
@@ -145,7 +151,7 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
             "drift_tokens_per_logit": s["drift_tokens_per_logit"], "drift_capped_share": s["drift_capped_share"],
             "median_doc_tokens": s["median_doc_tokens"],
             "linearization_error_median": s["linearization_error_median"],
-            "warnings": _warnings(s, eig, pos)})
+            "warnings": _warnings(s, eig, pos) + reach})
     if mods is not None:
         out.update({
             "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
@@ -250,7 +256,8 @@ def table(rows_: list[dict]) -> str:
                + ("" if g["current"] else " (earlier engine)")
                + (" (not meaningful: the RNN-BoW gap is within its interval)" if g["gap_too_small"] else "")
                if g else "-")
-        lines.append(f"{r['arch']:8} {r['model']:14} {mods or '-':48} {pos_s:30} {gap}")
+        na = "does not apply (w . r1 = 0)" if r.get("not_applicable") else "-"
+        lines.append(f"{r['arch']:8} {r['model']:14} {mods or na:48} {pos_s if pos else na:30} {gap}")
     lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not listed):"]
     for r in rows_:
         if "known" in r:

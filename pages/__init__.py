@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from core.dynamics import NotApplicable
 from core.store import ModelError, list_models, load_model, model_checksum
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ def core_call(fn, *args, **kw):
     is set: every analysis depends on it) and stop the page."""
     try:
         return fn(*args, **kw)
+    except NotApplicable as e:   # the network, not the app: say so plainly
+        st.warning(f"**Does not apply here.** {e}")
+        st.stop()
     except CORE_ERRORS as e:
         ctx = st.session_state.get("_ctx") or {}
         hint = (f"\n\nThis was measured with the neutral input **{ctx['neutral']}**. Clear *Neutral input x\\** "

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from core.dynamics import attractor_plane, dynamics, mode_time
+from core.dynamics import attractor_plane, dynamics, mode_time, model_reach_warnings
 from core.store import load_model, model_checksum
 from pages import core_call, current, method_link, reference_warnings, show_chart
 
@@ -36,7 +36,7 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
             "readout": res["readout"].double().numpy(), "lambda1": res["lambda1"].double().numpy(),
             "slow_points": res["slow_points"].double().numpy(), "slow_readout": res["slow_readout"].double().numpy(),
             "slow_q": res["slow_q"].double().numpy(), "slow_lambda1": res["slow_lambda1"].double().numpy(),
-            "ref_eigvals": res["ref_eigvals"].double().numpy()}
+            "ref_eigvals": res["ref_eigvals"].double().numpy(), "reach_warnings": model_reach_warnings(res, path)}
 
 
 def fmt_tau(t: float | None) -> str:
@@ -58,7 +58,7 @@ st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
            + ("stored analysis (shipped with the model or cached on this machine)" if res["cached"]
               else f"computed in {s['seconds']:.1f} s"))
 
-reference_warnings(s["warnings"])
+reference_warnings(s["warnings"] + res["reach_warnings"])
 
 c = st.columns(4)
 c[0].metric("Fixed points", f"{s['n_fixed_points']} ({s['n_stable_fixed_points']} stable)",

@@ -290,3 +290,12 @@ def test_modifier_probes_refuse_a_reference_where_no_word_reaches_the_readout():
     eng = SimpleNamespace(v0_all=torch.linspace(-1, 1, 50), vocab=list(range(50)), valence_threshold=0.1)
     ids, v0 = probe_words(eng, n_each=5)
     assert len(ids) == 10 and (v0[:5] > 0).all() and (v0[5:] < 0).all()
+
+
+def test_reach_warning_where_the_integration_mode_misses_the_readout():
+    """Worked by hand on a 4-number [h; c] state with the readout on h: r_1 = (0, 0, 0.6, 0.8) lies wholly in c,
+    so w . r_1 = 0 and the analyses that divide by v0 do not apply; r_1 = (0.6, 0, 0.8, 0) reaches it."""
+    from core.dynamics import reach_warnings
+    w = torch.tensor([1.5, -0.5, 0.0, 0.0], dtype=torch.float64)
+    assert "does not reach the readout" in reach_warnings(torch.tensor([0.0, 0.0, 0.6, 0.8]), w)[0]
+    assert reach_warnings(torch.tensor([0.6, 0.0, 0.8, 0.0]), w) == []

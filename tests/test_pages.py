@@ -50,7 +50,7 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
-@pytest.mark.parametrize("model", ["toy-gru", "sst2-gru"])
+@pytest.mark.parametrize("model", ["toy-gru", "sst2-gru", "sst2-lstm", "imdb-vanilla"])
 def test_every_page_after_every_other_with_no_data(model):
     """One session visits every page, then every page again in reverse order: nothing raises and no page
     stops with an error although no dataset is present."""
@@ -226,3 +226,17 @@ def test_error_analysis_on_a_missing_dataset_says_what_is_missing():
     at.button(key="err_run").click().run()
     assert not at.exception
     assert any("sst2" in e and "not found" in e for e in errors(at)), errors(at)
+
+
+def test_an_analysis_that_does_not_apply_says_so_instead_of_showing_numbers():
+    """sst2-lstm at its default neutral input: the integration mode lies in c, behind saturated tanh units,
+    so v0 = 0 for every word. Modifiers and Position say the analysis does not apply (a warning, not an
+    error and not a table of 0/0 ratios); Dynamics names the reason among its reference warnings."""
+    at = open_app("modifiers", model="sst2-lstm")
+    assert not errors(at) and not at.dataframe
+    assert any("Does not apply here" in w.value and "does not reach the readout" in w.value for w in at.warning)
+    at.switch_page("pages/position.py").run()
+    assert not at.exception and not errors(at)
+    assert any("Does not apply here" in w.value for w in at.warning)
+    at.switch_page("pages/dynamics.py").run()
+    assert any("does not reach the readout" in w.value for w in at.warning)
