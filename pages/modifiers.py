@@ -102,7 +102,7 @@ st.dataframe(df[["word", "class", "strength", "95% CI", "timescale", "modes τ",
                                for c in ("strength", "timescale", "modes τ", "fit_r2", "v0", "deflection")},
                             "real text": st.column_config.NumberColumn(format="percent")})
 st.caption("strength s = M(1) - 1 with its 95% interval across probe words; timescale: τ of the fit "
-           f"M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R² (empty where R² is under {FIT_MIN_R2}: that curve does "
+           f"M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R² (None where R² is under {FIT_MIN_R2}: that curve does "
            "not decay like an exponential, so it has no timescale); modes τ: the timescale of the modes the word "
            "excites (all modes at the reference point: the mean lifetime of their linearised effect on the next "
            "word's valence, each mode weighted by (G · r_a)(l_a · d⊥)); real text: share of test-set "
