@@ -66,8 +66,8 @@ def core_call(fn, *args, **kw):
     except NotApplicable as e:   # the network, not the app: say so plainly
         msg = str(e)
         st.warning(f"**Does not apply here.** {msg[:1].upper()}{msg[1:]}.\n\nAnother neutral input (*Analysis "
-                   "settings* in the sidebar: `zero`, `mean` or a filler word) puts the reference point elsewhere, where it "
-                   "may apply.")
+                   "settings* in the sidebar: `zero`, `mean` or a filler word) puts the reference point elsewhere, "
+                   "where it may apply.")
         st.stop()
     except CORE_ERRORS as e:
         ctx = st.session_state.get("_ctx") or {}
