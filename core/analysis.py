@@ -46,12 +46,23 @@ def agreement_texts(name: str | None, data_root: str | None = None, log=None) ->
         return None
 
 
-def not_applicable(eng) -> None:
-    """NotApplicable where the engine's integration mode does not reach the readout: every ratio to v0 is 0/0."""
+_NOT_APPLICABLE: dict[tuple, str] = {}   # (weights checksum, settings) -> why: refused again at once on a rerun
+
+
+def not_applicable(eng, key: tuple) -> None:
+    """NotApplicable where the engine's integration mode does not reach the readout (every ratio to v0 is 0/0);
+    remembered under `key`, so that a page rerun is refused without building the engine again."""
     from core.dynamics import NotApplicable, reach_warnings
     reach = reach_warnings(eng.r1[eng.ref], eng.w)
     if reach:
+        _NOT_APPLICABLE[key] = reach[0]
         raise NotApplicable(reach[0])
+
+
+def _refused_before(key: tuple) -> None:
+    from core.dynamics import NotApplicable
+    if key in _NOT_APPLICABLE:
+        raise NotApplicable(_NOT_APPLICABLE[key])
 
 
 def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int = 20, frequent: int | None = 5000,
@@ -60,7 +71,8 @@ def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int 
               progress=None, log=None, ship: bool = False, stored_only: bool = False) -> dict | None:
     """find_modifiers on a model folder, cached on disk (or shipped with the model); adds `cached`,
     `neutral_input` and `agreement_data` (the test set the real-text check used, or null when that
-    data was not available). With stored_only: the stored result, or None, computing nothing."""
+    data was not available). With stored_only: the stored result, or None, computing nothing. NotApplicable
+    where the integration mode at the reference does not reach the readout (v0 = 0 for every word)."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
     # The real-text check is for the explorer's short list, not for the augmented BoW's thousands of words.
@@ -70,10 +82,13 @@ def modifiers(model: str, top: int = 30, words: list[str] | None = None, K: int 
     if stored_only:
         return stored(path, "modifiers", settings, log)
 
+    key = (model_checksum(path), data, n_seeds, neutral)
+    _refused_before(key)
+
     def compute() -> dict:
-        texts = agreement_texts(agree_name, data_root, log)
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
-        not_applicable(eng)
+        not_applicable(eng, key)
+        texts = agreement_texts(agree_name, data_root, log)
         return dict(find_modifiers(eng, top=top, words=words, K=K, frequent=frequent, select=select,
                                    texts=texts, progress=progress),
                     neutral_input=neutral, agreement_data=agree_name if texts is not None else None)
@@ -86,16 +101,19 @@ def position(model: str, length: int = 50, data: str | None = None, data_root: s
              n_seeds: int = 1000, neutral: str | None = None, refresh: bool = False, log=None,
              ship: bool = False, stored_only: bool = False) -> dict | None:
     """position_effects on a model folder, cached on disk (or shipped with the model). With stored_only:
-    the stored result, or None, computing nothing."""
+    the stored result, or None, computing nothing. NotApplicable as for `modifiers`."""
     path = resolve_model_dir(model)
     neutral = resolve_neutral(path, neutral)
     settings = _settings(data, n_seeds, neutral, length=length)
     if stored_only:
         return stored(path, "position", settings, log)
 
+    key = (model_checksum(path), data, n_seeds, neutral)
+    _refused_before(key)
+
     def compute() -> dict:
         eng = make_engine(str(path), data, data_root, n_seeds, neutral, log=log)
-        not_applicable(eng)
+        not_applicable(eng, key)
         return position_effects(eng, n_begin=length, n_end=length)
 
     res, hit = cached(model_checksum(path), "position", settings, compute, refresh, log, model_dir=path, ship=ship)
@@ -109,20 +127,20 @@ def ship(model: str, data_root: str | None = None, log=None, compare_on: list[st
     test sets to compare the bag-of-words variants on (all variants, default K), and `sweep`: numbers of
     modifiers K to compare mod_fixed and full at too (the BoW-vs-RNN page's K sweep)."""
     from core.cache import SHIPPED_DIR
-    from core.dynamics import NotApplicable, dynamics, model_reach_warnings
+    from core.dynamics import dynamics, model_reach_warnings
     import time
     path = resolve_model_dir(model)
     start = time.time()
     dyn, _ = dynamics(str(path), data_root=data_root, log=log, ship=True)
+    # Where the integration mode misses the readout, nothing that divides by v0 is shipped (an older copy,
+    # an artefact then, is removed below); checked here too because a local cache may hold such a copy.
     reach = model_reach_warnings(dyn, path)
-    for analysis in (modifiers, position):
-        try:
-            if reach:
-                raise NotApplicable(reach[0])
-            analysis(str(path), data_root=data_root, log=log, ship=True)
-        except NotApplicable as e:   # nothing to ship; an older copy (an artefact then) is removed below
-            (log or print)(f"{path.name}: {analysis.__name__} not shipped: {e}")
-    if compare_on:
+    if reach:
+        (log or print)(f"{path.name}: modifiers, position and comparisons not shipped: {reach[0]}")
+    else:
+        modifiers(str(path), data_root=data_root, log=log, ship=True)
+        position(str(path), data_root=data_root, log=log, ship=True)
+    if compare_on and not reach:
         from core.augmented import compare
         for data in compare_on:
             compare(str(path), data, data_root=data_root, log=log or (lambda m: None), ship=True)

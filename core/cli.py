@@ -188,8 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.store import ModelError
+    from core.dynamics import NotApplicable
     try:
         return COMMANDS[args.command](args)
+    except NotApplicable as e:   # not a failure of the program: the network has no such effect to measure here
+        print(f"does not apply: {e}", file=sys.stderr)
+        return 3
     except (DataError, ModelError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -400,6 +404,7 @@ def cmd_validity(args) -> int:
 
 def cmd_position(args) -> int:
     from core.analysis import position
+    from core.modifiers import fit_described
     res = position(args.model, length=args.length, data=args.data, data_root=args.data_root, n_seeds=args.n_seeds,
                    neutral=args.neutral, log=lambda m: print(m, file=sys.stderr))
     if args.word is not None:
@@ -416,8 +421,10 @@ def cmd_position(args) -> int:
               "readout by position: " + " ".join(f"{e:+.2f}" for e in pr["effect"][:10]) + " ...")
     for side in ("begin", "end"):
         r = res[side]
-        print(f"{side}: amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f}); "
-              f"curve " + " ".join(f"{v:.2f}" for v in r["curve"][:10]) + " ...")
+        fit = (f"amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f})"
+               if fit_described(r["fit_r2"], r["timescale"]) else
+               f"no exponential decay (R2 {r['fit_r2']:.2f}, under 0.5): no amplitude or timescale")
+        print(f"{side}: {fit}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:10]) + " ...")
     return 0
 
 
@@ -466,15 +473,17 @@ def cmd_bench(args) -> int:
         return 0
     from core.bench import bench_train
     archs = [None] if args.model else (["gru", "lstm", "ugrnn", "vanilla"] if args.arch == "all" else [args.arch])
+    results = []
     for arch in archs:
         res = bench_train(args.model, args.seq_len, args.batch_size, args.steps, args.device, arch or "gru")
-        if args.json:
-            print(json.dumps(res), flush=True)
-        else:
+        results.append(res)
+        if not args.json:
             print(f"{res['arch']} on {res['device']}: fused {res['fast_tokens_per_s']:.0f} tokens/s, step function "
                   f"{res['step_tokens_per_s']:.0f} tokens/s, ratio {res['ratio']:.2f}x; --path auto takes "
                   f"{res['auto_path']} (hidden {res['hidden_size']}, batch {res['batch_size']} x {res['seq_len']} "
                   f"tokens, {res['threads']} threads)", flush=True)
+    if args.json:
+        print(json.dumps(results))
     return 0
 
 

@@ -29,6 +29,9 @@ DRIFT_MAX = 2000    # neutral steps the drift measurement follows a state on the
 N_MODES = 10  # slowest modes kept per fixed point
 SOLVER_VERSION = 6  # part of the cache key: bump when the solver's results change
 READOUT_REACH = 1e-9  # |w . r_1| under this x ||w||: the integration mode does not reach the readout
+COMPLEX_TOL = 1e-9  # |Im lambda| above this: a complex pair (a rotation), not a real mode
+ROTATION_DOC_DEG = 30.0  # a leading pair turning this far over a median document is a rotation, not a line
+NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
 class NotApplicable(ValueError):
@@ -55,9 +58,6 @@ def model_reach_warnings(dyn: dict, model_dir) -> list[str]:
     readout = load_model_dir(model_dir)[2]["readout.weight"][0].double()
     w[: len(readout)] = readout
     return reach_warnings(r1, w)
-COMPLEX_TOL = 1e-9  # |Im lambda| above this: a complex pair (a rotation), not a real mode
-ROTATION_DOC_DEG = 30.0  # a leading pair turning this far over a median document is a rotation, not a line
-NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
 
 
 def as_float64(model: torch.nn.Module, neutral: torch.Tensor | None = None) -> torch.nn.Module:

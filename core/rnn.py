@@ -1,8 +1,9 @@
 """Recurrent sentiment classifiers (METHOD section 1).
 
 Each cell has an explicit step function `step(h, x) -> F(h, x)`, the single source of truth for
-analysis, and a fast batched `run(x, h0)` used for training and batch inference. GRU, LSTM and vanilla
-use PyTorch's fused layers for `run`, and `step` reproduces their equations exactly (the GRU is
+analysis, and a fast batched `run(x, h0)` for batch inference and, where it is the faster path
+(`core.train.resolve_path`), training. GRU, LSTM and vanilla use PyTorch's fused layers for `run`, and
+`step` reproduces their equations exactly (the GRU is
 PyTorch's variant: c = tanh(A_c x + b_ic + r * (W_c h + b_hc))). UGRNN has no fused layer: its `run`
 precomputes every input projection in one matrix product and loops over time.
 """

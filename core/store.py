@@ -214,10 +214,11 @@ _CHECKSUMS: dict[tuple, str] = {}
 def model_checksum(path: Path) -> str:
     """SHA-256 of the weights, vocabulary and config: the key for caches of this model's analyses.
 
-    Remembered per file identity (inode, size, modification time in ns), so that a page rerun does not hash
-    the weights again; a file replaced or rewritten (atomically or not) has another identity and is hashed."""
+    Remembered per file identity (device, inode, size, modification and change times in ns), so that a page
+    rerun does not hash the weights again; a file replaced or rewritten (atomically or not, even with its
+    modification time restored, which still moves the change time) has another identity and is hashed."""
     files = [Path(path) / name for name in ("config.json", "vocab.json", "weights.pt")]
-    stats = [(f.name, st.st_ino, st.st_size, st.st_mtime_ns) for f in files if (st := _stat(f))]
+    stats = [(f.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for f in files if (st := _stat(f))]
     key = (str(Path(path).resolve()), tuple(stats))
     if key not in _CHECKSUMS:
         h = hashlib.sha256()

@@ -331,15 +331,19 @@ def _start_ray(ray, address: str | None, cpus: int | None, tmp: Path, verbose: b
 
 def trial_resources(trial_config: dict, gpus_per_trial: float) -> dict[str, float]:
     """What Ray reserves for one trial: one CPU, and gpus_per_trial of a GPU when it trains with --device cuda
-    (Ray hides the GPUs from a trial that reserved none)."""
-    return {"CPU": 1.0, **({"GPU": float(gpus_per_trial)} if trial_config.get("device") == "cuda" else {})}
+    (Ray hides the GPUs from a trial that reserved none); a bag-of-words trial never needs one."""
+    on_gpu = trial_config.get("device") == "cuda" and trial_config.get("arch") not in ("bow", "bigram")
+    return {"CPU": 1.0, **({"GPU": float(gpus_per_trial)} if on_gpu else {})}
 
 
-def _check_gpus(ray, trials: list[dict]) -> None:
-    """SweepError when a trial trains on a GPU and the Ray cluster has none (it would wait for one forever)."""
-    if any(t["config"].get("device") == "cuda" for t in trials) and not ray.cluster_resources().get("GPU", 0):
-        raise SweepError("trials train with device cuda, but this Ray cluster has no GPU; "
-                         "use device cpu, or a cluster with GPUs (--address)")
+def _check_gpus(ray, trials: list[dict], gpus_per_trial: float) -> None:
+    """SweepError when a trial trains on a GPU and the Ray cluster has fewer GPUs than one trial reserves (it
+    would wait forever)."""
+    have = ray.cluster_resources().get("GPU", 0)
+    if any(trial_resources(t["config"], gpus_per_trial).get("GPU") for t in trials) and have < gpus_per_trial:
+        raise SweepError(f"trials train with device cuda and reserve {gpus_per_trial:g} GPU each, but this Ray "
+                         f"cluster has {have:g}; use device cpu, fewer --gpus-per-trial, or a cluster with GPUs "
+                         "(--address)")
 
 
 def _describe(row: dict) -> str:
@@ -356,14 +360,15 @@ def run_sweep(spec: dict, out_dir: str | Path | None = None, cpus: int | None = 
     """Run a validated spec with Ray Tune and write the summary; returns its rows (see write_summary).
 
     Without `address`, a private local Ray instance with `cpus` CPUs (default min(2, cores)) runs the trials,
-    one CPU each; with `address` ("auto" or "ray://host:port") an existing cluster does, at most `cpus` at once
-    when given. `storage`: where Tune keeps the trials' checkpoints (default: a temporary folder here; a
+    one CPU each (and `gpus_per_trial` of a GPU for a trial with device cuda, see trial_resources); with
+    `address` ("auto" or "ray://host:port") an existing cluster does, at most `cpus` at once when given. `storage`: where Tune keeps the trials' checkpoints (default: a temporary folder here; a
     multi-node cluster needs one every node and this machine can reach, such as NFS or s3://...). A failed
     trial is a row with status "error"; the others still land."""
     from core.store import MODELS_DIR
     from core.train import invocation
-    if not (math.isfinite(gpus_per_trial) and gpus_per_trial > 0):
-        raise SweepError(f"gpus per trial must be a positive number, not {gpus_per_trial!r}")
+    if not (math.isfinite(gpus_per_trial) and 0 < gpus_per_trial and (gpus_per_trial <= 1 or gpus_per_trial % 1 == 0)):
+        raise SweepError(f"gpus per trial must be a share of one GPU (0 < g <= 1) or a whole number, "
+                         f"not {gpus_per_trial!r}")
     ray, tune = _import_ray()
     out = Path(out_dir) if out_dir is not None else MODELS_DIR
     recorded_out = str(out_dir) if out_dir is not None else None
@@ -374,7 +379,7 @@ def run_sweep(spec: dict, out_dir: str | Path | None = None, cpus: int | None = 
     started, t0 = time.strftime("%Y-%m-%dT%H:%M:%S"), time.time()
     try:
         _start_ray(ray, address, cpus, tmp, verbose)
-        _check_gpus(ray, trials)
+        _check_gpus(ray, trials, gpus_per_trial)
         log(f"sweep {spec['name']}: {len(trials)} trials on {address or f'this machine ({cpus} CPUs)'}")
         tuner = tune.Tuner(
             tune.with_resources(run_trial, lambda cfg: tune.PlacementGroupFactory(

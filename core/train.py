@@ -298,4 +298,9 @@ def epoch_batches(lengths: list[int], batch_size: int, rng: np.random.Generator)
 
 def train(cfg: TrainConfig, log=print) -> dict:
     """Train the model cfg.arch names (an RNN cell, 'bow' or 'bigram')."""
-    return train_bow(cfg, log) if cfg.arch in ("bow", "bigram") else train_rnn(cfg, log)
+    if cfg.arch in ("bow", "bigram"):
+        if cfg.device != "cpu" or cfg.path != "auto":
+            raise ValueError("--device and --path are for RNNs: a bag-of-words model is fitted by scikit-learn on "
+                             "the CPU")
+        return train_bow(cfg, log)
+    return train_rnn(cfg, log)

@@ -62,7 +62,9 @@ def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
     """Each known negator and intensifier as the stored modifier screen lists it: a modifier (class, strength,
     timescale), a strong valence word that changes M(1) by saturation (class, role "valence"), or None (class
     none at this network, or beyond the listed words)."""
-    listed = {m["word"]: {"class": m["class"], "role": "modifier", "strength": m["strength"], "timescale": m["timescale"]}
+    from core.modifiers import fit_described
+    listed = {m["word"]: {"class": m["class"], "role": "modifier", "strength": m["strength"],
+                          "timescale": m["timescale"] if fit_described(m["fit_r2"], m["timescale"]) else None}
               for m in mods["modifiers"]}
     listed.update({m["word"]: {"class": m["class"], "role": "valence", "strength": m["m1"] - 1, "timescale": None}
                    for m in mods["saturating_valence_words"] if m["word"] not in listed})

@@ -114,7 +114,7 @@ if res["saturating_valence_words"]:
                                               for w in res["saturating_valence_words"]))
 
 color = alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
-tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"), alt.Tooltip("timescale:Q", format=".1f")]
+tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"), alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]
 if len(df) < 3:
     st.info("The modifier subspace and the clusters need at least 3 modifiers; this network has "
             f"{len(df)} with little valence of their own.")

@@ -13,7 +13,6 @@ from core.position import word_at_positions
 from pages import core_call, current, engine_for, method_link, reference_warnings, show_chart
 
 
-
 @st.cache_data(show_spinner="Measuring position effects (first time for a setting: under a minute)...", max_entries=16)
 def curves(path: str, checksum: str, neutral: str | None, n_seeds: int, length: int) -> dict:
     """core.analysis.position (cached on disk, shipped for the default setting)."""

@@ -322,7 +322,8 @@ def step_fades(eng: ContextEngine, checksum: str) -> None:
     if not_mod is not None:
         c[2].metric("Fitted timescale of “not”", f"{not_mod['timescale']:.1f} tokens",
                     help=f"From the modulation curve M(k) (strength s = {not_mod['strength']:+.2f}); the modes it "
-                         f"excites decay in about {not_mod['mode_timescale']:.1f} tokens.")
+                         + (f"excites decay in about {not_mod['mode_timescale']:.1f} tokens."
+                            if not_mod["mode_timescale"] is not None else "excites have no single timescale."))
     if reach == toy.NOT_SPAN:
         verdict = "keeps the flip for exactly as many tokens as the rules say"
     elif reach < toy.NOT_SPAN:

@@ -181,5 +181,17 @@ def test_every_shipped_model_records_how_to_reproduce_it(folder):
         if args.arch not in ("bow", "bigram"):
             assert m["device"] in ("cpu",) or m["device"].startswith("cuda ("), m["device"]
             assert m["path"] in ("fused", "step") and args.device in ("cuda" if m["device"] != "cpu" else "cpu", "auto")
+            if "device" in m["settings"]:   # what was asked, next to what ran
+                assert (m["settings"]["device"], m["settings"]["path"]) == (args.device, args.path)
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     assert size < 25e6, (folder.name, size)
+
+
+def test_cli_says_when_an_analysis_does_not_apply(tmp_path, monkeypatch, capsys):
+    """sst2-lstm at its default neutral input: exit status 3 and the reason, not an error and not numbers."""
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SENTIMENT_DATA_ROOT", str(tmp_path / "none"))
+    for cmd in ("modifiers", "position"):
+        assert main([cmd, "sst2-lstm"]) == 3
+        err = capsys.readouterr().err
+        assert err.startswith("does not apply:") and "does not reach the readout" in err

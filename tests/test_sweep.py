@@ -99,8 +99,10 @@ def test_trials_reserve_a_gpu_share_only_when_they_train_on_cuda():
     assert sweep.trial_resources({"device": "cuda"}, 0.25) == {"CPU": 1.0, "GPU": 0.25}
     assert sweep.trial_resources({"device": "cpu"}, 0.25) == {"CPU": 1.0}
     assert sweep.trial_resources({}, 1) == {"CPU": 1.0}
-    with pytest.raises(SweepError, match="gpus per trial"):
-        sweep.run_sweep(validate_spec(GRID), gpus_per_trial=0)
+    assert sweep.trial_resources({"device": "cuda", "arch": "bow"}, 1) == {"CPU": 1.0}
+    for bad in (0, -1, 1.5, float("nan")):   # Ray takes a share of one GPU, or whole GPUs
+        with pytest.raises(SweepError, match="gpus per trial"):
+            sweep.run_sweep(validate_spec(GRID), gpus_per_trial=bad)
 
 
 def test_spec_without_data_and_spec_files():

@@ -25,21 +25,26 @@ def test_resume_continues_from_checkpoint(tmp_path, toy_csv):
     assert ma["dev_accuracy"] == mb["dev_accuracy"] and mb["epochs_run"] == 2
 
 
-def test_fused_and_step_paths_train_the_same_model(tmp_path, toy_csv):
+def test_fused_and_step_paths_train_the_same_model(tmp_path, toy_csv, monkeypatch):
     """--path fused and --path step run the same equations: one epoch from one seed ends at the same
-    weights up to float rounding (the training path is a speed choice, not a different model)."""
+    weights up to float rounding (the training path is a speed choice, not a different model). The step
+    path really trains through the step function F, and the fused path never calls it."""
+    from core.rnn import SentimentRNN
+    calls = []
+    step_forward = SentimentRNN.forward_step
+    monkeypatch.setattr(SentimentRNN, "forward_step", lambda self, *a: calls.append(1) or step_forward(self, *a))
     common = dict(data=toy_csv, embed_dim=8, hidden_size=8, lr=5e-3, min_count=1, max_vocab=100, epochs=1,
                   dev_fraction=0.5, out_dir=str(tmp_path))
     for arch in ("gru", "lstm", "ugrnn", "vanilla"):
         ws = []
         for path in ("fused", "step"):
+            calls.clear()
             m = train(TrainConfig(name=f"{arch}-{path}", arch=arch, path=path, **common), log=lambda m: None)
             assert m["path"] == path and m["device"] == "cpu"
+            assert (len(calls) > 0) == (path == "step"), (arch, path, len(calls))
             ws.append(torch.load(tmp_path / f"{arch}-{path}" / "weights.pt", weights_only=True))
         worst = max((ws[0][k].float() - ws[1][k].float()).abs().max().item() for k in ws[0])
         assert worst < 5e-3, (arch, worst)   # float16 storage rounds at ~1e-3 of the weights' size
-        changed = max((ws[0][k].float()).abs().max().item() for k in ws[0])
-        assert changed > 0
 
 
 def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
@@ -47,7 +52,8 @@ def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
     cpu = torch.device("cpu")
     assert resolve_path("auto", cpu, "ugrnn") == "step" and resolve_path("auto", cpu, "gru") == "fused"
     assert resolve_path("auto", torch.device("cuda"), "ugrnn") == "fused"
-    assert resolve_path("step", cpu, "gru") == "step" and FASTER_PATH
+    assert resolve_path("step", cpu, "gru") == "step" and resolve_path("fused", cpu, "ugrnn") == "fused"
+    assert FASTER_PATH == {("cpu", "ugrnn"): "step"}   # the only cell and device where the step function wins
     for bad in ("gpu", "fast"):
         with pytest.raises(ValueError):
             resolve_path(bad, cpu, "gru")
@@ -62,6 +68,8 @@ def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
     saved = json.loads((tmp_path / "u" / "metrics.json").read_text())
     assert saved["path"] == "step" and saved["device"] == "cpu"            # what ran
     assert saved["settings"]["path"] == "auto" and saved["settings"]["device"] == "cpu"   # what was asked
+    with pytest.raises(ValueError, match="for RNNs"):    # a bag-of-words model is fitted on the CPU by sklearn
+        train(TrainConfig(name="b", arch="bow", data=toy_csv, device="cuda", out_dir=str(tmp_path)), log=print)
 
 
 def test_cli_refuses_cuda_where_there_is_none(tmp_path, toy_csv):
