@@ -207,6 +207,6 @@ def test_tiny_sweep_through_ray(tmp_path):
     import torch
     if not torch.cuda.is_available():   # a GPU trial on a cluster without one is refused, not left waiting
         on_gpu = validate_spec(dict(spec, fixed=dict(spec["fixed"], device="cuda"), name="gpu-sweep"))
-        with pytest.raises(SweepError, match="no GPU"):
+        with pytest.raises(SweepError, match="reserve 1 GPU each, but this Ray cluster has 0"):
             sweep.run_sweep(on_gpu, out_dir=out, cpus=1, log=lambda m: None)
         assert not (out / "gpu-sweep.sweep.json").exists() and descendants(os.getpid()) <= before
