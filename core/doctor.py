@@ -151,6 +151,14 @@ def app_settings(path: Path) -> dict[str, list[dict]]:
     }
 
 
+def not_applicable(path: Path) -> bool:
+    """Whether the model's stored default dynamics put its integration mode off the readout (w . r_1 = 0), so that
+    the modifier and position analyses do not apply and none are shipped."""
+    from core.dynamics import model_reach_warnings, stored_dynamics
+    dyn = stored_dynamics(str(path))
+    return dyn is not None and bool(model_reach_warnings(dyn, path))
+
+
 def check_analyses(path: Path, kind: str) -> Iterator[Check]:
     """An RNN's default analyses shipped under the current checksum and settings; every shipped file readable."""
     from core.cache import SHIPPED_DIR, entry_file, entry_problem
@@ -177,6 +185,12 @@ def check_analyses(path: Path, kind: str) -> Iterator[Check]:
         files = [folder / entry_file(checksum, analysis, s) for s in variants]
         if not any(f.exists() and entry_problem(f) is None for f in files):
             absent.append(analysis)
+    if absent and "dynamics" not in absent and not_applicable(path):   # nothing to ship for them: said so
+        absent = [a for a in absent if a not in ("modifiers", "position")]
+        if not absent and not bad:
+            yield ok(f"analyses {name}", "dynamics shipped for the app's settings; modifiers and position do not "
+                                         "apply there (the integration mode does not reach the readout)")
+            return
     if absent:
         yield warn(f"analyses {name}", f"no shipped {', '.join(absent)} for these weights and the app's settings: "
                    "its pages solve for them on first use (minutes, and the model's dataset helps)", ship_fix)

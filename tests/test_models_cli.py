@@ -195,3 +195,11 @@ def test_cli_says_when_an_analysis_does_not_apply(tmp_path, monkeypatch, capsys)
         assert main([cmd, "sst2-lstm"]) == 3
         err = capsys.readouterr().err
         assert err.startswith("does not apply:") and "does not reach the readout" in err
+
+
+def test_doctor_accepts_analyses_that_do_not_apply(tmp_path, monkeypatch):
+    """sst2-lstm ships no modifiers or position (they do not apply at its reference): doctor says so, OK."""
+    from core import doctor
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))
+    checks = list(doctor.check_analyses(ROOT / "models" / "sst2-lstm", "rnn"))
+    assert [c.status for c in checks] == ["OK"] and "do not apply" in checks[0].detail
