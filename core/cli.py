@@ -351,7 +351,7 @@ def cmd_phrase(args) -> int:
 
 def cmd_modifiers(args) -> int:
     from core.analysis import modifiers
-    from core.modifiers import fit_described, weak_effect_warnings
+    from core.modifiers import fitted_timescale, weak_effect_warnings
     words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words else None
     res = modifiers(args.model, top=args.top, words=words, K=args.K, frequent=args.frequent or None,
                     data=args.data, data_root=args.data_root,
@@ -371,12 +371,12 @@ def cmd_modifiers(args) -> int:
         modes_s = ", ".join(f"{x['mode']}({_mode_text(x)})" for x in m["modes"])
         agree = "" if m["real_text_agreement"] is None else f"{m['real_text_agreement']:.0%}"
         mt = "" if m["mode_timescale"] is None else f"{m['mode_timescale']:.1f}"
-        tau = f"{m['timescale']:.2f}" if fit_described(m["fit_r2"], m["timescale"]) else "-"
+        tau = "-" if fitted_timescale(m) is None else f"{m['timescale']:.2f}"
         print(f"{m['word'][:13]:<14}{m['class']:<12}{m['strength']:>9.2f}{f'[{lo:.2f}, {hi:.2f}]':>17}"
               f"{tau:>8} {m['fit_r2']:>7.2f}{mt:>10}{agree:>10}  {modes_s}")
     if not res["modifiers"]:
         print("no word with little valence of its own modulates later words above the noise band")
-    elif any(not fit_described(m["fit_r2"], m["timescale"]) for m in res["modifiers"]):
+    elif any(fitted_timescale(m) is None for m in res["modifiers"]):
         print("tau -: the curve M(k) - 1 does not decay like an exponential (R2 under 0.5), so it has no timescale")
     rho = res["mode_effect_spearman"]
     print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s; "
@@ -404,7 +404,7 @@ def cmd_validity(args) -> int:
 
 def cmd_position(args) -> int:
     from core.analysis import position
-    from core.modifiers import fit_described
+    from core.modifiers import fitted_timescale
     res = position(args.model, length=args.length, data=args.data, data_root=args.data_root, n_seeds=args.n_seeds,
                    neutral=args.neutral, log=lambda m: print(m, file=sys.stderr))
     if args.word is not None:
@@ -422,7 +422,7 @@ def cmd_position(args) -> int:
     for side in ("begin", "end"):
         r = res[side]
         fit = (f"amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f})"
-               if fit_described(r["fit_r2"], r["timescale"]) else
+               if fitted_timescale(r) is not None else
                f"no exponential decay (R2 {r['fit_r2']:.2f}, under 0.5): no amplitude or timescale")
         print(f"{side}: {fit}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:10]) + " ...")
     return 0

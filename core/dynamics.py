@@ -49,15 +49,12 @@ def reach_warnings(r1_ref: torch.Tensor, w: torch.Tensor) -> list[str]:
             "the modifier and position analyses do not apply at this neutral input: try another"]
 
 
-def model_reach_warnings(dyn: dict, model_dir) -> list[str]:
-    """reach_warnings at a dynamics result's reference point, with the readout read from the model's weights
-    (w over the full state: zeros on an LSTM's c half)."""
-    from core.store import load_model_dir
-    r1 = dyn["r1"][int(dyn["summary"]["reference_index"])]
-    w = torch.zeros(r1.shape[-1], dtype=torch.float64)
-    readout = load_model_dir(model_dir)[2]["readout.weight"][0].double()
-    w[: len(readout)] = readout
-    return reach_warnings(r1, w)
+def model_reach_warnings(dyn: dict, model_dir, w: torch.Tensor | None = None) -> list[str]:
+    """reach_warnings at a dynamics result's reference point; w: the model's readout over its full state
+    (SentimentRNN.readout_vector), loaded from model_dir when not given."""
+    from core.store import load_model
+    w = load_model(model_dir).model.readout_vector()[0] if w is None else w
+    return reach_warnings(dyn["r1"][int(dyn["summary"]["reference_index"])], w)
 
 
 def as_float64(model: torch.nn.Module, neutral: torch.Tensor | None = None) -> torch.nn.Module:

@@ -31,6 +31,12 @@ FIT_MIN_R2 = 0.5            # an exponential fit with R^2 below this does not de
 WEAK_EFFECT = 0.1           # |s| under this for every listed modifier: no modifier effect of note ("not": -0.6 on the GRUs)
 
 
+def fitted_timescale(fit: dict) -> float | None:
+    """The timescale of a result with "timescale" and "fit_r2" (a modifier, a side of the position curves)
+    where its fit describes the curve (fit_described), else None: the one rule every table applies."""
+    return fit["timescale"] if fit_described(fit.get("fit_r2"), fit.get("timescale")) else None
+
+
 def weak_effect_warnings(res: dict) -> list[str]:
     """A warning for a find_modifiers result whose listed modifiers all change the next word's valence by less
     than WEAK_EFFECT: the screen's noise band is then so narrow that words pass it with effects too small to

@@ -62,9 +62,9 @@ def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
     """Each known negator and intensifier as the stored modifier screen lists it: a modifier (class, strength,
     timescale), a strong valence word that changes M(1) by saturation (class, role "valence"), or None (class
     none at this network, or beyond the listed words)."""
-    from core.modifiers import fit_described
+    from core.modifiers import fitted_timescale
     listed = {m["word"]: {"class": m["class"], "role": "modifier", "strength": m["strength"],
-                          "timescale": m["timescale"] if fit_described(m["fit_r2"], m["timescale"]) else None}
+                          "timescale": fitted_timescale(m)}
               for m in mods["modifiers"]}
     listed.update({m["word"]: {"class": m["class"], "role": "valence", "strength": m["m1"] - 1, "timescale": None}
                    for m in mods["saturating_valence_words"] if m["word"] not in listed})
@@ -121,7 +121,7 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
 
     from core.analysis import modifiers, position
     from core.dynamics import model_reach_warnings, stored_dynamics
-    from core.modifiers import fit_described, weak_effect_warnings
+    from core.modifiers import fitted_timescale, weak_effect_warnings
     from core.store import read_json
     path = Path(info["path"])
     met = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
@@ -157,16 +157,13 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     if mods is not None:
         out.update({
             "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
-                           "timescale": m["timescale"] if fit_described(m["fit_r2"], m["timescale"]) else None}
-                          for m in mods["modifiers"][:N_TOP]],
+                           "timescale": fitted_timescale(m)} for m in mods["modifiers"][:N_TOP]],
             "known": _known(mods), "screen_counts": mods["screen"]["counts"],
             "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
                            mods["screen"]["thresholds"]["intensifier_above"]]})
     if pos is not None:
         out["position"] = {side: {"amplitude": pos[side]["amplitude"], "fit_r2": pos[side]["fit_r2"],
-                                  "timescale": pos[side]["timescale"]
-                                  if fit_described(pos[side]["fit_r2"], pos[side]["timescale"]) else None}
-                           for side in ("begin", "end")}
+                                  "timescale": fitted_timescale(pos[side])} for side in ("begin", "end")}
     if mods is not None and dyn is not None:
         out["warnings"] += weak_effect_warnings(mods)
     out["gap"] = _gap(path, info["test_dataset"])

@@ -46,6 +46,11 @@ def fmt(v: float | None, spec: str) -> str:
     return "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
 
+def amplitude_tau(side: dict) -> str:
+    """A position curve's fitted amplitude and timescale ("–" where the fit does not describe the curve)."""
+    return f"{side['amplitude']:+.3g} ({fmt(side['timescale'], '.1f') or '–'})"
+
+
 def known(group: dict) -> str:
     """The known words the modifier screen lists, with their class."""
     return ", ".join(f"{w} ({d['class']}{', valence word' if d['role'] == 'valence' else ''})"
@@ -83,14 +88,12 @@ table = pd.DataFrame([{
     "modes |λ| > 0.99": r["n_marginal_modes"],
     "drift (tokens/logit)": (f"≥ {r['drift_tokens_per_logit']:.0f}" if r["drift_capped_share"] > 0.5
                              else f"{r['drift_tokens_per_logit']:.0f}"),
-    "top modifiers (s, τ)": "does not apply" if r.get("not_applicable") else ", ".join(f"{m['word']} {m['strength']:+.2f}, {fmt(m['timescale'], '.1f') or '–'}"
-                                     for m in r.get("modifiers", [])[:3]),
+    "top modifiers (s, τ)": "does not apply" if r.get("not_applicable") else ", ".join(
+        f"{m['word']} {m['strength']:+.2f}, {fmt(m['timescale'], '.1f') or '–'}" for m in r.get("modifiers", [])[:3]),
     "negators": known(r["known"]["negators"]) if "known" in r else "",
     "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
-    "begin a (τ)": (f"{r['position']['begin']['amplitude']:+.3g} ({fmt(r['position']['begin']['timescale'], '.1f') or '–'})"
-                    if "position" in r else ""),
-    "end a (τ)": (f"{r['position']['end']['amplitude']:+.3g} ({fmt(r['position']['end']['timescale'], '.1f') or '–'})"
-                  if "position" in r else ""),
+    "begin a (τ)": amplitude_tau(r["position"]["begin"]) if "position" in r else "",
+    "end a (τ)": amplitude_tau(r["position"]["end"]) if "position" in r else "",
     "gap recovered": (f"{r['gap']['gap_recovered']:.0%} [{fmt(r['gap']['gap_ci'][0], '.0%')} … "
                       f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" + ("" if r["gap"]["current"] else " (earlier engine)")
                       + (" — not meaningful: RNN ≈ BoW" if r["gap"].get("gap_too_small") else "")

@@ -30,13 +30,14 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
     bar.empty()
     # The attractor plane the Phrase page draws too (an LSTM's h and c each on its own scale; PC1 grows with y).
     pts = torch.cat([res["points"].double(), res["slow_points"].double()])
-    mu, axes = attractor_plane(pts, res["state_scale"].double(), load_model(path).model.readout_vector()[0])
+    w = load_model(path).model.readout_vector()[0]
+    mu, axes = attractor_plane(pts, res["state_scale"].double(), w)
     return {"summary": res["summary"], "cached": hit, "points": res["points"].double().numpy(),
             "pc": ((pts / res["state_scale"].double() - mu) @ axes.T).numpy(),
             "readout": res["readout"].double().numpy(), "lambda1": res["lambda1"].double().numpy(),
             "slow_points": res["slow_points"].double().numpy(), "slow_readout": res["slow_readout"].double().numpy(),
             "slow_q": res["slow_q"].double().numpy(), "slow_lambda1": res["slow_lambda1"].double().numpy(),
-            "ref_eigvals": res["ref_eigvals"].double().numpy(), "reach_warnings": model_reach_warnings(res, path)}
+            "ref_eigvals": res["ref_eigvals"].double().numpy(), "reach_warnings": model_reach_warnings(res, path, w)}
 
 
 def fmt_tau(t: float | None) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import modifiers
-from core.modifiers import FIT_MIN_R2, fit_described, weak_effect_warnings
+from core.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
 from core.store import model_checksum
 from pages import core_call, current, fmt_time, get_model, method_link, reference_warnings, show_chart
 
@@ -87,7 +87,7 @@ if not mods:
 
 df = pd.DataFrame([{"word": m["word"], "class": m["class"], "strength": m["strength"],
                     "95% CI": f"{m['strength_ci'][0]:+.2f} … {m['strength_ci'][1]:+.2f}",
-                    "timescale": m["timescale"] if fit_described(m["fit_r2"], m["timescale"]) else None,
+                    "timescale": fitted_timescale(m),
                     "modes τ": m["mode_timescale"], "fit_r2": m["fit_r2"],
                     "real text": m["real_text_agreement"],
                     "n (real text)": None if m["real_text"] is None else m["real_text"]["n"],
@@ -114,7 +114,8 @@ if res["saturating_valence_words"]:
                                               for w in res["saturating_valence_words"]))
 
 color = alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
-tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"), alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]
+tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"),
+       alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]
 if len(df) < 3:
     st.info("The modifier subspace and the clusters need at least 3 modifiers; this network has "
             f"{len(df)} with little valence of their own.")

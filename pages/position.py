@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import position
-from core.modifiers import FIT_MIN_R2, fit_described
+from core.modifiers import FIT_MIN_R2, fitted_timescale
 from core.position import word_at_positions
 from pages import core_call, current, engine_for, method_link, reference_warnings, show_chart
 
@@ -20,8 +20,8 @@ def curves(path: str, checksum: str, neutral: str | None, n_seeds: int, length: 
 
 
 def good_fit(side: dict) -> bool:
-    """Whether the side's exponential fit describes its curve (core.modifiers.fit_described)."""
-    return fit_described(side.get("fit_r2"), side.get("timescale"))
+    """Whether the side's exponential fit describes its curve (core.modifiers.fitted_timescale)."""
+    return fitted_timescale(side) is not None
 
 
 def fit_line(side: dict, xs: np.ndarray) -> np.ndarray:
