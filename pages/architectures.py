@@ -1,32 +1,25 @@
 """Architectures: every RNN trained on the sidebar model's dataset side by side (paper B's universality
-question), read from the stored analyses only (core.universality); nothing is computed on this page."""
+question), read from the stored analyses only (core.experiments.universality); nothing is computed on this page."""
 from __future__ import annotations
-
-import math
-from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import universality as U
-from core.analysis import modifiers
-from core.cache import SHIPPED_DIR
-from core.store import model_checksum
-from pages import core_call, current, method_link, show_chart
-
-CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
-
-
-def stamp(data: str) -> tuple:
-    """What the stored rows depend on: each candidate's weights and its shipped analysis files."""
-    return tuple((m["name"], model_checksum(m["path"]), tuple(sorted(p.name for p in (Path(m["path"]) / SHIPPED_DIR).glob("*.pt"))))
-                 for m in U.candidates(data))
+from core.analysis.api import modifiers
+from core.analysis.views import modifier_points, shipped_stamp
+from core.experiments import universality as U
+from core.models.store import model_checksum
+from ui.charts import attractor_frame, attractor_scatter, modifier_subspace, show_chart
+from ui.engine import core_call
+from ui.format import fmt
+from ui.navigation import method_link
+from ui.state import current
 
 
 @st.cache_data(show_spinner="Reading the stored analyses...", max_entries=8, ttl=600)
 def table_rows(data: str, stored: tuple) -> list[dict]:
-    """core.universality.rows, recomputed when `stored` (see stamp) changes."""
+    """core.experiments.universality.rows, recomputed when `stored` (core.analysis.views.shipped_stamp) changes."""
     return U.rows(data)
 
 
@@ -36,14 +29,8 @@ def attractor(path: str, checksum: str) -> dict | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=600)
-def modifier_points(path: str, checksum: str) -> list[dict]:
-    res = modifiers(path, stored_only=True)
-    return [] if res is None else [{"word": m["word"], "class": m["class"], "strength": m["strength"],
-                                    "PC1": m["pc"][0], "PC2": m["pc"][1]} for m in res["modifiers"]]
-
-
-def fmt(v: float | None, spec: str) -> str:
-    return "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+def stored_modifiers(path: str, checksum: str) -> list[dict]:
+    return modifier_points(modifiers(path, stored_only=True))
 
 
 def amplitude_tau(side: dict) -> str:
@@ -69,7 +56,7 @@ st.caption(f"Every RNN trained on **{data}** (the sidebar model's training set),
            "attractor in GRU, LSTM, UGRNN and vanilla RNNs trained on the same task; this page shows how far that "
            "holds here. " + method_link("fixed-points"))
 
-res = core_call(table_rows, data, stamp(data))
+res = core_call(table_rows, data, shipped_stamp(U.candidates(data)))
 for r in res:
     if r["missing"]:
         st.info(f"**{r['model']}** ({r['arch']}): no stored {', '.join(r['missing'])} for these weights at the "
@@ -145,33 +132,21 @@ for r in shown:
     left, right = st.columns(2)
     with left:
         att = attractor(path, checksum)
-        pts = pd.DataFrame({"PC1": att["pc"][:, 0], "PC2": att["pc"][:, 1], "readout": att["readout"],
-                            "kind": att["kind"], "stability": ["stable" if s else "unstable" for s in att["stable"]],
-                            "reference": [i == att["reference"] for i in range(len(att["kind"]))]})
-        show_chart(alt.Chart(pts).mark_point(filled=True).encode(
-            x="PC1:Q", y="PC2:Q",
-            color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y(h*)"),
-            shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
-            size=alt.condition("datum.reference", alt.value(200), alt.value(40)),
-            tooltip=["kind", "stability", alt.Tooltip("readout:Q", format=".3f")]), f"attractor-{r['model']}", pts)
+        pts = attractor_frame(att).assign(stability=["stable" if s else "unstable" for s in att["stable"]])
+        show_chart(attractor_scatter(pts, ["kind", "stability", alt.Tooltip("readout:Q", format=".3f")], size=40),
+                   f"attractor-{r['model']}", pts)
         st.caption("Fixed (circles) and slow (triangles) points in their first two principal components"
                    + (", each half of the LSTM's [h; c] divided by its own spread" if r["arch"] == "lstm" else "")
                    + "; the large dot is the reference point.")
     with right:
-        mods = pd.DataFrame(modifier_points(path, checksum))
+        mods = pd.DataFrame(stored_modifiers(path, checksum))
         if "modifiers" not in r:
             st.info(f"No stored modifier analysis for {r['model']}.")
         elif len(mods) < 3:
             st.info(f"The modifier subspace needs at least 3 modifiers; {r['model']} has {len(mods)} with little "
                     "valence of its own.")
         else:
-            base = alt.Chart(mods).encode(x=alt.X("PC1:Q", title="modifier component 1"),
-                                          y=alt.Y("PC2:Q", title="modifier component 2"))
-            show_chart(base.mark_circle(size=70).encode(
-                color=alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values()))),
-                tooltip=["word", "class", alt.Tooltip("strength:Q", format=".2f")])
-                + base.transform_filter(alt.FieldOneOfPredicate(field="word", oneOf=list(mods["word"][:10])))
-                .mark_text(dx=7, align="left", fontSize=11).encode(text="word:N"),
-                f"modifier-subspace-{r['model']}", mods)
+            show_chart(modifier_subspace(mods, ["word", "class", alt.Tooltip("strength:Q", format=".2f")], 70, 10),
+                       f"modifier-subspace-{r['model']}", mods)
             st.caption("The modifiers' transient deflections in their first two principal components (paper A, "
                        "Fig. 6), coloured by class.")

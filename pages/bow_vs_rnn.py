@@ -7,12 +7,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis import MODIFIERS_VERSION
-from core.augmented import TOP_MODIFIERS, VARIANTS, compare, comparisons
-from core.data import NAMED, DataError
-from core.dynamics import SOLVER_VERSION
-from core.store import model_checksum
-from pages import CORE_ERRORS, current, method_link, show_chart
+from core.analysis.views import comparison_runs, stale_versions
+from core.data.loaders import NAMED, DataError
+from core.experiments.compare import compare, comparisons
+from core.models.augmented import TOP_MODIFIERS, VARIANTS
+from core.models.store import model_checksum
+from ui.charts import metric_row, reference_rule, show_chart
+from ui.engine import CORE_ERRORS
+from ui.navigation import method_link
+from ui.state import current
 
 VARIANT_HELP = {"bow": "plain bag-of-words on the RNN's tokens (the reference: 0% of the gap)",
                 "mod_fixed": "+ the RNN's modifiers with their measured strength and timescale",
@@ -36,8 +39,7 @@ st.caption("A bag-of-words model counts each word the same wherever it stands; t
            + method_link("bow"))
 
 runs = stored(info["path"], model_checksum(info["path"]))
-full = [r for r in runs if set(r["settings"]["variants"]) >= set(VARIANTS)]
-sweep = [r for r in runs if r["settings"]["top"] != TOP_MODIFIERS or r in full]
+full, sweep = comparison_runs(runs, VARIANTS, TOP_MODIFIERS)
 
 if not full:
     st.info(f"No comparison of {info['name']} is stored yet. Run one below (needs the test set on this machine), or "
@@ -45,14 +47,14 @@ if not full:
 for r in sorted(full, key=lambda r: r["data"]):
     st.subheader(f"{r['data']}: {r['n']:,} texts")
     diff = r["rnn_bow_diff"]
-    c = st.columns(3)
-    c[0].metric("RNN accuracy", f"{r['rnn']['accuracy']:.2%}")
-    c[1].metric("BoW accuracy", f"{r['bow']['accuracy']:.2%}")
-    c[2].metric("RNN − BoW", f"{diff['value']:+.2%}", help=f"95% bootstrap interval {diff['ci'][0]:+.2%} … "
-                                                             f"{diff['ci'][1]:+.2%}", delta_arrow="off")
-    if (r["settings"].get("solver"), r["settings"].get("modifiers")) != (SOLVER_VERSION, MODIFIERS_VERSION):
-        st.info(f"Measured with earlier versions of the analyses (solver v{r['settings'].get('solver')}, modifiers "
-                f"v{r['settings'].get('modifiers')}; now v{SOLVER_VERSION}, v{MODIFIERS_VERSION}): the bag-of-words "
+    metric_row(("RNN accuracy", f"{r['rnn']['accuracy']:.2%}"), ("BoW accuracy", f"{r['bow']['accuracy']:.2%}"),
+               ("RNN − BoW", f"{diff['value']:+.2%}",
+                {"help": f"95% bootstrap interval {diff['ci'][0]:+.2%} … {diff['ci'][1]:+.2%}",
+                 "delta_arrow": "off"}))
+    stale = stale_versions(r["settings"])
+    if stale:
+        st.info(f"Measured with earlier versions of the analyses (solver v{stale['solver']}, modifiers "
+                f"v{stale['modifiers']}; now v{stale['solver_now']}, v{stale['modifiers_now']}): the bag-of-words "
                 "models were built from the modifiers and position effects measured then. `python -m core compare "
                 f"--rnn {info['name']} --data {r['data']}` remeasures them (needs the dataset).")
     if r.get("gap_too_small"):
@@ -68,7 +70,7 @@ for r in sorted(full, key=lambda r: r["data"]):
                  x="gap recovered:Q", tooltip=["variant", "what", alt.Tooltip("accuracy:Q", format=".2%"),
                                                alt.Tooltip("gap recovered:Q", format=".1%"),
                                                alt.Tooltip("low:Q", format=".0%"), alt.Tooltip("high:Q", format=".0%")])
-             + alt.Chart(pd.DataFrame({"x": [0.0, 1.0]})).mark_rule(strokeDash=[4, 4], color="#999").encode(x="x:Q"))
+             + reference_rule([0.0, 1.0], field="x", channel="x", color="#999"))
     show_chart(chart, f"gap-{r['data'].replace(':', '-')}", df)
     st.dataframe(df, hide_index=True, width="stretch",
                  column_config={"accuracy": st.column_config.NumberColumn(format="percent"),

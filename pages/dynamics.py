@@ -1,24 +1,26 @@
 """Dynamics: fixed points, the line attractor and its timescales (paper B)."""
 from __future__ import annotations
 
-import math
-
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
-from core.dynamics import attractor_plane, dynamics, mode_time, model_reach_warnings
-from core.store import load_model, model_checksum
-from pages import core_call, current, method_link, reference_warnings, show_chart
+from core.analysis.dynamics import dynamics
+from core.analysis.views import dynamics_view, slowest_modes
+from core.models.store import model_checksum
+from ui.charts import POINT_KINDS, attractor_frame, attractor_scatter, metric_row, reference_rule, show_chart
+from ui.engine import core_call, reference_warnings
+from ui.format import fmt_tau, pct
+from ui.navigation import method_link
+from ui.state import current
 
 N_TIMESCALES = 10
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
-    """core.dynamics.dynamics (cached on disk) reduced to what the page shows. The progress bar lives
+    """core.analysis.dynamics.dynamics (cached on disk) reduced to what the page shows. The progress bar lives
     inside the function so that Streamlit can replay it on a cache hit."""
     bar = st.progress(0.0, text="Solving for fixed points...")
 
@@ -28,24 +30,7 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
 
     res, hit = dynamics(path, n_seeds=n_seeds, neutral=neutral, progress=progress)
     bar.empty()
-    # The attractor plane the Phrase page draws too (an LSTM's h and c each on its own scale; PC1 grows with y).
-    pts = torch.cat([res["points"].double(), res["slow_points"].double()])
-    w = load_model(path).model.readout_vector()[0]
-    mu, axes = attractor_plane(pts, res["state_scale"].double(), w)
-    return {"summary": res["summary"], "cached": hit, "points": res["points"].double().numpy(),
-            "pc": ((pts / res["state_scale"].double() - mu) @ axes.T).numpy(),
-            "readout": res["readout"].double().numpy(), "lambda1": res["lambda1"].double().numpy(),
-            "slow_points": res["slow_points"].double().numpy(), "slow_readout": res["slow_readout"].double().numpy(),
-            "slow_q": res["slow_q"].double().numpy(), "slow_lambda1": res["slow_lambda1"].double().numpy(),
-            "ref_eigvals": res["ref_eigvals"].double().numpy(), "reach_warnings": model_reach_warnings(res, path, w)}
-
-
-def fmt_tau(t: float | None) -> str:
-    return "∞" if t is None or not math.isfinite(t) else f"{t:.1f}"
-
-
-def pct(xs: list[float]) -> str:
-    return " / ".join("n/a" if not math.isfinite(v) else f"{v:.0%}" for v in xs)
+    return {**dynamics_view(res, path), "cached": hit}
 
 
 info, neutral, n_seeds = current()
@@ -61,71 +46,58 @@ st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
 
 reference_warnings(s["warnings"] + res["reach_warnings"])
 
-c = st.columns(4)
-c[0].metric("Fixed points", f"{s['n_fixed_points']} ({s['n_stable_fixed_points']} stable)",
-            help=f"Distinct accepted fixed points (q < 1e-8, de-duplicated); stable: |λ₁| ≤ 1 + {s['stable_tolerance']:g}.")
-c[1].metric("Slow points", s["n_slow_points"],
-            help=f"Points where the state moves slowly but not zero: 1e-8 ≤ q < {s['slow_tolerance']:g} (paper B's "
-                 "attractor is approximate: fixed and slow points together).")
-c[2].metric("Converged seeds", f"{s['n_converged']} / {s['n_seeds']}")
-c[3].metric("q max (fixed points)", f"{s['q_max']:.1e}", help=f"q = {s['q_unit']}")
-c = st.columns(4)
-c[0].metric("Readout range, fixed points", f"{s['readout_range'][0]:.2f} … {s['readout_range'][1]:.2f}")
-c[1].metric("Readout range, fixed + slow points",
-            f"{s['attractor_readout_range'][0]:.2f} … {s['attractor_readout_range'][1]:.2f}",
-            help="The stretch of readout values the (approximate) attractor covers.")
 capped = s["drift_capped_share"]
-c[2].metric("Drift (neutral tokens per logit)",
-            (f"≥ {s['drift_max_steps']}" if s["drift_tokens_per_logit"] >= s["drift_max_steps"]
-             else f"{s['drift_tokens_per_logit']:.0f}"),
-            help="Median, over points on the attractor, of the neutral steps a state needs to move its readout by "
-                 f"one logit; {capped:.0%} never did within {s['drift_max_steps']} steps. Compare with the median "
-                 f"document length: {s['median_doc_tokens']:.0f} tokens. Much longer: the attractor holds valence "
-                 "over a document; shorter: it leaks.")
-c[3].metric("Median document (tokens)", f"{s['median_doc_tokens']:.0f}")
-c = st.columns(4)
-c[0].metric("Reference point h*_ref", f"y = {s['reference_readout']:+.2f}",
-            "stable" if s["reference_stable"] else "UNSTABLE", delta_color="off" if s["reference_stable"] else "inverse",
-            delta_arrow="off",
-            help=f"The stable fixed or slow point whose readout is closest to 0 (here a {s['reference_kind']}, q = "
-                 f"{s['reference_q']:.1e}): where v0, modifier strengths and position curves are measured.")
-c[1].metric("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}")
-c[2].metric("Slowest stable timescales (tokens)", " · ".join(f"{float(t):.0f}" if fmt_tau(t) != "∞" else "∞"
-                                                         for t in s["timescales_top"][:2]) or "none",
-            help="τ_a = -1 / ln|λ_a| at the reference point over its stable modes (∞ where |λ_a| = 1); the five "
-                 "slowest: " + ", ".join(fmt_tau(t) for t in s["timescales_top"]))
-c[3].metric("Unstable modes at the reference", len(s["unstable_growth_top"]),
-            help="Modes with |λ| > 1 grow instead of decaying; growth times (tokens): "
-                 + (", ".join(f"{g:.0f}" for g in s["unstable_growth_top"]) or "none"))
-c = st.columns(4)
-c[0].metric("Attractor alignment |cos(r₁, PC1)|", f"{s['attractor_alignment']:.3f}")
-c[1].metric("Linearization error (median)", f"{s['linearization_error_median']:.1%}",
-            help=f"One-step relative error at the nearest fixed point, {s['linearization_error_n']} visited states.")
-c[2].metric("PCA variance, visited states", pct(s["pc_variance_explained"]), help="PC1 / PC2 / PC3")
-c[3].metric("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), help="PC1 / PC2 / PC3")
+metric_row(
+    ("Fixed points", f"{s['n_fixed_points']} ({s['n_stable_fixed_points']} stable)",
+     {"help": "Distinct accepted fixed points (q < 1e-8, de-duplicated); stable: |λ₁| ≤ 1 + "
+              f"{s['stable_tolerance']:g}."}),
+    ("Slow points", s["n_slow_points"],
+     {"help": f"Points where the state moves slowly but not zero: 1e-8 ≤ q < {s['slow_tolerance']:g} (paper B's "
+              "attractor is approximate: fixed and slow points together)."}),
+    ("Converged seeds", f"{s['n_converged']} / {s['n_seeds']}"),
+    ("q max (fixed points)", f"{s['q_max']:.1e}", {"help": f"q = {s['q_unit']}"}))
+metric_row(
+    ("Readout range, fixed points", f"{s['readout_range'][0]:.2f} … {s['readout_range'][1]:.2f}"),
+    ("Readout range, fixed + slow points",
+     f"{s['attractor_readout_range'][0]:.2f} … {s['attractor_readout_range'][1]:.2f}",
+     {"help": "The stretch of readout values the (approximate) attractor covers."}),
+    ("Drift (neutral tokens per logit)",
+     (f"≥ {s['drift_max_steps']}" if s["drift_tokens_per_logit"] >= s["drift_max_steps"]
+      else f"{s['drift_tokens_per_logit']:.0f}"),
+     {"help": "Median, over points on the attractor, of the neutral steps a state needs to move its readout by "
+              f"one logit; {capped:.0%} never did within {s['drift_max_steps']} steps. Compare with the median "
+              f"document length: {s['median_doc_tokens']:.0f} tokens. Much longer: the attractor holds valence "
+              "over a document; shorter: it leaks."}),
+    ("Median document (tokens)", f"{s['median_doc_tokens']:.0f}"))
+metric_row(
+    ("Reference point h*_ref", f"y = {s['reference_readout']:+.2f}",
+     {"delta": "stable" if s["reference_stable"] else "UNSTABLE",
+      "delta_color": "off" if s["reference_stable"] else "inverse", "delta_arrow": "off",
+      "help": f"The stable fixed or slow point whose readout is closest to 0 (here a {s['reference_kind']}, q = "
+              f"{s['reference_q']:.1e}): where v0, modifier strengths and position curves are measured."}),
+    ("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}"),
+    ("Slowest stable timescales (tokens)", " · ".join(f"{float(t):.0f}" if fmt_tau(t) != "∞" else "∞"
+                                                    for t in s["timescales_top"][:2]) or "none",
+     {"help": "τ_a = -1 / ln|λ_a| at the reference point over its stable modes (∞ where |λ_a| = 1); the five "
+              "slowest: " + ", ".join(fmt_tau(t) for t in s["timescales_top"])}),
+    ("Unstable modes at the reference", len(s["unstable_growth_top"]),
+     {"help": "Modes with |λ| > 1 grow instead of decaying; growth times (tokens): "
+              + (", ".join(f"{g:.0f}" for g in s["unstable_growth_top"]) or "none")}))
+metric_row(
+    ("Attractor alignment |cos(r₁, PC1)|", f"{s['attractor_alignment']:.3f}"),
+    ("Linearization error (median)", f"{s['linearization_error_median']:.1%}",
+     {"help": f"One-step relative error at the nearest fixed point, {s['linearization_error_n']} visited states."}),
+    ("PCA variance, visited states", pct(s["pc_variance_explained"]), {"help": "PC1 / PC2 / PC3"}),
+    ("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), {"help": "PC1 / PC2 / PC3"}))
 
-n_fp = len(res["readout"])
-allp = np.concatenate([res["points"], res["slow_points"]]) if len(res["slow_points"]) else res["points"]
-xy = res["pc"]
-fp = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1],
-                   "readout": np.concatenate([res["readout"], res["slow_readout"]]),
-                   "|λ₁|": np.concatenate([res["lambda1"], res["slow_lambda1"]]),
-                   "kind": ["fixed point"] * n_fp + ["slow point"] * (len(allp) - n_fp),
-                   "q": np.concatenate([np.full(n_fp, np.nan), res["slow_q"]]),
-                   "index": list(range(n_fp)) + list(range(len(allp) - n_fp)),
-                   "reference": np.arange(len(allp)) == s["reference_index"]})
-fp["stability"] = np.where(fp["|λ₁|"] <= 1 + s["stable_tolerance"], "stable", "unstable")
+fp = attractor_frame(res).assign(**{"|λ₁|": res["lambda1"], "q": res["q"], "index": res["index"],
+                                    "stability": np.where(res["stable"], "stable", "unstable")})
 tip = ["kind", "index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|λ₁|:Q", format=".4f"), "stability",
        alt.Tooltip("q:Q", format=".1e")]
 left, right = st.columns(2)
 with left:
     st.subheader("Fixed and slow points in PCA space")
-    show_chart(alt.Chart(fp).mark_point(filled=True).encode(
-        x="PC1:Q", y="PC2:Q",
-        color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y(h*)"),
-        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
-        size=alt.condition("datum.reference", alt.value(200), alt.value(50)),
-        tooltip=tip), "fixed-points", fp)
+    show_chart(attractor_scatter(fp, tip, size=50), "fixed-points", fp)
     st.caption("Principal components of the fixed (circles) and slow (triangles) points; the large dot is the "
                "reference point.")
 with right:
@@ -133,20 +105,13 @@ with right:
     line = alt.Chart(fp).mark_point(filled=True, size=24).encode(
         x=alt.X("readout:Q", title="readout y(h*)"), y=alt.Y("|λ₁|:Q", title="|λ₁|", scale=alt.Scale(zero=False)),
         color=alt.Color("stability:N", scale=alt.Scale(domain=["stable", "unstable"], range=["#2b8cbe", "#d62728"])),
-        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])),
-        tooltip=tip)
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    show_chart(line + one, "lambda1", fp)
+        shape=alt.Shape("kind:N", scale=POINT_KINDS), tooltip=tip)
+    show_chart(line + reference_rule([1.0]), "lambda1", fp)
     st.caption("On a line attractor |λ₁| stays close to 1 along the whole attractor (dashed: |λ| = 1); red points "
                "are unstable (|λ₁| above 1 + tolerance): states leave them.")
 
 st.subheader("Slowest modes at the reference point")
-times = [mode_time(complex(re, im)) for re, im in res["ref_eigvals"][:N_TIMESCALES]]
-ts = pd.DataFrame({"mode": np.arange(len(times)),
-                   "tokens": [t["growth"] if t["unstable"] else np.inf if t["timescale"] is None else t["timescale"]
-                              for t in times],
-                   "|λ|": np.hypot(*res["ref_eigvals"][:N_TIMESCALES].T),
-                   "kind": ["unstable: growth time" if t["unstable"] else "stable: timescale τ" for t in times]})
+ts = pd.DataFrame(slowest_modes(res["ref_eigvals"], N_TIMESCALES))
 drawn = ts[np.isfinite(ts["tokens"])]
 if not drawn.empty:
     st.altair_chart(alt.Chart(drawn).mark_bar().encode(

@@ -9,10 +9,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.data import NAMED, DataError, load_dataset
-from core.errors import SLICES, error_analysis, parse_upload
-from core.store import list_models, model_checksum, pairing
-from pages import CORE_ERRORS, current, method_link, set_text, show_chart
+from core.analysis.error_analysis import SLICES, error_analysis, parse_upload
+from core.analysis.views import comparison_choices, source_text
+from core.data.loaders import NAMED, DataError
+from core.models.store import ModelError, list_models, model_checksum, pairing
+from ui.charts import show_chart, show_explanation
+from ui.engine import CORE_ERRORS, get_model
+from ui.navigation import method_link
+from ui.state import current, set_text
 
 MAX_UPLOAD_MB = 20
 DEFAULT_LIMIT = 2000
@@ -25,8 +29,7 @@ st.caption("Where do the RNN and the bag-of-words models go wrong, and on which 
 
 models = list_models()
 pair = pairing(info["name"], models)
-names = {kind: ["none"] + [m["name"] for m in models if m["kind"] in kinds]
-         for kind, kinds in (("bow", ("bow", "bigram")), ("aug", ("augmented",)))}
+names = {role: ["none"] + offered for role, offered in comparison_choices(models).items()}
 c1, c2, c3 = st.columns([2, 1, 1])
 source = c1.radio("Texts", ["Named test set", "Upload a file"], horizontal=True, key="err_source")
 bow = c2.selectbox("Plain BoW", names["bow"], index=names["bow"].index(pair["bow"] or "none"), key=f"err_bow::{info['name']}")
@@ -120,12 +123,18 @@ st.download_button("CSV", ddf.to_csv(index=False).encode(), "disagreements.csv",
 picked = sel.selection.rows if sel is not None else []
 if picked:
     r = ddf.iloc[picked[0]]
-    full = texts[int(r["index"])] if texts is not None else None
-    if full is None:
+    full = source_text(int(r["index"]), texts, res["data"], r["text"])
+    st.markdown(f"**How each model reads text {int(r['index'])}**")
+    paths = {m["name"]: m["path"] for m in models}
+    for col, m in zip(st.columns(len(res["models"]), border=True), res["models"]):
+        p = r[f"P {m['name']}"]
+        col.caption(f"{m['name']} ({m['role']}): P(positive) {p:.3f}")
         try:
-            full = load_dataset(res["data"]).texts[int(r["index"])]
-        except DataError:
-            full = r["text"]
+            model = get_model(paths[m["name"]], model_checksum(paths[m["name"]]))
+        except (KeyError, ModelError) as e:
+            col.error(f"Cannot load {m['name']}: {e}")
+            continue
+        show_explanation(model.explain(full), f"{m['name']}-text-{int(r['index'])}", m["role"], where=col)
     if st.button(f"Open text {int(r['index'])} in Phrase", icon=":material/open_in_new:", type="primary"):
         set_text(full)
         st.switch_page("pages/phrase.py")

@@ -1,11 +1,12 @@
 """Method: what every number in the explorer means, in plain words, with its formula, what to look for and
-when not to trust it. Other pages link here with pages.method_link(anchor)."""
+when not to trust it. Other pages link here with ui.navigation.method_link(anchor)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import SLICES
-from pages import ANCHORS, current
+from core.analysis.error_analysis import SLICES
+from ui.navigation import ANCHORS
+from ui.state import current
 
 TITLES = {"readout": "Readout y and P(positive)", "fixed-points": "Fixed points, slow points and the line attractor",
           "linearisation": "Linearisation: Jacobian, eigenvalues, timescales, drift",

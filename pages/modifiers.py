@@ -6,33 +6,24 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis import modifiers
-from core.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
-from core.store import model_checksum
-from pages import core_call, current, fmt_time, get_model, method_link, reference_warnings, show_chart
+from core.analysis.api import modifiers
+from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
+from core.analysis.views import classed_count, split_known
+from core.models.store import model_checksum
+from ui.charts import labelled_scatter, metric_row, modifier_subspace, reference_rule, show_chart
+from ui.engine import core_call, get_model, reference_warnings
+from ui.format import fmt_modes
+from ui.navigation import method_link
+from ui.state import current
 
-CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
+LABELLED = 12  # words named on the scatter plots (the rest in tooltips: more labels overlap)
 
 
 @st.cache_data(show_spinner="Finding modifiers (shipped models with default settings: instant; otherwise about a "
                             "minute)...", max_entries=32)
 def find(path: str, checksum: str, neutral: str, n_seeds: int, top: int, words: tuple[str, ...] | None) -> dict:
-    """core.analysis.modifiers (cached on disk, shipped for the default setting)."""
+    """core.analysis.api.modifiers (cached on disk, shipped for the default setting)."""
     return modifiers(path, top=top, words=list(words) if words else None, n_seeds=n_seeds, neutral=neutral)
-
-
-LABELLED = 12  # words named on the scatter plots (the rest in tooltips: more labels overlap)
-
-
-def labels(base: alt.Chart, df: pd.DataFrame) -> alt.Chart:
-    """Text labels for the strongest LABELLED words only."""
-    return base.transform_filter(alt.FieldOneOfPredicate(field="word", oneOf=list(df["word"][:LABELLED]))).mark_text(
-        dx=7, align="left", fontSize=11).encode(text="word:N")
-
-
-def fmt_modes(modes: list[dict]) -> str:
-    """'mode (tau)' for the modes a modifier excites most; an unstable mode shows its growth time."""
-    return ", ".join(f"{d['mode']} ({fmt_time(d)})" for d in modes)
 
 
 info, neutral, n_seeds = current()
@@ -46,11 +37,10 @@ typed = c2.text_input("Analyse specific words (comma-separated, optional)", key=
                       help="Compute curves for these words instead of screening the vocabulary.")
 words = tuple(w.strip().lower() for w in typed.split(",") if w.strip()) or None
 if words:
-    vocab = get_model(info["path"], model_checksum(info["path"])).vocab
-    unknown = [w for w in words if w not in vocab]
+    words, unknown = split_known(words, get_model(info["path"], model_checksum(info["path"])).vocab)
     if unknown:
         st.warning(f"Not in {info['name']}'s vocabulary, left out: {', '.join(unknown)}")
-    words = tuple(w for w in words if w in vocab) or None
+    words = words or None
 top = c1.slider("Words with full curves", 10, 60, 30, key="top", disabled=words is not None,
                 help="How many of the strongest screened words get full modulation curves M(1..K) "
                      "(the shipped analyses cover 30).")
@@ -61,21 +51,20 @@ sc, th = res["screen"], res["screen"]["thresholds"]
 st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
            f"{sc['n_words']} frequent words screened · curves M(k) for k = 1..{res['K']}"
            + ("" if res["cached"] else f" · computed in {res['seconds']:.1f} s"))
-c = st.columns(5)
-for col, k in zip(c, ("negator", "attenuator", "intensifier", "none")):
-    col.metric(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
-c[4].metric("Noise band of M(1)", f"{th['attenuator_below']:.2f} … {th['intensifier_above']:.2f}",
-            help=f"Ordinary words' M(1) spread: median log M(1) {th['log_m1_median']:+.3f}, robust scale "
-                 f"{th['log_m1_scale']:.3f}; a word is an attenuator or intensifier only beyond {th['z']:g} robust "
-                 "standard deviations and with its 95% interval across probe words excluding 1; a negator's "
-                 "interval lies below 0.")
+metric_row(*[(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
+             for k in ("negator", "attenuator", "intensifier", "none")],
+           ("Noise band of M(1)", f"{th['attenuator_below']:.2f} … {th['intensifier_above']:.2f}",
+            {"help": f"Ordinary words' M(1) spread: median log M(1) {th['log_m1_median']:+.3f}, robust scale "
+                     f"{th['log_m1_scale']:.3f}; a word is an attenuator or intensifier only beyond {th['z']:g} "
+                     "robust standard deviations and with its 95% interval across probe words excluding 1; a "
+                     "negator's interval lies below 0."}))
 rho = res["mode_effect_spearman"]
 st.caption(f"Classes count every screened word; the list below keeps the words with little valence of their own "
            f"(|v0| < {sc['valence_role_min_abs_v0']:.2f}, a typical probe's), paper A's kind of modifier. "
            f"Rank correlation of each modifier's effect timescale with the weighted timescale of the modes it "
            f"excites: **{'n/a (needs at least 3 modifiers)' if rho is None else f'{rho:.2f}'}**. Real-text check on "
            f"**{res.get('agreement_data') or 'no test set available here'}**.")
-n_classed = sum(sc["counts"][k] for k in ("negator", "attenuator", "intensifier"))
+n_classed = classed_count(sc["counts"])
 if words is None and len(mods) < n_classed:
     st.info(f"{n_classed} screened words change later words' valence beyond the noise band, but only {len(mods)} of "
             f"them {'has' if len(mods) == 1 else 'have'} little valence of {'its' if len(mods) == 1 else 'their'} own: "
@@ -113,7 +102,6 @@ if res["saturating_valence_words"]:
                "listed above): " + ", ".join(f"{w['word']} ({w['class']}, v0 {w['v0']:+.2f})"
                                               for w in res["saturating_valence_words"]))
 
-color = alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
 tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"),
        alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]
 if len(df) < 3:
@@ -123,16 +111,13 @@ else:
     left, right = st.columns(2)
     with left:
         st.subheader("Modifier subspace")
-        base = alt.Chart(df).encode(x=alt.X("PC1:Q", title="modifier component 1"),
-                                    y=alt.Y("PC2:Q", title="modifier component 2"))
-        show_chart(base.mark_circle(size=80).encode(color=color, tooltip=tip) + labels(base, df), "modifier-subspace",
+        show_chart(modifier_subspace(df, tip, 80, LABELLED), "modifier-subspace",
                    df[["word", "class", "PC1", "PC2"]])
         st.caption("PCA of the transient deflections d⊥ of these modifiers (paper A, Fig. 6).")
     with right:
         st.subheader("UMAP embedding and clusters")
-        base = alt.Chart(df).encode(x="UMAP1:Q", y="UMAP2:Q")
-        show_chart(base.mark_circle(size=80).encode(color=alt.Color("cluster:N", scale=alt.Scale(scheme="dark2")),
-                                                    tooltip=tip + ["cluster"]) + labels(base, df),
+        clusters = alt.Color("cluster:N", scale=alt.Scale(scheme="dark2"))
+        show_chart(labelled_scatter(df, "UMAP1:Q", "UMAP2:Q", clusters, tip + ["cluster"], 80, LABELLED),
                    "modifier-umap", df[["word", "class", "cluster", "UMAP1", "UMAP2"]])
         st.caption("UMAP of [normalised d⊥, M(1..K)] with agglomerative clusters"
                    + (" (fewer than 5 modifiers: core uses the PCA coordinates instead)." if len(mods) < 5 else "."))
@@ -143,9 +128,9 @@ chosen = st.multiselect("Words", list(df["word"]), default=list(df["word"][:5]))
 if chosen:
     curves = pd.DataFrame([{"word": m["word"], "class": m["class"], "k": k + 1, "M": v} for m in mods if m["word"] in chosen
                            for k, v in enumerate(m["curve"])])
-    rules = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
     show_chart(alt.Chart(curves).mark_line(point=True).encode(
         x=alt.X("k:Q", title="k (the valence word is the k-th token after the modifier)"), y=alt.Y("M:Q", title="M(k)"),
         color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash="class:N",
-        tooltip=["word", "class", "k", alt.Tooltip("M:Q", format=".3f")]) + rules, "modulation-curves", curves)
+        tooltip=["word", "class", "k", alt.Tooltip("M:Q", format=".3f")]) + reference_rule([0.0, 1.0]),
+        "modulation-curves", curves)
     st.caption("M = 1: no effect; M < 0: the valence is flipped; 0 < M < 1 attenuated; M > 1 amplified.")

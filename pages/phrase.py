@@ -6,16 +6,26 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.context import ContextEngine
-from core.context import M_BAND as CLASS_DELTA
-from core.text import tokenize
-from pages import (core_call, current, downloads, engine_for, fmt_time, method_link, prediction_metric,
-                   reference_warnings, show_chart, text_box, text_was_cut)
+from core.analysis.context import ContextEngine
+from core.analysis.views import MODULATION_CLASSES, attractor_points, modulation_class
+from core.data.text import tokenize
+from ui.charts import (
+    attractor_cloud,
+    attractor_frame,
+    downloads,
+    prediction_metric,
+    reference_rule,
+    show_chart,
+    token_axis,
+)
+from ui.engine import core_call, engine_for, reference_warnings
+from ui.format import fmt_modes
+from ui.navigation import method_link
+from ui.state import current, text_box, text_was_cut
 
 EXACT_DEFAULT_TOKENS = 60
 MAX_LABELLED = 25   # tokens named on the attractor chart (more labels pile up; the tooltips name every one)
-M_COLORS = {"flipped (m < 0)": "#d62728", "attenuated (0 ≤ m < 1)": "#ff7f0e",
-            f"about 1 (|m - 1| ≤ {CLASS_DELTA})": "#999999", "amplified (m > 1)": "#1f77b4"}
+M_COLORS = dict(zip(MODULATION_CLASSES, ("#d62728", "#ff7f0e", "#999999", "#1f77b4")))
 HELP = {"dy": "Change of the readout y caused by this token (y after minus y before).",
         "v": "Persistent valence: how much this token moves the readout for good, along the attractor "
              "(linearised at the nearest fixed point).",
@@ -39,27 +49,9 @@ def analyse(_eng: ContextEngine, key: tuple, text: str, exact: bool,
 
 
 @st.cache_data(max_entries=16)
-def attractor_frame(_eng: ContextEngine, key: tuple) -> pd.DataFrame:
+def attractor(_eng: ContextEngine, key: tuple) -> pd.DataFrame:
     """The attractor's fixed and slow points in its PC plane, with their readouts."""
-    pc = _eng.project(_eng.points).numpy()
-    n_fixed = len(_eng.points) - int(_eng.summary.get("n_slow_points", 0))
-    return pd.DataFrame({"PC1": pc[:, 0], "PC2": pc[:, 1], "readout": _eng.readout_fp.numpy(),
-                         "point": ["fixed point" if i < n_fixed else "slow point" for i in range(len(pc))]})
-
-
-def m_class(m: float | None) -> str | None:
-    if m is None:
-        return None
-    if m < 0:
-        return "flipped (m < 0)"
-    if abs(m - 1) <= CLASS_DELTA:
-        return f"about 1 (|m - 1| ≤ {CLASS_DELTA})"
-    return "amplified (m > 1)" if m > 1 else "attenuated (0 ≤ m < 1)"
-
-
-def fmt_modes(modes: list[dict]) -> str:
-    """'mode (tau, |c|)' for the strongest modes."""
-    return ", ".join(f"{d['mode']} ({fmt_time(d)}, |c| {d['amplitude']:.2g})" for d in modes)
+    return attractor_frame(attractor_points(_eng))
 
 
 info, neutral, n_seeds = current()
@@ -111,12 +103,11 @@ if unknown:
 
 df = pd.DataFrame([{**{k: t[k] for k in ("index", "token", "y", "dy", "v", "v_relax", "v0", "m", "deflection")},
                     "v ≈ v_relax": {None: "", True: "✓", False: "✗"}[t["linear_ok"]],
-                    "label": f"{t['index']}: {t['token']}", "modulation": m_class(t["m"]),
+                    "label": f"{t['index']}: {t['token']}", "modulation": modulation_class(t["m"]),
                     "top modes": fmt_modes(t["modes"])} for t in toks])
 for col in ("v_relax", "m"):   # numbers with gaps, shown empty rather than "None"
     df[col] = pd.to_numeric(df[col])
-# An explicit order: with sort=None, Vega keeps labels of the previous phrase first when the data is updated.
-x = alt.X("label:N", sort=list(df["label"]), title="token")
+x = token_axis(df)
 
 left, right = st.columns(2)
 with left:
@@ -125,20 +116,17 @@ with left:
         x=x, y=alt.Y("y:Q", title="readout y(h_t)"),
         tooltip=["index", "token", alt.Tooltip("y:Q", format=".3f", title="readout y"),
                  alt.Tooltip("dy:Q", format=".3f", title="change dy")])
-    zero = alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    readout_chart = line + zero
-    show_chart(readout_chart, "readout", df[["index", "token", "y", "dy"]])
+    show_chart(line + reference_rule([0]), "readout", df[["index", "token", "y", "dy"]])
     st.caption("Above 0: positive. " + method_link("readout"))
 with right:
     st.subheader("The phrase on the attractor")
-    pts = attractor_frame(eng, key)
+    pts = attractor(eng, key)
     traj = pd.DataFrame(res["trajectory_pc"], columns=["PC1", "PC2"]).assign(
         step=range(len(res["trajectory_pc"])), token=["(start)"] + [t["token"] for t in toks],
         y=[None] + list(df["y"]))
-    att = alt.Chart(pts).mark_circle(size=18, opacity=0.5).encode(
-        x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"), y=alt.Y("PC2:Q", title="attractor PC 2"),
-        color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout at point"),
-        tooltip=["point", alt.Tooltip("readout:Q", format=".2f")])
+    att = attractor_cloud(pts, 18, 0.5, "readout at point", kind_title="point",
+                          x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"),
+                          y=alt.Y("PC2:Q", title="attractor PC 2"))
     path = alt.Chart(traj).mark_line(color="black", point=alt.OverlayMarkDef(color="black", size=30)).encode(
         x="PC1:Q", y="PC2:Q", order="step:Q",
         tooltip=["step", "token", alt.Tooltip("y:Q", format=".3f", title="readout after it")])
@@ -173,8 +161,7 @@ with left:
             color=alt.Color("modulation:N", scale=alt.Scale(domain=list(M_COLORS), range=list(M_COLORS.values())),
                             legend=alt.Legend(orient="bottom", columns=2)),
             tooltip=["label", alt.Tooltip("m:Q", format=".3f"), "modulation"])
-        one = alt.Chart(pd.DataFrame({"m": [1]})).mark_rule(strokeDash=[4, 4]).encode(y="m:Q")
-        show_chart(bars + one, "modulation", dm[["index", "token", "m", "modulation"]])
+        show_chart(bars + reference_rule([1], field="m"), "modulation", dm[["index", "token", "m", "modulation"]])
         st.caption("Shown only where |v0| is above the valence threshold (otherwise the ratio is noise). "
                    + method_link("modulation"))
 with right:

@@ -7,32 +7,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import position
-from core.modifiers import FIT_MIN_R2, fitted_timescale
-from core.position import word_at_positions
-from pages import core_call, current, engine_for, method_link, reference_warnings, show_chart
+from core.analysis.api import position
+from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale
+from core.analysis.position import word_at_positions
+from core.analysis.views import fit_curve
+from ui.charts import reference_rule, show_chart
+from ui.engine import core_call, engine_for, reference_warnings
+from ui.navigation import method_link
+from ui.state import current
 
 
 @st.cache_data(show_spinner="Measuring position effects (first time for a setting: under a minute)...", max_entries=16)
 def curves(path: str, checksum: str, neutral: str | None, n_seeds: int, length: int) -> dict:
-    """core.analysis.position (cached on disk, shipped for the default setting)."""
+    """core.analysis.api.position (cached on disk, shipped for the default setting)."""
     return position(path, length=length, n_seeds=n_seeds, neutral=neutral)
 
 
-def good_fit(side: dict) -> bool:
-    """Whether the side's exponential fit describes its curve (core.modifiers.fitted_timescale)."""
-    return fitted_timescale(side) is not None
-
-
-def fit_line(side: dict, xs: np.ndarray) -> np.ndarray:
-    """1 + a exp(-x / tau), the fitted curve (x from 0); NaN where the fit does not describe the curve."""
-    if not good_fit(side):
-        return np.full(len(xs), np.nan)
-    return 1 + side["amplitude"] * np.exp(-xs / side["timescale"])
-
-
 def describe(name: str, side: dict) -> str:
-    if not good_fit(side):
+    if fitted_timescale(side) is None:   # the fit does not describe the curve
         r2 = side.get("fit_r2")
         return (f"{name}: no clear exponential decay (fit R² {'n/a' if r2 is None else format(r2, '.2f')}, under "
                 f"{FIT_MIN_R2}), so no timescale is shown; the "
@@ -60,14 +52,14 @@ for col, side, title, xname, x0 in ((left, "begin", "Beginning of the document",
                                     (right, "end", "End of the document", "k (neutral inputs after the word)", 0)):
     r = res[side]
     xs = np.arange(len(r["curve"])) + x0
-    df = pd.DataFrame({"x": xs, "gain": r["curve"], "fit": fit_line(r, xs - x0)})
+    df = pd.DataFrame({"x": xs, "gain": r["curve"], "fit": fit_curve(r, xs - x0)})
     with col:
         st.subheader(title)
         base = alt.Chart(df).encode(x=alt.X("x:Q", title=xname))
         chart = (base.mark_line(point=True).encode(y=alt.Y("gain:Q", title="effect / v0"),
                                                    tooltip=["x", alt.Tooltip("gain:Q", format=".3f")])
                  + base.mark_line(strokeDash=[5, 3], color="#999").encode(y="fit:Q")
-                 + alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[2, 2]).encode(y="y:Q"))
+                 + reference_rule([1.0], dash=(2, 2)))
         show_chart(chart, f"position-{side}", df)
         st.markdown(describe("Fit 1 + a·exp(-x/τ)" if side == "end" else "Fit 1 + a·exp(-(p-1)/τ)", r))
 
@@ -83,8 +75,7 @@ if word:
     df = pd.DataFrame({"position": np.arange(1, pr["length"] + 1), "effect": pr["effect"]})
     chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("position:Q", title="position of the word"), y=alt.Y("effect:Q", title="effect on the final readout"),
-        tooltip=["position", alt.Tooltip("effect:Q", format=".3f")]) + \
-        alt.Chart(pd.DataFrame({"y": [pr["v0"]]})).mark_rule(strokeDash=[4, 4], color="#999").encode(y="y:Q")
+        tooltip=["position", alt.Tooltip("effect:Q", format=".3f")]) + reference_rule([pr["v0"]], color="#999")
     show_chart(chart, f"position-probe-{word}", df)
     if pr["gain"] is None:
         st.info(pr["gain_note"])

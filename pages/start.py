@@ -2,13 +2,14 @@
 read it side by side."""
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-from core.store import ModelError, list_models, model_checksum, pairing
-from core.text import tokenize
-from pages import current, get_model, label, method_link, prediction_metric, set_text, show_chart, text_box
+from core.analysis.views import comparison_choices, unknown_tokens
+from core.data.text import tokenize
+from core.models.store import ModelError, list_models, model_checksum, pairing
+from ui.charts import prediction_metric, show_explanation
+from ui.engine import get_model
+from ui.state import current, label, set_text, text_box
 
 PRESETS = {
     "negation": "The acting was not good, and the plot was not very interesting either.",
@@ -39,15 +40,15 @@ if not tokenize(text):
 
 models = list_models()
 pair = pairing(info["name"], models)
-by_kind = lambda kinds: [m["name"] for m in models if m["kind"] in kinds]
+offered = comparison_choices(models)
 with st.expander("Which bag-of-words models", expanded=False):
     st.caption(f"By default {info['name']} is compared with the plain bag-of-words trained on its own dataset "
                f"({info['dataset'] or 'not recorded'}) and with the augmented bag-of-words built from its measured "
                "modifiers and position effects. A model from another dataset answers a different question.")
     c1, c2 = st.columns(2)
     choices = {}
-    for col, role, kinds in ((c1, "bow", ("bow", "bigram")), (c2, "aug", ("augmented",))):
-        names = ["(none)"] + by_kind(kinds)
+    for col, role in ((c1, "bow"), (c2, "aug")):
+        names = ["(none)"] + offered[role]
         default = pair[role] if pair[role] in names else "(none)"
         wkey = f"pair::{info['name']}::{role}"
         if wkey not in st.session_state:
@@ -73,33 +74,11 @@ for col, (role, name) in zip(cols, entries):
         continue
     meta = next(m for m in models if m["name"] == name)
     col.caption(label(meta))
-    p = float(model.predict_proba([text])[0])
-    prediction_metric(col, "P(positive)", p)
-    unknown = sorted({t for t in tokenize(text) if t not in model.vocab})
+    explanation = model.explain(text)
+    prediction_metric(col, "P(positive)", explanation.p_positive)
+    unknown = unknown_tokens(text, model.vocab)
     if unknown:
         col.caption(f"Not in this model's vocabulary (read as <unk>): {', '.join(unknown[:20])}")
-    if model.kind == "rnn":
-        toks, logits = model.trajectory(text)
-        df = pd.DataFrame({"index": range(len(toks)), "token": toks, "readout": logits.numpy()})
-        df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], toks)]
-        chart = alt.Chart(df).mark_line(point=True).encode(
-            x=alt.X("label:N", title="token", sort=list(df["label"])), y=alt.Y("readout:Q", title="readout y(h_t)"),
-            tooltip=["token", alt.Tooltip("readout:Q", format=".3f", title="readout after this token")]) + \
-            alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-        show_chart(chart, f"{name}-readout", df[["index", "token", "readout"]], where=col)
-        col.caption("The RNN's readout after each token (above 0: positive); it reads in order, so a word's effect "
-                    "depends on what came before. " + method_link("readout"))
-    else:
-        toks, contrib, bias = model.token_contributions(text)
-        df = pd.DataFrame({"index": range(len(toks)), "token": toks, "contribution": contrib})
-        df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], toks)]
-        chart = alt.Chart(df).mark_bar().encode(
-            x=alt.X("label:N", title="token", sort=list(df["label"])), y=alt.Y("contribution:Q", title="contribution to the logit"),
-            color=alt.condition("datum.contribution > 0", alt.value("#2b8cbe"), alt.value("#e34a33")),
-            tooltip=["token", alt.Tooltip("contribution:Q", format=".3f")])
-        show_chart(chart, f"{name}-contributions", df[["index", "token", "contribution"]], where=col)
-        what = ("each word's weight β[w] scaled by the modifiers before it and by its position, f_t·g(t)"
-                if model.kind == "augmented" else "each word's weight β[w], the same wherever it stands")
-        col.caption(f"Contributions: {what}; logit = bias ({bias:+.3f}) + their sum. " + method_link("bow"))
+    show_explanation(explanation, name, role, where=col)
 
 st.page_link("pages/phrase.py", label="See the RNN's reading token by token (Phrase)", icon=":material/arrow_forward:")

@@ -3,16 +3,31 @@ network. Every number comes live from the engine (toy-gru and its shipped analys
 from __future__ import annotations
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import toy
-from core.analysis import modifiers
-from core.context import M_BAND, ContextEngine
-from core.store import list_models, model_checksum
-from core.text import tokenize
-from pages import DEFAULT_SEEDS, core_call, current, get_engine, method_link, reference_warnings, set_text
+from core.analysis.api import modifiers
+from core.analysis.context import M_BAND, ContextEngine
+from core.analysis.views import (
+    ABOUT_ONE,
+    AMPLIFIED,
+    ATTENUATED,
+    FLIPPED,
+    agrees,
+    attractor_points,
+    flip_reach,
+    modulation_class,
+    toy_rule_factor,
+    trajectory,
+)
+from core.data import toy
+from core.data.text import tokenize
+from core.models.store import list_models, model_checksum
+from ui.charts import attractor_cloud, attractor_frame, metric_row, reference_rule
+from ui.engine import core_call, get_engine, reference_warnings
+from ui.format import fmt_m
+from ui.navigation import method_link
+from ui.state import DEFAULT_SEEDS, current, set_text
 
 TOY = "toy-gru"
 STEPS = ("1 · The toy language", "2 · The line attractor", "3 · good vs not good", "4 · good vs very good",
@@ -21,6 +36,9 @@ MAX_DISTANCE = 8        # step 5: "not" up to this many tokens before "good"
 N_EXAMPLES = 6          # step 1: generated example sentences
 AGREE = 0.5             # step 6: v and v_relax "agree" when of one sign and within this share of |v_relax|
 TRACE_DEFAULT = "good awesome good the the awful bad awful"
+READING = {None: "has too little valence here for m to mean anything (below the valence threshold)",
+           FLIPPED: "is **flipped**: it now pushes the score towards negative", ATTENUATED: "is **weakened**",
+           AMPLIFIED: "is **amplified**", ABOUT_ONE: "counts **about as much as on its own**"}
 NUM = {c: st.column_config.NumberColumn(format="%.3f") for c in ("readout y", "v", "v_relax", "v0", "m")}
 
 
@@ -51,34 +69,15 @@ def last_m(res: dict) -> float | None:
     return res["tokens"][-1]["m"]
 
 
-def fmt_m(m: float | None) -> str:
-    """A modulation value for display ("n/a" below the valence threshold)."""
-    return "n/a" if m is None else f"{m:+.2f}"
+def agrees_last(res: dict) -> bool:
+    """Whether a phrase's last token has its linear v and exact v_relax of one sign and within AGREE x |v_relax|."""
+    tok = res["tokens"][-1]
+    return agrees(tok["v"], tok["v_relax"], AGREE)
 
 
 def reading(m: float | None) -> str:
     """A plain description of a modulation value."""
-    if m is None:
-        return "has too little valence here for m to mean anything (below the valence threshold)"
-    if m < 0:
-        return "is **flipped**: it now pushes the score towards negative"
-    if m < 1 - M_BAND:
-        return "is **weakened**"
-    if m > 1 + M_BAND:
-        return "is **amplified**"
-    return "counts **about as much as on its own**"
-
-
-def rule_factor(text: str) -> float:
-    """What the toy grammar does to the last (valence) word of a phrase: its modified value over its own value."""
-    tokens = text.split()
-    return toy.score(tokens) / toy.VALENCE[tokens[-1]]
-
-
-def agrees(tok: dict) -> bool:
-    """Whether a token's linear v and exact v_relax have one sign and differ by at most AGREE x |v_relax|."""
-    v, vr = tok["v"], tok["v_relax"]
-    return bool(np.sign(v) == np.sign(vr) and abs(v - vr) <= AGREE * abs(vr))
+    return READING[modulation_class(m)]
 
 
 def token_table(results: dict[str, dict]) -> pd.DataFrame:
@@ -99,8 +98,7 @@ def readout_chart(df: pd.DataFrame) -> alt.Chart:
                                 y=alt.Y("readout y:Q", title="readout y"),
                                 color=alt.Color("phrase:N", scale=alt.Scale(scheme="set1"),
                                                 legend=alt.Legend(orient="bottom")))
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#888").encode(y="y:Q")
-    return (zero + base.mark_line(point=True)
+    return (reference_rule([0.0], color="#888") + base.mark_line(point=True)
             + base.mark_text(dy=-12, fontSize=14).encode(text="token:N", tooltip=["phrase", "token", "readout y"]))
 
 
@@ -188,23 +186,18 @@ def step_attractor(eng: ContextEngine) -> None:
                + method_link("linearisation", "timescales"))
     reference_warnings(eng.reference()["warnings"])
     trace = st.text_input("Follow a sentence along the line", TRACE_DEFAULT, key="teach_trace")
-    xy = eng.project(eng.points).numpy()        # the engine's attractor plane (an LSTM's h and c on their own scales)
-    n_fixed = s["n_fixed_points"]
-    points = pd.DataFrame({"PC1": xy[:, 0], "PC2": xy[:, 1], "readout": eng.readout_fp.numpy(),
-                           "kind": np.where(np.arange(len(xy)) < n_fixed, "fixed point", "slow point")})
-    layers = alt.Chart(points).mark_circle(size=30, opacity=0.7).encode(
-        x="PC1:Q", y="PC2:Q",
-        color=alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title="readout y"),
-        tooltip=["kind", alt.Tooltip("readout:Q", format=".2f")])
-    ref = pd.DataFrame({"PC1": [xy[eng.ref, 0]], "PC2": [xy[eng.ref, 1]], "label": ["reference point"]})
+    attractor = attractor_points(eng)        # the engine's attractor plane (an LSTM's h and c on their own scales)
+    xy, r = attractor["pc"], attractor["reference"]
+    layers = attractor_cloud(attractor_frame(attractor), 30, 0.7, "readout y")
+    ref = pd.DataFrame({"PC1": [xy[r, 0]], "PC2": [xy[r, 1]], "label": ["reference point"]})
     layers += alt.Chart(ref).mark_point(shape="diamond", size=300, color="black", strokeWidth=3).encode(
         x="PC1:Q", y="PC2:Q", tooltip=["label"])
     tokens = tokenize(trace)
     if tokens:
-        states = eng.run(eng.vocab.encode(tokens))
-        txy = eng.project(states).numpy()
-        path = pd.DataFrame({"PC1": txy[:, 0], "PC2": txy[:, 1], "step": range(len(txy)),
-                             "token": ["(start)"] + tokens, "readout": eng.y(states).numpy()})
+        visited = trajectory(eng, tokens)
+        txy = visited["pc"]
+        path = pd.DataFrame({"PC1": txy[:, 0], "PC2": txy[:, 1], "step": range(len(txy)), "token": visited["token"],
+                             "readout": visited["readout"]})
         base = alt.Chart(path).encode(x="PC1:Q", y="PC2:Q", order="step:Q")
         layers += base.mark_line(color="#444", strokeWidth=1.5, point=True)
         layers += base.mark_text(dy=-10, fontSize=13).encode(
@@ -215,14 +208,13 @@ def step_attractor(eng: ContextEngine) -> None:
                "after each word of the sentence above; each word knocks the state a little off the line, and it "
                "settles back over the next words.")
     tau = s["timescales_top"][0] if s["timescales_top"] else None
-    c = st.columns(4)
-    c[0].metric("Resting states (fixed + slow)", f"{s['n_fixed_points']} + {s['n_slow_points']}")
     lo, hi = s["attractor_readout_range"]
-    c[1].metric("Scores along the line", f"{lo:+.1f} … {hi:+.1f}")
-    c[2].metric("Slowest timescale (tokens)", "∞" if tau is None else f"{tau:.0f}",
-                help="How long the memory lasts: after this many neutral words, about 37% of a push along the "
-                     "slowest direction is left.")
-    c[3].metric("Typical sentence (tokens)", f"{s['median_doc_tokens']:.0f}")
+    metric_row(("Resting states (fixed + slow)", f"{s['n_fixed_points']} + {s['n_slow_points']}"),
+               ("Scores along the line", f"{lo:+.1f} … {hi:+.1f}"),
+               ("Slowest timescale (tokens)", "∞" if tau is None else f"{tau:.0f}",
+                {"help": "How long the memory lasts: after this many neutral words, about 37% of a push along the "
+                         "slowest direction is left."}),
+               ("Typical sentence (tokens)", f"{s['median_doc_tokens']:.0f}"))
     st.markdown(
         "The slowest timescale is how many neutral words it takes the network to forget about two thirds of what it "
         "stored; compare it with the length of a typical sentence"
@@ -257,7 +249,7 @@ def step_compare(eng: ContextEngine, checksum: str, modifier: str, step: int) ->
                 help="Modulation m = v / v0 of the last token (the exact formula is on the Method page).")
     c[3].metric(f"v of “{modifier}” itself", f"{res[modified]['tokens'][0]['v']:+.2f}",
                 help="The lasting push of the modifier on its own (logit units): small for a pure modifier.")
-    rule = rule_factor(modified)
+    rule = toy_rule_factor(modified)
     close = m_mod is not None and abs(m_mod - rule) <= M_BAND
     st.markdown(
         f"In “{modified}”, “good” {reading(m_mod)} (m = {fmt_m(m_mod)}). The rules multiply it by {rule:+g}; the "
@@ -293,7 +285,7 @@ def step_fades(eng: ContextEngine, checksum: str) -> None:
         res.append(phrase(eng, TOY, checksum, t))
         bar.progress((i + 1) / len(texts), text=f"Analysing “{t}”")
     bar.empty()
-    rows = [{"distance": d, "phrase": t, "network (m)": last_m(r), "rules": rule_factor(t)}
+    rows = [{"distance": d, "phrase": t, "network (m)": last_m(r), "rules": toy_rule_factor(t)}
             for d, (t, r) in enumerate(zip(texts, res), start=1)]
     df = pd.DataFrame(rows)
     with st.spinner("Loading the modifier analysis..."):
@@ -311,11 +303,8 @@ def step_fades(eng: ContextEngine, checksum: str) -> None:
         color=alt.Color("source:N", legend=alt.Legend(orient="bottom")),
         strokeDash=alt.StrokeDash("source:N", legend=None),
         tooltip=["source", "distance", "phrase", alt.Tooltip("effect:Q", format=".2f")])
-    rules = alt.Chart(pd.DataFrame({"effect": [0.0, 1.0]})).mark_rule(strokeDash=[2, 2], color="#aaa").encode(
-        y="effect:Q")
-    st.altair_chart(rules + chart, width="stretch")
-    flipped = df[df["network (m)"].notna() & (df["network (m)"] < 0)]["distance"]
-    reach = int(flipped.max()) if len(flipped) else 0
+    st.altair_chart(reference_rule([0.0, 1.0], field="effect", dash=(2, 2), color="#aaa") + chart, width="stretch")
+    reach = flip_reach([row["distance"] for row in rows], [row["network (m)"] for row in rows])
     c = st.columns(3)
     c[0].metric("Rules: 'not' reaches", f"{toy.NOT_SPAN} tokens")
     c[1].metric("Network: 'good' still flipped up to", f"{reach} tokens")
@@ -366,7 +355,7 @@ def step_real(toy_eng: ContextEngine, toy_checksum: str) -> None:
     st.dataframe(pd.DataFrame([{
         "phrase": t, f"P(positive), {name}": res[t]["p_pos"], f"m, {name}": last_m(res[t]),
         f"m, {TOY}": last_m(toy_res[t]), "v": res[t]["tokens"][-1]["v"], "v_relax": res[t]["tokens"][-1]["v_relax"],
-        "v0": res[t]["tokens"][-1]["v0"], "linear and exact agree": "yes" if agrees(res[t]["tokens"][-1]) else "no"} for t in texts]),
+        "v0": res[t]["tokens"][-1]["v0"], "linear and exact agree": "yes" if agrees_last(res[t]) else "no"} for t in texts]),
         hide_index=True, width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.3f")
                        for c in (f"P(positive), {name}", f"m, {name}", f"m, {TOY}", "v", "v_relax", "v0")})
@@ -380,7 +369,7 @@ def step_real(toy_eng: ContextEngine, toy_checksum: str) -> None:
         f"(m = {fmt_m(last_m(res['good']))}, {fmt_m(last_m(toy_res['good']))} on the toy): "
         "in both networks a text's first word starts from the initial state, not from the neutral point, so even "
         "it need not count exactly as its context-free valence.")
-    off = [t for t in texts if not agrees(res[t]["tokens"][-1])]
+    off = [t for t in texts if not agrees_last(res[t])]
     if off:
         st.info(f"In {', '.join(f'“{t}”' for t in off)}, the linear estimate v of “good” and the exact v_relax "
                 f"disagree on {name}: m, built on v, is unreliable there; compare the v_relax column instead.")

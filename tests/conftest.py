@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def toy_csv(tmp_path_factory):
     """A small toy-language training file (4,000 sentences), so tests train in seconds."""
-    from core.toy import generate
+    from core.data.toy import generate
     ds = generate(4000, seed=0)
     path = tmp_path_factory.mktemp("toy") / "toy_train.csv"
     path.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in zip(ds.texts, ds.labels)))

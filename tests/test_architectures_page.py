@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import universality as U
-from core.store import list_models
+from core.experiments import universality as U
+from core.models.store import list_models
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "architectures.py")
 

@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from core import toy
-from core.augmented import VARIANTS, AugmentedBow, bootstrap_gap, fit_augmented
-from core.store import load_model, save_model_dir
-from core.text import Vocab
+from core.data import toy
+from core.models.augmented import VARIANTS, AugmentedBow
+from core.experiments.compare import bootstrap_gap
+from core.experiments.augmented_fit import fit_augmented
+from core.models.store import load_model, save_model_dir
+from core.data.text import Vocab
+from core.analysis.settings import Settings
 
 VOCAB = Vocab(["<pad>", "<unk>", "not", "good", "bad", "the", "very"])
 S = VOCAB.stoi
@@ -68,7 +71,7 @@ def test_contributions_sum_to_logit_and_batching_is_exact(variant):
 def test_lag_window_matches_the_full_product():
     """modifier_factors skips lags where every term is below 1e-6; check it against the product over
     all earlier tokens, on long random documents with slow and fast modifiers."""
-    from core.augmented import weighted_counts
+    from core.models.augmented import weighted_counts
     g = torch.Generator().manual_seed(0)
     vocab = Vocab(["<pad>", "<unk>"] + [f"w{i}" for i in range(40)])
     mod_ids = list(range(2, 12))
@@ -108,7 +111,7 @@ def test_truncation_matches_the_rnn_settings():
 def test_bow_reads_the_same_window_as_the_rnn():
     """A BoW fitted with max_len/truncate (the compare reference next to an RNN that reads only the
     last tokens) scores and explains only those tokens."""
-    from core.bow import fit_bow
+    from core.models.bow import fit_bow
     texts = ["bad bad good good", "good good bad bad", "the good", "the bad", "very good bad bad", "not bad good good"]
     labels = np.array([1, 0, 1, 0, 0, 1])
     m, _ = fit_bow(texts, labels, texts, labels, VOCAB, max_len=2, truncate="tail", c_grid=(10.0,))
@@ -151,7 +154,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_corrupt_weights_raise_model_error(tmp_path):
-    from core.store import ModelError
+    from core.models.store import ModelError
     m = _model("mod_fixed")
     w = m.weights()
     w["alpha"] = torch.zeros(5)
@@ -176,9 +179,9 @@ def test_bootstrap_gap():
 def test_toy_language_modifiers_recover_the_rnn(tmp_path, monkeypatch):
     """BoW cannot express "not"/"very"; the modifiers the toy GRU's analysis finds (strength ~-2,
     timescale ~3.4 for "not") bring the augmented BoW close to the GRU."""
-    from core.analysis import modifiers
+    from core.analysis.api import modifiers
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))
-    res = modifiers("toy-gru", words=["not", "very"], neutral="the", n_seeds=300)
+    res = modifiers(Settings.of("toy-gru", neutral="the", n_seeds=300), words=["not", "very"])
     found = {m["word"]: m for m in res["modifiers"]}
     assert found["not"]["strength"] < -1.5 and found["very"]["strength"] > 0.3
     rnn = load_model("toy-gru")
@@ -205,7 +208,7 @@ def test_toy_language_modifiers_recover_the_rnn(tmp_path, monkeypatch):
 
 
 def test_cli_train_augmented_evaluate_predict_compare(tmp_path, monkeypatch, capsys):
-    from core.cli import main
+    from core.tools.cli import main
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "models"
     assert main(["train-augmented", "--rnn", "toy-gru", "--name", "toy-aug", "--variant", "mod_learned",

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from core import browser
+from core.tools import browser
+from ui.navigation import PAGES
 
 FIRST, SECOND = "toy-gru", "sst2-gru"    # shipped models: their analyses are in models/<name>/analyses
 PHRASE = "not good"
@@ -61,11 +62,9 @@ def test_every_page_renders_in_a_browser(tmp_path):
         browser.wait_idle(driver)
         assert browser.selected(driver, "RNN model").startswith(FIRST), "the URL's model was not chosen"
 
-        links = browser.nav_links(driver)
-        assert list(links) == [title for title, _ in browser.PAGES], "the sidebar's pages changed"
-        assert [urlsplit(a.get_attribute("href")).path.strip("/") for a in links.values()] == \
-            [path for _, path in browser.PAGES]
-        for i, (title, _) in enumerate(browser.PAGES, 1):
+        assert browser.pages(driver) == [(p.title, p.url_path) for p in PAGES], \
+            "the sidebar's pages are not ui.navigation.PAGES"
+        for i, title in enumerate((p.title for p in PAGES), 1):
             browser.open_page(driver, title)
             check(title)
             if title == "Phrase":
@@ -92,7 +91,7 @@ def test_every_page_renders_in_a_browser(tmp_path):
         assert browser.selected(driver, "RNN model").startswith(SECOND), "the reload lost the model"
         assert browser.text_area(driver, "Phrase").get_attribute("value") == PHRASE, "the reload lost the text"
         assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
-        driver.save_screenshot(str(shots / f"{len(browser.PAGES) + 1:02d}-phrase-{SECOND}-reloaded.png"))
+        driver.save_screenshot(str(shots / f"{len(PAGES) + 1:02d}-phrase-{SECOND}-reloaded.png"))
         assert not problems, f"errors shown in the browser (server log: {log}):\n\n" + "\n\n".join(problems)
     finally:
         if driver is not None:

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import dynamics as D
-from core.context import ContextEngine
-from core.rnn import ARCHS, RNNClassifier, SentimentRNN
-from core.text import Vocab
+from core.analysis import dynamics as D
+from core.analysis.context import ContextEngine
+from core.models.rnn import ARCHS, RNNClassifier, SentimentRNN
+from core.data.text import Vocab
 
 WORDS = ["<pad>", "<unk>", "a", "b", "c", "d"]
 H = 5
@@ -283,7 +283,7 @@ def test_modifier_probes_refuse_a_reference_where_no_word_reaches_the_readout():
     from types import SimpleNamespace
 
     import pytest
-    from core.modifiers import probe_words
+    from core.analysis.modifiers import probe_words
     eng = SimpleNamespace(v0_all=torch.zeros(50), vocab=list(range(50)), valence_threshold=0.0)
     with pytest.raises(ValueError, match="does not apply at this neutral input"):
         probe_words(eng)
@@ -295,7 +295,7 @@ def test_modifier_probes_refuse_a_reference_where_no_word_reaches_the_readout():
 def test_reach_warning_where_the_integration_mode_misses_the_readout():
     """Worked by hand on a 4-number [h; c] state with the readout on h: r_1 = (0, 0, 0.6, 0.8) lies wholly in c,
     so w . r_1 = 0 and the analyses that divide by v0 do not apply; r_1 = (0.6, 0, 0.8, 0) reaches it."""
-    from core.dynamics import reach_warnings
+    from core.analysis.dynamics import reach_warnings
     w = torch.tensor([1.5, -0.5, 0.0, 0.0], dtype=torch.float64)
     assert "does not reach the readout" in reach_warnings(torch.tensor([0.0, 0.0, 0.6, 0.8]), w)[0]
     assert reach_warnings(torch.tensor([0.6, 0.0, 0.8, 0.0]), w) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import (NAMED, DataError, data_root, load_aclimdb_dir, load_dataset, load_file, load_rt,
+from core.data.loaders import (NAMED, DataError, data_root, load_aclimdb_dir, load_dataset, load_file, load_rt,
                        load_sst_trees, parse_tree, read_texts, train_dev_split)
 
 
@@ -445,7 +445,7 @@ def test_real_datasets_smoke():
 
 
 def test_read_texts_ignores_any_label_column(tmp_path):
-    from core.data import read_texts
+    from core.data.loaders import read_texts
     f = tmp_path / "x.csv"
     f.write_text("id,text,label\n1,fine,neutral\n2,bad,0\n")
     texts, ids = read_texts(f)

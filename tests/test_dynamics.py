@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from core import dynamics as D
-from core.rnn import ARCHS, SentimentRNN
+from core.analysis import dynamics as D
+from core.models.rnn import ARCHS, SentimentRNN
+from core.analysis.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +106,8 @@ def test_jacobians_match_finite_differences(arch):
 
 def test_toy_gru_has_a_line_attractor(tmp_path, monkeypatch):
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))
-    res, hit = D.dynamics("toy-gru", n_seeds=300, n_texts=200, neutral="mean")
+    res = D.dynamics(Settings.of("toy-gru", n_seeds=300, n_texts=200, neutral="mean"))
+    hit = res["cached"]
     s = res["summary"]
     assert not hit and s["n_converged"] >= 270 and s["q_max"] < D.Q_TOL
     lo, hi = s["readout_range"]
@@ -123,22 +125,26 @@ def test_cache_hits_invalidates_and_survives_corruption(tmp_path, monkeypatch):
     model_dir = tmp_path / "toy"
     shutil.copytree(ROOT / "models" / "toy-gru", model_dir)
     kw = dict(n_seeds=50, n_texts=50)
-    first, hit = D.dynamics(str(model_dir), **kw)
+    first = D.dynamics(Settings.of(str(model_dir), **kw))
+    hit = first["cached"]
     assert not hit
-    again, hit = D.dynamics(str(model_dir), **kw)
+    again = D.dynamics(Settings.of(str(model_dir), **kw))
+    hit = again["cached"]
     assert hit and torch.equal(first["points"], again["points"])
-    _, hit = D.dynamics(str(model_dir), n_seeds=60, n_texts=50)   # other settings: another entry
+    hit = D.dynamics(Settings.of(str(model_dir), n_seeds=60, n_texts=50))["cached"]   # other settings: another entry
     assert not hit
     # Corrupt every cache file: recomputed, no crash.
     for f in (tmp_path / "cache").glob("*.pt"):
         f.write_bytes(f.read_bytes()[:100])
-    res, hit = D.dynamics(str(model_dir), **kw)
+    res = D.dynamics(Settings.of(str(model_dir), **kw))
+    hit = res["cached"]
     assert not hit and res["summary"]["n_fixed_points"] == first["summary"]["n_fixed_points"]
     # Changed weights: the old entry is not used.
     w = torch.load(model_dir / "weights.pt", weights_only=True)
     w["readout.bias"] = w["readout.bias"] + 1
     torch.save(w, model_dir / "weights.pt")
-    res, hit = D.dynamics(str(model_dir), **kw)
+    res = D.dynamics(Settings.of(str(model_dir), **kw))
+    hit = res["cached"]
     assert not hit
     assert res["summary"]["readout_range"][0] == pytest.approx(first["summary"]["readout_range"][0] + 1, abs=1e-2)
 
@@ -146,7 +152,7 @@ def test_cache_hits_invalidates_and_survives_corruption(tmp_path, monkeypatch):
 def test_solver_does_not_hang_with_two_threads():
     """Guards the oneMKL batched-LU hang seen with set_num_threads(k > 1): the solver must finish."""
     code = ("import torch; torch.set_num_threads(2);"
-            "from core.rnn import SentimentRNN; from core import dynamics as D;"
+            "from core.models.rnn import SentimentRNN; from core.analysis import dynamics as D;"
             "m = D.as_float64(SentimentRNN(5, 'gru', 3, 16));"
             "fp = D.find_fixed_points(m, torch.randn(64, 16, dtype=torch.float64) * 0.3);"
             "print(fp['n_converged'])")

@@ -1,4 +1,4 @@
-"""Error analysis (core/errors.py, `python -m core errors`): slices of hand-made token lists, accuracy,
+"""Error analysis (core/analysis/error_analysis.py, `python -m core errors`): slices of hand-made token lists, accuracy,
 confusion, error rates and disagreements worked out by hand on six toy texts, uploads that must be
 refused whole, and the CLI's --json contract. Uses the shipped toy-gru (its analyses ship with it) and a
 hand-made bag-of-words on its vocabulary, so nothing is trained."""
@@ -11,12 +11,13 @@ import shutil
 import numpy as np
 import pytest
 
-from core.bow import BowClassifier
-from core.cli import main
-from core.data import DataError
-from core.errors import SLICES, error_analysis, long_flags, parse_upload, slices_of, valence_words, wilson
-from core.store import MODELS_DIR, load_model, save_model_dir
-from core.text import Vocab, tokenize
+from core.models.bow import BowClassifier
+from core.tools.cli import main
+from core.data.loaders import DataError
+from core.analysis.error_analysis import SLICES, error_analysis, long_flags, parse_upload, slices_of, valence_words, wilson
+from core.models.store import MODELS_DIR, load_model, save_model_dir
+from core.data.text import Vocab, tokenize
+from core.analysis.settings import Settings
 
 TOY_VALENCE = {"good": 1.0, "bad": -1.0, "awesome": 2.0, "awful": -2.0}
 # label, and what toy-gru and the hand-made BoW (the plain valence sum) predict
@@ -72,8 +73,8 @@ def test_wilson_interval_by_hand():
 
 
 def test_valence_words_are_the_toy_words():
-    from core.context import engine
-    eng = engine("toy-gru")
+    from core.analysis.context import engine
+    eng = engine(Settings.of("toy-gru"))
     words = valence_words(eng, 300)   # 12 words in the vocabulary, only 4 above the valence threshold
     assert set(words) == set(TOY_VALENCE)
     assert words[:2] == ["awesome", "awful"]      # strongest first (|v0| of +-2 words > +-1 words)

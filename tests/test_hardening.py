@@ -3,7 +3,7 @@ leave models/, tampered files refused or recomputed (never executed), a shared e
 a cache entry safe across processes, property-based tests of the tokenizer, loaders and per-token analysis,
 and `python -m core doctor`.
 
-The per-token analysis uses the shipped toy GRU through core.context.engine, as the app does (one engine,
+The per-token analysis uses the shipped toy GRU through core.analysis.context.engine, as the app does (one engine,
 built once for the module).
 """
 from __future__ import annotations
@@ -28,11 +28,14 @@ import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from core import cache, doctor, store
-from core.data import DataError, load_file
-from core.errors import parse_upload
-from core.store import MODELS_DIR, ModelError, load_model, resolve_model_dir
-from core.text import PAD, UNK, Vocab, tokenize
+from core.storage import cache
+from core.tools import doctor
+from core.models import store
+from core.data.loaders import DataError, load_file
+from core.analysis.error_analysis import parse_upload
+from core.models.store import MODELS_DIR, ModelError, load_model, resolve_model_dir
+from core.data.text import PAD, UNK, Vocab, tokenize
+from core.analysis.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = MODELS_DIR / "toy-gru"
@@ -45,8 +48,8 @@ PROPS = dict(deadline=None, database=None, derandomize=True,
 @pytest.fixture(scope="module")
 def eng():
     """The toy GRU's engine, as the app gets it (default settings: the shipped or cached analysis)."""
-    from core.context import engine
-    return engine("toy-gru")
+    from core.analysis.context import engine
+    return engine(Settings.of("toy-gru"))
 
 
 def copy_model(src: Path, dst: Path, analyses: bool = False) -> Path:
@@ -85,9 +88,9 @@ def test_every_shipped_kind_loads_through_the_registry():
 
 
 def test_store_imports_no_model_module():
-    """The registry names classes by module: core.store imports none of them (no import cycle)."""
-    code = ("import sys, core.store; "
-            "print(sorted(m for m in ('core.rnn', 'core.bow', 'core.augmented') if m in sys.modules))")
+    """The registry names classes by module: core.models.store imports none of them (no import cycle)."""
+    code = ("import sys, core.models.store; "
+            "print(sorted(m for m in ('core.models.rnn', 'core.models.bow', 'core.experiments.augmented_fit') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
@@ -126,14 +129,15 @@ def test_a_registered_kind_loads(tmp_path, monkeypatch):
 
 # ---- 2. train's public data functions -------------------------------------------------------------------
 def test_train_data_functions_are_public():
-    from core import augmented, train
+    from core.experiments import augmented_fit as augmented
+    from core.experiments import train
     assert not hasattr(train, "_prepare") and not hasattr(train, "_epoch_batches")
     assert "_prepare" not in Path(augmented.__file__).read_text() and "_epoch_batches" not in Path(augmented.__file__).read_text()
     assert train.prepare_data.__doc__ and train.epoch_batches.__doc__
 
 
 def test_epoch_batches_cover_every_index_once_reproducibly():
-    from core.train import epoch_batches
+    from core.experiments.train import epoch_batches
     lengths = np.random.default_rng(1).integers(1, 100, 1000).tolist()
     a = epoch_batches(lengths, 32, np.random.default_rng(7))
     b = epoch_batches(lengths, 32, np.random.default_rng(7))
@@ -145,7 +149,7 @@ def test_epoch_batches_cover_every_index_once_reproducibly():
 
 
 def test_prepare_data_splits_with_the_seed_and_builds_the_vocabulary_on_train(toy_csv):
-    from core.train import TrainConfig, prepare_data
+    from core.experiments.train import TrainConfig, prepare_data
     cfg = TrainConfig(name="t", data=toy_csv, dev_fraction=0.25, seed=3, min_count=1, command="")
     train, dev, vocab, test = prepare_data(cfg, log=lambda m: None)
     assert (len(train), len(dev), test) == (3000, 1000, None)
@@ -204,7 +208,7 @@ def test_a_symlink_leading_out_of_models_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", ["../escaped", "/tmp/escaped", "a/b", ""])
 def test_training_refuses_a_name_that_is_a_path(name):
-    from core.train import TrainConfig
+    from core.experiments.train import TrainConfig
     with pytest.raises(ModelError):
         TrainConfig(name=name, data="toy:train")
 
@@ -213,14 +217,14 @@ def _sidebar_script():
     """The app's shared state and sidebar alone (no page, no engine): which model folder a URL selects."""
     import streamlit as st
 
-    from pages import init_state, sidebar
+    from ui.state import init_state, sidebar
     init_state()
     sidebar()
     st.write(st.session_state["_ctx"]["info"]["path"])
 
 
 def test_the_url_model_is_only_matched_against_the_listed_names(tmp_path):
-    """pages/__init__.py: ?model= is only a choice among list_models()'s names; anything else falls back to the
+    """ui/state.py: ?model= is only a choice among list_models()'s names; anything else falls back to the
     first listed RNN, and pages load the listing's own path."""
     from streamlit.testing.v1 import AppTest
     names = [m["name"] for m in store.list_models() if m["kind"] == "rnn"]
@@ -309,7 +313,7 @@ def test_a_tampered_model_file_is_refused_naming_it(tmp_path, fname, how):
 def test_a_tampered_metrics_file_is_named_and_the_model_still_predicts(tmp_path, monkeypatch, how):
     """metrics.json only describes the model: it still loads and predicts; the listing leaves it out; an
     analysis that needs its recorded dataset is refused naming the file; doctor says so."""
-    from core.dynamics import dynamics
+    from core.analysis.dynamics import dynamics
     models = tmp_path / "models"
     d = copy_model(TOY, models / "toy-gru")
     {"truncated": _truncate, "garbage": _garbage, "empty": _empty, "a list": _json([])}[how](d / "metrics.json")
@@ -317,7 +321,7 @@ def test_a_tampered_metrics_file_is_named_and_the_model_still_predicts(tmp_path,
     assert store.list_models(models) == []
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(ModelError, match="metrics.json"):
-        dynamics(str(d))
+        dynamics(Settings.of(str(d)))
     lines = {c.check: c for c in doctor.check_models(models)}
     assert lines["model toy-gru"].status == "WARN" and "metrics.json" in lines["model toy-gru"].detail
 
@@ -398,9 +402,9 @@ TEXTS = ["not very good", "The acting was not good, and the plot was not very in
 def test_one_engine_serves_eight_threads_with_the_serial_results():
     """As st.cache_resource shares one engine between sessions: 8 threads at once on a fresh engine (its
     lazily filled mode cache empty) give exactly the serial results, ablations included."""
-    from core.context import engine
+    from core.analysis.context import engine
     calls = [(t, None) for t in TEXTS] + [(t, 1) for t in TEXTS[:4]]
-    serial_eng, shared = engine("toy-gru"), engine("toy-gru")
+    serial_eng, shared = engine(Settings.of("toy-gru")), engine(Settings.of("toy-gru"))
 
     def run(e, call):
         text, after = call
@@ -417,7 +421,7 @@ RACE_CODE = """
 import json, sys, time
 from pathlib import Path
 import torch
-from core.cache import cached
+from core.storage.cache import cached
 
 ready = Path(sys.argv[1])
 
@@ -619,15 +623,16 @@ def test_doctor_passes_on_the_repository(capsys, tmp_path, monkeypatch):
 def test_doctor_looks_for_the_analyses_the_pages_open_with(monkeypatch):
     """The settings doctor checks are the ones the Dynamics, Modifiers and Position pages ask for with their
     defaults (recorded from the real entry points, whose cache is stubbed)."""
-    import core.analysis as analysis
-    from core.dynamics import dynamics
-    from pages import DEFAULT_SEEDS
+    import core.analysis.api as analysis
+    from core.analysis import dynamics as D
+    from core.analysis.dynamics import dynamics
+    from ui.state import DEFAULT_SEEDS
     asked = {}
-    monkeypatch.setattr(cache, "lookup", lambda checksum, name, settings, *a, **k: asked.setdefault(name, settings))
+    monkeypatch.setattr(D, "lookup", lambda checksum, name, settings, *a, **k: asked.setdefault(name, settings))
     monkeypatch.setattr(analysis, "cached", lambda checksum, name, settings, *a, **k: (asked.setdefault(name, settings), True))
-    dynamics(str(TOY), n_seeds=DEFAULT_SEEDS, neutral=None)
-    analysis.modifiers(str(TOY), top=30, words=None, n_seeds=DEFAULT_SEEDS, neutral=None)
-    analysis.position(str(TOY), length=50, n_seeds=DEFAULT_SEEDS, neutral=None)
+    dynamics(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS))
+    analysis.modifiers(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS), top=30, words=None)
+    analysis.position(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS), length=50)
     wanted = doctor.app_settings(TOY)
     assert asked.keys() == wanted.keys()
     assert all(asked[name] == wanted[name][0] for name in asked)

@@ -19,10 +19,10 @@ import pytest
 import torch
 from torch import nn
 
-from core.cli import main
-from core.importer import ImportRefused, add_parser, map_vocab, run
-from core.store import list_models, load_model
-from core.text import tokenize
+from core.tools.cli import main
+from core.tools.importer import ImportRefused, add_parser, map_vocab, run
+from core.models.store import list_models, load_model
+from core.data.text import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["the", "movie", "was", "not", "very", "good", "bad", "boring", "fun", "plot", "."]

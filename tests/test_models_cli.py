@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import toy
-from core.bow import fit_bow
-from core.cli import main
-from core.store import ModelError, load_model, load_model_dir, save_model_dir
-from core.text import Vocab, tokenize
-from core.train import TrainConfig, train
+from core.data import toy
+from core.models.bow import fit_bow
+from core.tools.cli import main
+from core.models.store import ModelError, load_model, load_model_dir, save_model_dir
+from core.data.text import Vocab, tokenize
+from core.experiments.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,7 +168,7 @@ def test_every_shipped_model_records_how_to_reproduce_it(folder):
     """The metrics file of each shipped model: dataset, split sizes, test accuracy, seed, training time and a
     command the CLI accepts that writes this very folder; a trained RNN also names its device and path. Each
     model folder, shipped analyses included, stays under 25 MB."""
-    from core.cli import build_parser
+    from core.tools.cli import build_parser
     m = json.loads((folder / "metrics.json").read_text())
     for key in ("dataset", "split_sizes", "test_accuracy", "seed", "command"):
         assert m.get(key) is not None, (folder.name, key)
@@ -199,7 +199,7 @@ def test_cli_says_when_an_analysis_does_not_apply(tmp_path, monkeypatch, capsys)
 
 def test_doctor_accepts_analyses_that_do_not_apply(tmp_path, monkeypatch):
     """sst2-lstm ships no modifiers or position (they do not apply at its reference): doctor says so, OK."""
-    from core import doctor
+    from core.tools import doctor
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))
     checks = list(doctor.check_analyses(ROOT / "models" / "sst2-lstm", "rnn"))
     assert [c.status for c in checks] == ["OK"] and "do not apply" in checks[0].detail

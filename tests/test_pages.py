@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.navigation import PAGES as NAVIGATION
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["start", "phrase", "modifiers", "dynamics", "position", "architectures", "bow_vs_rnn", "errors", "teach",
-         "method"]
+PAGES = [Path(p.file).stem for p in NAVIGATION]   # every page, in the navigation's order
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +154,7 @@ def test_start_page_pairs_the_rnn_with_its_own_bag_of_words_models():
     assert at.selectbox(key="pair::sst2-gru::aug").value == "sst2-aug"
     at.text_area(key="text").input("not a good movie").run()
     assert not at.exception and len([m for m in at.metric if m.label == "P(positive)"]) == 3
-    assert any("f_t·g(t)" in c.value for c in at.caption)
+    assert any("f_t g(t)" in c.value for c in at.caption)   # the augmented model's explanation.how
     # An RNN is never paired with another dataset's bag-of-words.
     at.sidebar.selectbox(key="model").select("toy-gru").run()
     assert at.selectbox(key="pair::toy-gru::bow").value in ("toy-bow", "(none)")
@@ -208,6 +209,15 @@ def test_error_analysis_scores_the_toy_test_set():
     assert not at.exception and not errors(at)
     acc = [m for m in at.metric if "(rnn)" in m.label]
     assert acc and float(acc[0].value.rstrip("%")) > 90   # toy-gru: 98.5% on toy-long:test
+    # A picked disagreement is explained by every model the same way (model.explain), one chart each.
+    charts = len(at.get("vega_lite_chart"))
+    at.session_state["err_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception and not errors(at)
+    n_models = len(acc) + len([m for m in at.metric if "(bow)" in m.label or "(aug)" in m.label])
+    assert len(at.get("vega_lite_chart")) == charts + n_models
+    assert sum(c.value.startswith("Contributions (bars): ") for c in at.caption) == n_models
+    assert any(b.label.startswith("Open text ") for b in at.button)
 
 
 def test_bow_vs_rnn_page_shows_the_shipped_comparison_and_k_sweep():

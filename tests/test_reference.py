@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from core import dynamics as D
-from core import modifiers as MOD
-from core.train import insert_neutral
+from core.analysis import dynamics as D
+from core.analysis import modifiers as MOD
+from core.experiments.train import insert_neutral
 
 
 class Designed(nn.Module):

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from core.rnn import ARCHS, SentimentRNN, length_batches, pad_batch, batched_logits
+from core.models.rnn import ARCHS, SentimentRNN, length_batches, pad_batch, batched_logits
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core import sweep
-from core.sweep import SweepError, expand, validate_spec
+from core.experiments import sweep
+from core.experiments.sweep import SweepError, expand, validate_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = {"name": "t", "data": "toy:train", "test_data": "toy:test",
@@ -26,8 +26,8 @@ RANDOM = {"name": "r", "data": "toy:train", "search": "random", "num_samples": 2
 
 def settings_of_command(command: str) -> dict:
     """The TrainConfig settings `python -m core train ...` would use (what cmd_train builds)."""
-    from core.cli import build_parser
-    from core.train import TrainConfig
+    from core.tools.cli import build_parser
+    from core.experiments.train import TrainConfig
     argv = shlex.split(command)
     assert argv[:4] == ["python", "-m", "core", "train"]
     args = vars(build_parser().parse_args(argv[3:]))
@@ -170,8 +170,8 @@ RAY_MISSING = importlib.util.find_spec("ray") is None
                     reason="Ray is not installed (pip install -r requirements-ray.txt); "
                            "CI_REQUIRE_RAY=1 makes this fail")
 def test_tiny_sweep_through_ray(tmp_path):
-    from core.store import load_model, read_json
-    from core.toy import generate
+    from core.models.store import load_model, read_json
+    from core.data.toy import generate
     for n, seed, f in ((800, 0, "train.csv"), (300, 1, "test.csv")):
         ds = generate(n, seed=seed)
         (tmp_path / f).write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in zip(ds.texts, ds.labels)))

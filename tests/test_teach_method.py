@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import ANCHORS, method_link
+from ui.navigation import ANCHORS, method_link
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

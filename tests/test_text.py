@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.text import PAD, UNK, Vocab, encode_texts, normalize, tokenize
+from core.data.text import PAD, UNK, Vocab, encode_texts, normalize, tokenize
 
 
 @pytest.mark.parametrize("text, tokens", [

@@ -1,9 +1,9 @@
 """The toy language (METHOD section 8) and a GRU trained on it to high accuracy."""
 
-from core import toy
-from core.bow import fit_bow
-from core.text import Vocab, tokenize
-from core.train import TrainConfig, train
+from core.data import toy
+from core.models.bow import fit_bow
+from core.data.text import Vocab, tokenize
+from core.experiments.train import TrainConfig, train
 
 
 def test_score_follows_the_rules():

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from core.train import TrainConfig, train
+from core.experiments.train import TrainConfig, train
 
 
 def test_resume_continues_from_checkpoint(tmp_path, toy_csv):
@@ -29,7 +29,7 @@ def test_fused_and_step_paths_train_the_same_model(tmp_path, toy_csv, monkeypatc
     """--path fused and --path step run the same equations: one epoch from one seed ends at the same
     weights up to float rounding (the training path is a speed choice, not a different model). The step
     path really trains through the step function F, and the fused path never calls it."""
-    from core.rnn import SentimentRNN
+    from core.models.rnn import SentimentRNN
     calls = []
     step_forward = SentimentRNN.forward_step
     monkeypatch.setattr(SentimentRNN, "forward_step", lambda self, *a: calls.append(1) or step_forward(self, *a))
@@ -48,7 +48,7 @@ def test_fused_and_step_paths_train_the_same_model(tmp_path, toy_csv, monkeypatc
 
 
 def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
-    from core.train import FASTER_PATH, resolve_device, resolve_path
+    from core.experiments.train import FASTER_PATH, resolve_device, resolve_path
     cpu = torch.device("cpu")
     assert resolve_path("auto", cpu, "ugrnn") == "step" and resolve_path("auto", cpu, "gru") == "fused"
     assert resolve_path("auto", torch.device("cuda"), "ugrnn") == "fused"
@@ -75,6 +75,6 @@ def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
 def test_cli_refuses_cuda_where_there_is_none(tmp_path, toy_csv):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    from core.cli import main
+    from core.tools.cli import main
     rc = main(["train", "--name", "x", "--data", toy_csv, "--device", "cuda", "--out-dir", str(tmp_path)])
     assert rc == 2 and not (tmp_path / "x").exists()

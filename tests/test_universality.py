@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from core import universality as U
-from core.analysis import modifiers, position
-from core.cache import cached
-from core.dynamics import dynamics
-from core.rnn import ARCHS
-from core.store import model_checksum, read_json
-from core.train import TrainConfig, train
+from core.experiments import universality as U
+from core.analysis.api import modifiers, position
+from core.storage.cache import cached
+from core.analysis.dynamics import dynamics
+from core.models.rnn import ARCHS
+from core.models.store import model_checksum, read_json
+from core.experiments.train import TrainConfig, train
+from core.analysis.settings import Settings
 
 SEEDS = 100
 
@@ -31,9 +32,9 @@ def arch_models(tmp_path_factory, toy_csv):
     for arch in ARCHS:
         train(TrainConfig(name=f"toy-{arch}", arch=arch, **common), log=lambda m: None)
         path = str(out / f"toy-{arch}")
-        dynamics(path, n_seeds=SEEDS)
-        modifiers(path, n_seeds=SEEDS)
-        position(path, n_seeds=SEEDS)
+        dynamics(Settings.of(path, n_seeds=SEEDS))
+        modifiers(Settings.of(path, n_seeds=SEEDS))
+        position(Settings.of(path, n_seeds=SEEDS))
     train(TrainConfig(name="toy-gru-ft", arch="gru", init_from=str(out / "toy-gru"), neutral_insert=3, **common),
           log=lambda m: None)
     train(TrainConfig(name="toy-bow", arch="bow", vocab_from=str(out / "toy-gru"), **common), log=lambda m: None)
@@ -49,7 +50,8 @@ def test_one_row_per_architecture_from_the_stored_analyses(arch_models, toy_csv)
     assert [(r["arch"], r["model"]) for r in rows] == [*((a, f"toy-{a}") for a in ARCHS), ("gru", "toy-gru-ft")]
     for r in rows[:4]:
         path = str(arch_models / r["model"])
-        dyn, hit = dynamics(path, n_seeds=SEEDS)
+        dyn = dynamics(Settings.of(path, n_seeds=SEEDS))
+        hit = dyn["cached"]
         s = dyn["summary"]
         assert hit and r["missing"] == [] and r["variant"] is None
         assert r["accuracy"] == read_json(arch_models / r["model"] / "metrics.json")["test_accuracy"]
@@ -59,7 +61,7 @@ def test_one_row_per_architecture_from_the_stored_analyses(arch_models, toy_csv)
         ev = dyn["ref_eigvals"].numpy()
         assert r["n_marginal_modes"] == int((np.hypot(ev[:, 0], ev[:, 1]) > U.MARGINAL).sum())
         assert set(s["warnings"]) <= set(r["warnings"])
-        mods = modifiers(path, n_seeds=SEEDS)
+        mods = modifiers(Settings.of(path, n_seeds=SEEDS))
         assert [m["word"] for m in r["modifiers"]] == [m["word"] for m in mods["modifiers"][:U.N_TOP]]
         listed = {m["word"]: m["class"] for m in mods["modifiers"]}
         for group, words in U.KNOWN.items():
@@ -67,7 +69,7 @@ def test_one_row_per_architecture_from_the_stored_analyses(arch_models, toy_csv)
             for w, d in r["known"][group].items():       # the toy vocabulary has only "not" and "very" of these
                 assert (d is None) == (w not in listed and w not in {v["word"] for v in mods["saturating_valence_words"]})
                 assert d is None or w in ("not", "very")
-        pos = position(path, n_seeds=SEEDS)
+        pos = position(Settings.of(path, n_seeds=SEEDS))
         assert r["position"]["end"]["amplitude"] == pos["end"]["amplitude"]
         assert r["gap"] is None                             # no comparison stored: none is run
     ft = rows[4]
@@ -89,9 +91,9 @@ def test_gap_comes_from_the_stored_full_variant_at_the_default_k(arch_models, tm
     """Stored comparisons of toy-gru: the row reads the `full` variant of the current engine's comparison at the
     default K, not the one at K = 30, one without `full`, nor an earlier engine's; that one only when it is all
     there is, and marked so."""
-    from core.analysis import MODIFIERS_VERSION
-    from core.augmented import TOP_MODIFIERS
-    from core.dynamics import SOLVER_VERSION
+    from core.analysis.api import MODIFIERS_VERSION
+    from core.models.augmented import TOP_MODIFIERS
+    from core.analysis.settings import SOLVER_VERSION
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))     # these entries stay out of the module's cache
     path = arch_models / "toy-gru"
     checksum = model_checksum(path)
@@ -141,7 +143,7 @@ def test_attractor_map_projects_the_stored_points(arch_models):
     increasing with the readout; nothing for a model without stored dynamics."""
     path = str(arch_models / "toy-lstm")
     m = U.attractor_map(path, n_seeds=SEEDS)
-    dyn, _ = dynamics(path, n_seeds=SEEDS)
+    dyn = dynamics(Settings.of(path, n_seeds=SEEDS))
     n = dyn["points"].shape[0] + dyn["slow_points"].shape[0]
     assert m["pc"].shape == (n, 2) and m["kind"].count("fixed point") == dyn["points"].shape[0]
     assert np.allclose(m["readout"], torch.cat([dyn["readout"], dyn["slow_readout"]]).numpy())

@@ -1,0 +1,335 @@
+"""Dataset loaders: named datasets under a data root, or any file/folder a user points at.
+
+Every loader returns a `Dataset` of raw texts and 0/1 labels (-1 for unlabelled). Malformed input
+raises `DataError` naming the file and line; loaders never write anything.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from core.data.dataset import DataError, Dataset
+from core.data.toy import TOY_SPLITS, generate
+
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+TEXT_COLUMNS = ("text", "sentence", "content", "review", "document", "phrase")
+LABEL_COLUMNS = ("label", "sentiment", "polarity", "y", "target", "class")
+_LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1,
+                "0.0": 0, "1.0": 1, "false": 0, "true": 1}
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: the argument, else $SENTIMENT_DATA_ROOT, else ../shared/datasets."""
+    if root:
+        return Path(root)
+    env = os.environ.get("SENTIMENT_DATA_ROOT")
+    return Path(env) if env else DEFAULT_DATA_ROOT
+
+
+NAMED = {
+    "imdb:train": "imdb/train.jsonl.gz", "imdb:test": "imdb/test.jsonl.gz", "imdb:unsup": "imdb/unsup.jsonl.gz",
+    "sst2:train": "sst/sst2/train.tsv", "sst2:dev": "sst/sst2/dev.tsv", "sst2:test": "sst/sst2/test.tsv",
+    "sst:train": "sst/trees/train.txt", "sst:dev": "sst/trees/dev.txt", "sst:test": "sst/trees/test.txt",
+    "rt": "rt_polarity", "mr2": "movie_review_polarity_v2/reviews.jsonl.gz",
+    "uci:amazon": "uci_sentiment_labelled/amazon_cells_labelled.jsonl",
+    "uci:imdb": "uci_sentiment_labelled/imdb_labelled.jsonl",
+    "uci:yelp": "uci_sentiment_labelled/yelp_labelled.jsonl",
+    "amazon": "amazon_multidomain_blitzer/reviews.jsonl.gz",
+}
+NAMED_HELP = ", ".join(list(NAMED) + ["sst:train:phrases", "amazon:<domain>", "toy:train", "toy:test", "toy-long:train", "toy-long:test"])
+
+
+def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str | None = None,
+                 label_col: str | None = None, sst_phrases: bool = False) -> Dataset:
+    """Load a named dataset (see NAMED; `sst:train:phrases` expands every labelled phrase) or a path."""
+    spec = str(spec)
+    if spec.endswith(":phrases") and spec.startswith("sst:"):
+        spec, sst_phrases = spec[: -len(":phrases")], True
+    if spec in ("toy:train", "toy:test", "toy-long:train", "toy-long:test"):
+        n, seed, run = TOY_SPLITS[spec]
+        ds = generate(n, seed=seed, noise_run=run)
+        ds.source = spec
+        return ds
+    domain = None
+    if spec.startswith("amazon:"):
+        spec, domain = "amazon", spec.split(":", 1)[1]
+    if spec in NAMED:
+        path = data_root(root) / NAMED[spec]
+        if not path.exists():
+            raise DataError(f"dataset {spec!r}: {path} not found (set --data-root or SENTIMENT_DATA_ROOT)")
+        if spec.startswith("sst:"):
+            ds = load_sst_trees(path, phrases=sst_phrases)
+        elif spec == "rt":
+            ds = load_rt(path)
+        else:
+            ds = load_file(path, text_col, label_col, allow_unlabelled=spec == "imdb:unsup")
+        if domain is not None:
+            keep = [i for i, x in enumerate(ds.ids or []) if x.split("/", 1)[0] == domain]
+            if not keep:
+                raise DataError(f"amazon has no domain {domain!r} (books, dvd, electronics, kitchen)")
+            ds = ds.subset(keep)
+        ds.source = spec + (f":{domain}" if domain else "") + (":phrases" if sst_phrases else "")
+        return ds
+    path = Path(spec)
+    if not path.exists():
+        raise DataError(f"{spec!r} is neither a known dataset ({NAMED_HELP}) nor an existing path")
+    if path.is_dir():
+        return load_aclimdb_dir(path)
+    return load_file(path, text_col, label_col)
+
+
+def json_problem(e: ValueError | RecursionError) -> str:
+    """Why json.loads refused a text, in words: its own message, or a number too long for Python to convert
+    (ValueError) or nesting too deep to decode (RecursionError), which it raises without saying where."""
+    if isinstance(e, json.JSONDecodeError):
+        return e.msg
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    return str(e).split(":", 1)[0]
+
+
+def _parse_label(value, where: str) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return int(value)
+    key = str(value).strip().lower()
+    if key in _LABEL_WORDS:
+        return _LABEL_WORDS[key]
+    raise DataError(f"{where}: label {value!r} is not binary (expected 0/1, neg/pos or negative/positive)")
+
+
+def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise DataError(f"{where}: no {what} column {wanted!r} (columns: {columns})")
+        return wanted
+    lower = {c.lower(): c for c in columns}
+    for c in candidates:
+        if c in lower:
+            return lower[c]
+    raise DataError(f"{where}: no {what} column found among {columns}; name it with --{what}-col")
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; a missing or unreadable file is a DataError."""
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _open_text(path: Path) -> str:
+    """The file's text (UTF-8, BOM dropped), gunzipped when it ends in .gz."""
+    raw = _read_bytes(path)
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{path}: not a valid gzip file ({e})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e})") from None
+
+
+def load_file(path: Path, text_col: str | None = None, label_col: str | None = None,
+              allow_unlabelled: bool = False, ignore_labels: bool = False) -> Dataset:
+    """CSV, TSV or JSONL (optionally .gz) with a text and a label column."""
+    path = Path(path)
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    ext = Path(name).suffix.lower()
+    if ext not in (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".txt"):
+        raise DataError(f"{path}: unsupported format {ext or '(none)'!r}; use .csv, .tsv or .jsonl (optionally .gz)")
+    content = _open_text(path)
+    if not content.strip():
+        raise DataError(f"{path}: file is empty")
+    texts, labels, ids = [], [], []
+    if ext in (".jsonl", ".json", ".ndjson"):
+        columns = None
+        for lineno, line in enumerate(content.split("\n"), 1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {lineno}"
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError) as e:
+                raise DataError(f"{where}: invalid JSON ({json_problem(e)})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{where}: expected a JSON object")
+            if columns is None:
+                columns = list(row)
+                tcol = _pick(columns, text_col, TEXT_COLUMNS, "text", where)
+                lcol = None if ignore_labels or allow_unlabelled and label_col is None and \
+                    not any(c.lower() in LABEL_COLUMNS for c in columns) else \
+                    _pick(columns, label_col, LABEL_COLUMNS, "label", where)
+            if tcol not in row or not isinstance(row[tcol], str):
+                raise DataError(f"{where}: missing text field {tcol!r}")
+            if lcol is not None and lcol not in row:
+                raise DataError(f"{where}: missing label field {lcol!r}")
+            texts.append(row[tcol])
+            labels.append(-1 if lcol is None else _parse_label(row[lcol], where))
+            ids.append(str(row["id"]) if "id" in row else None)
+    else:
+        first = content.split("\n", 1)[0]
+        delim = "\t" if ext == ".tsv" or ("\t" in first and ext != ".csv") else ","
+        reader = csv.reader(io.StringIO(content), delimiter=delim)
+        try:
+            header = next(reader)
+        except csv.Error as e:
+            raise DataError(f"{path}, line 1: unreadable header ({e})") from None
+        tcol = _pick(header, text_col, TEXT_COLUMNS, "text", f"{path}, line 1")
+        lcol = None if ignore_labels or allow_unlabelled and label_col is None and not any(c.lower() in LABEL_COLUMNS for c in header) \
+            else _pick(header, label_col, LABEL_COLUMNS, "label", f"{path}, line 1")
+        ti, li = header.index(tcol), (header.index(lcol) if lcol is not None else None)
+        idi = header.index("id") if "id" in header else None
+        try:
+            for row in reader:
+                where = f"{path}, line {reader.line_num}"
+                if not row or all(not c.strip() for c in row):
+                    continue
+                if len(row) != len(header):
+                    raise DataError(f"{where}: {len(row)} fields, header has {len(header)}")
+                texts.append(row[ti])
+                labels.append(-1 if li is None else _parse_label(row[li], where))
+                ids.append(row[idi] if idi is not None else None)
+        except csv.Error as e:
+            raise DataError(f"{path}, line {reader.line_num}: unreadable row ({e})") from None
+    if not texts:
+        raise DataError(f"{path}: no examples found")
+    return Dataset(texts, np.asarray(labels, dtype=np.int64), ids if any(i is not None for i in ids) else None,
+                   str(path))
+
+
+def _file_number(p: Path) -> tuple[int, str]:
+    """Sort key for `<n>_<rating>.txt`: by the number n, then by name."""
+    m = re.match(r"\d+", p.stem)
+    return (int(m.group()) if m else -1, p.stem)
+
+
+def load_aclimdb_dir(path: Path) -> Dataset:
+    """The official aclImdb/<split>/{pos,neg}/<id>_<rating>.txt layout (path = the split folder)."""
+    path = Path(path)
+    if not (path / "pos").is_dir() or not (path / "neg").is_dir():
+        sub = [p.name for p in path.iterdir() if p.is_dir()] if path.is_dir() else []
+        hint = f" (it has {sub}: point at one split, e.g. {path / 'test'})" if sub else ""
+        raise DataError(f"{path}: expected pos/ and neg/ folders of .txt files{hint}")
+    texts, labels, ids = [], [], []
+    for label, sub in ((1, "pos"), (0, "neg")):
+        files = sorted((path / sub).glob("*.txt"), key=_file_number)
+        for f in files:
+            try:
+                texts.append(f.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as e:
+                raise DataError(f"{f}: not UTF-8 text ({e})") from None
+            labels.append(label)
+            ids.append(f"{path.name}/{sub}/{f.stem}")
+    if not texts:
+        raise DataError(f"{path}: pos/ and neg/ hold no .txt files")
+    return Dataset(texts, np.asarray(labels, dtype=np.int64), ids, str(path))
+
+
+def load_rt(path: Path) -> Dataset:
+    """rt-polarity: rt-polarity.pos / rt-polarity.neg, one sentence a line."""
+    texts, labels, ids = [], [], []
+    for label, suffix in ((1, "pos"), (0, "neg")):
+        f = Path(path) / f"rt-polarity.{suffix}"
+        raw = _read_bytes(f)
+        try:
+            content = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            content = raw.decode("latin-1")
+        # split on "\n" only: str.splitlines() also breaks at U+0085, U+2028, form feeds, ...
+        for i, line in enumerate(content.split("\n")):
+            if line.strip():
+                texts.append(line.strip())
+                labels.append(label)
+                ids.append(f"{suffix}/{i}")
+    return Dataset(texts, np.asarray(labels, dtype=np.int64), ids, str(path))
+
+
+_TREE_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+
+
+def parse_tree(line: str, where: str) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """Parse one PTB tree: (root label, words, [(label, words) for every node])."""
+    toks = _TREE_TOKEN.findall(line)
+    pos = 0
+    nodes: list[tuple[int, list[str]]] = []
+
+    def node() -> list[str]:
+        nonlocal pos
+        if pos >= len(toks) or toks[pos] != "(":
+            raise DataError(f"{where}: malformed tree near token {pos}")
+        pos += 1
+        try:
+            label = int(toks[pos])
+        except (ValueError, IndexError):
+            raise DataError(f"{where}: expected a 0-4 label at token {pos}") from None
+        if not 0 <= label <= 4:
+            raise DataError(f"{where}: label {label} at token {pos} is not in 0-4")
+        pos += 1
+        words: list[str] = []
+        if pos < len(toks) and toks[pos] not in "()":
+            words.append(toks[pos])
+            pos += 1
+        while pos < len(toks) and toks[pos] == "(":
+            words.extend(node())
+        if pos >= len(toks) or toks[pos] != ")":
+            raise DataError(f"{where}: unbalanced parentheses")
+        pos += 1
+        nodes.append((label, words))
+        return words
+
+    words = node()
+    if pos != len(toks):
+        raise DataError(f"{where}: trailing text after the tree")
+    return nodes[-1][0], words, nodes
+
+
+def load_sst_trees(path: Path, phrases: bool = False) -> Dataset:
+    """SST trees as binary data: neutral (2) dropped; phrases=True keeps every labelled phrase (deduplicated)."""
+    texts, labels, seen = [], [], set()
+    content = _open_text(Path(path))
+    for lineno, line in enumerate(content.split("\n"), 1):
+        if not line.strip():
+            continue
+        root, words, nodes = parse_tree(line, f"{path}, line {lineno}")
+        items = nodes[::-1] if phrases else [(root, words)]
+        for label, ws in items:
+            if label == 2:
+                continue
+            text = " ".join(ws)
+            if phrases:
+                if text in seen:
+                    continue
+                seen.add(text)
+            texts.append(text)
+            labels.append(1 if label > 2 else 0)
+    if not texts:
+        raise DataError(f"{path}: no labelled trees found")
+    return Dataset(texts, np.asarray(labels, dtype=np.int64), None, str(path))
+
+
+def train_dev_split(n: int, dev_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-seed shuffle of range(n) split into (train, dev) indices."""
+    if not 0.0 <= dev_fraction <= 1.0:
+        raise ValueError(f"dev_fraction must be in [0, 1], not {dev_fraction}")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    n_dev = int(round(n * dev_fraction))
+    return np.sort(perm[n_dev:]), np.sort(perm[:n_dev])
+
+
+def read_texts(path: Path, text_col: str | None = None) -> tuple[list[str], list[str | None]]:
+    """Texts (and ids where the file has an `id` column) of a CSV/TSV/JSONL file; labels optional."""
+    ds = load_file(Path(path), text_col, None, ignore_labels=True)
+    return ds.texts, ds.ids if ds.ids is not None else [None] * len(ds)

@@ -1,0 +1,270 @@
+"""Architectures side by side (paper B's universality question): every RNN trained on one dataset, one row
+each, from stored analyses only (local cache or each model's shipped `analyses/`; nothing is computed).
+
+Only the standard library is imported at module level, so that `python -m core` builds its parser fast.
+
+A row: accuracy, fixed and slow points, readout range, reference point and its stability, slowest timescales,
+drift, the strongest modifiers, which known negators and intensifiers the modifier screen lists, position
+amplitudes, the share of the RNN-BoW gap the augmented bag-of-words recovers (when a comparison is stored), and
+warnings where an analysis does not apply as it does to a line attractor. A model fine-tuned from another or
+trained with inserted zero inputs is included, marked as a `variant`; one without stored analyses is listed
+with what is missing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.analysis.api import modifiers, position, stored_dynamics
+from core.analysis.dynamics import attractor_plane, model_reach_warnings
+from core.analysis.settings import Settings
+from core.analysis.modifiers import fitted_timescale, weak_effect_warnings
+from core.experiments.compare import comparisons
+from core.models.augmented import TOP_MODIFIERS
+from core.models.rnn import ARCHS
+from core.models.store import MODELS_DIR, list_models, load_model, read_json
+
+KNOWN = {"negators": ("not", "n't", "never", "no", "nothing"),
+         "intensifiers": ("very", "really", "so", "extremely", "too")}
+MARGINAL = 0.99     # |lambda| above this at the reference: a timescale over 100 tokens
+V0_MISS = 100.0     # |g_end(0)| above this: v0 misses a word's effect on the readout by orders of magnitude
+N_TOP = 5           # modifiers per row
+DEFAULT_DATA = "sst2:train"
+
+
+def variant(metrics: dict) -> str | None:
+    """How a model departs from plain training on its dataset: fine-tuned from another model, zero inputs
+    inserted into its training texts; None when it does not."""
+    st = metrics.get("settings") or {}
+    parts = ([f"fine-tuned from {st['init_from']}"] if st.get("init_from") else []) + \
+        ([f"0-{st['neutral_insert']} zero inputs inserted per text"] if st.get("neutral_insert") else [])
+    return ", ".join(parts) or None
+
+
+def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
+               models_dir: Path | str | None = None) -> list[dict]:
+    """The RNNs of models_dir (default: the project's models/) trained on `data` (or the named ones, in that
+    order), plain models by architecture (gru, lstm, ugrnn, vanilla) first, then variants."""
+    models_dir = models_dir or MODELS_DIR
+    rnns = [m for m in list_models(Path(models_dir)) if m["kind"] == "rnn"]
+    if names:
+        by_name = {m["name"]: m for m in rnns}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValueError(f"no RNN {', '.join(unknown)} in {models_dir}")
+        return [by_name[n] for n in names]
+    order = {a: i for i, a in enumerate(ARCHS)}
+
+    def key(m: dict) -> tuple:
+        met = Path(m["path"]) / "metrics.json"
+        is_variant = met.exists() and variant(read_json(met)) is not None
+        return is_variant, order.get(m["arch"], len(order)), m["name"]
+
+    return sorted((m for m in rnns if m["dataset"] == data), key=key)
+
+
+def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
+    """Each known negator and intensifier as the stored modifier screen lists it: a modifier (class, strength,
+    timescale), a strong valence word that changes M(1) by saturation (class, role "valence"), or None (class
+    none at this network, or beyond the listed words)."""
+    listed = {m["word"]: {"class": m["class"], "role": "modifier", "strength": m["strength"],
+                          "timescale": fitted_timescale(m)}
+              for m in mods["modifiers"]}
+    listed.update({m["word"]: {"class": m["class"], "role": "valence", "strength": m["m1"] - 1, "timescale": None}
+                   for m in mods["saturating_valence_words"] if m["word"] not in listed})
+    return {group: {w: listed.get(w) for w in words} for group, words in KNOWN.items()}
+
+
+def _gap(path: Path, test_data: str | None) -> dict | None:
+    """The `full` augmented BoW's share of the RNN-BoW gap from a stored comparison, or None when none is
+    stored. Preferred: one made with this engine's modifier measurements (`current`), on the model's test set,
+    at the default K; an earlier engine's is used only when no current one exists, and says so."""
+    found = [c for c in comparisons(str(path)) if any(v["name"] == "full" for v in c["variants"])]
+    if not found:
+        return None
+    best = max(found, key=lambda c: (Settings.is_current(c["settings"]), c["data"] == test_data, c["settings"].get("top") == TOP_MODIFIERS))
+    full = next(v for v in best["variants"] if v["name"] == "full")
+    return {"data": best["data"], "top": best["settings"].get("top"), "gap_recovered": full["gap_recovered"],
+            "gap_ci": full["gap_ci"], "accuracy": full["accuracy"], "rnn_accuracy": best["rnn"]["accuracy"],
+            "bow_accuracy": best["bow"]["accuracy"], "current": Settings.is_current(best["settings"]),
+            "gap_too_small": bool(best.get("gap_too_small")),
+            "engine": {"solver": best["settings"].get("solver"), "modifiers": best["settings"].get("modifiers")}}
+
+
+def _warnings(summary: dict, eigvals, pos: dict | None) -> list[str]:
+    """The dynamics summary's warnings; where the slow dynamics at the reference are more than one mode; and
+    where v0 misses what a word does to the readout (g_end(0), a word's one-step effect on the readout over its
+    v0, far from 1: the integration mode barely reaches the readout)."""
+    out = list(summary["warnings"])
+    slow = int((np.abs(eigvals) > MARGINAL).sum())
+    if slow >= 2:
+        out.append(f"{slow} modes at the reference point have |lambda| > {MARGINAL} (timescales over "
+                   f"{-1 / math.log(MARGINAL):.0f} tokens): the slow dynamics are not one line, and v, v0 and the "
+                   "modifier strengths follow the integration mode alone")
+    if pos is not None and abs(pos["end"]["curve"][0]) > V0_MISS:
+        out.append(f"a word's one-step effect on the readout at the reference point is {pos['end']['curve'][0]:.3g} "
+                   "times its persistent valence v0 (median over probe words): the integration mode there barely "
+                   "reaches the readout, so v0, the modifier strengths and the position curves, all ratios to v0, "
+                   "are not meaningful")
+    return out
+
+
+def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
+    """One model's row (see the module docstring) from its analyses at the default settings with n_seeds
+    fixed-point seeds (the shipped ones: 1,000); the analyses missing from storage are named in `missing`, those
+    that do not apply (the integration mode does not reach the readout) in `not_applicable`."""
+
+    path = Path(info["path"])
+    met = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
+    out = {"arch": info["arch"], "model": info["name"], "variant": variant(met), "dataset": info["dataset"],
+           "test_dataset": info["test_dataset"], "accuracy": info["test_accuracy"]}
+    s = Settings.of(path, n_seeds=n_seeds)
+    dyn = stored_dynamics(s, log=log)
+    mods = modifiers(s, stored_only=True, log=log)
+    pos = position(s, stored_only=True, log=log)
+    reach = [] if dyn is None else model_reach_warnings(dyn, path)
+    if reach:   # every ratio to v0 is 0/0 there: whatever is stored for them is not a measurement
+        mods = pos = None
+        out["not_applicable"] = ["modifiers", "position"]
+    out["missing"] = [n for n, r in (("dynamics", dyn), ("modifiers", mods), ("position", pos))
+                      if r is None and n not in out.get("not_applicable", [])]
+    if dyn is not None:
+        s = dyn["summary"]
+        ev = dyn["ref_eigvals"].double().numpy()
+        eig = ev[:, 0] + 1j * ev[:, 1]
+        out.update({
+            "neutral_input": s["neutral_input"],
+            "n_fixed_points": s["n_fixed_points"], "n_stable_fixed_points": s["n_stable_fixed_points"],
+            "n_slow_points": s["n_slow_points"], "n_stable_slow_points": s["n_stable_slow_points"],
+            "readout_range": s["attractor_readout_range"],
+            "reference": {"readout": s["reference_readout"], "stable": s["reference_stable"],
+                          "lambda1": s["lambda1_reference"], "kind": s["reference_kind"],
+                          "rotation_tokens": s["reference_rotation_tokens"]},
+            "n_marginal_modes": int((np.abs(eig) > MARGINAL).sum()),
+            "timescales_top": s["timescales_top"],
+            "drift_tokens_per_logit": s["drift_tokens_per_logit"], "drift_capped_share": s["drift_capped_share"],
+            "median_doc_tokens": s["median_doc_tokens"],
+            "linearization_error_median": s["linearization_error_median"],
+            "warnings": _warnings(s, eig, pos) + reach})
+    if mods is not None:
+        out.update({
+            "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
+                           "timescale": fitted_timescale(m)} for m in mods["modifiers"][:N_TOP]],
+            "known": _known(mods), "screen_counts": mods["screen"]["counts"],
+            "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
+                           mods["screen"]["thresholds"]["intensifier_above"]]})
+    if pos is not None:
+        out["position"] = {side: {"amplitude": pos[side]["amplitude"], "fit_r2": pos[side]["fit_r2"],
+                                  "timescale": fitted_timescale(pos[side])} for side in ("begin", "end")}
+    if mods is not None and dyn is not None:
+        out["warnings"] += weak_effect_warnings(mods)
+    out["gap"] = _gap(path, info["test_dataset"])
+    return out
+
+
+def rows(data: str = DEFAULT_DATA, names: list[str] | None = None, models_dir: Path | str | None = None,
+         n_seeds: int = 1000, log=None) -> list[dict]:
+    """The universality table: one row per RNN trained on `data` (or per named model)."""
+    found = candidates(data, names, models_dir)
+    if not found:
+        raise ValueError(f"no RNN trained on {data} in {models_dir or 'models/'}")
+    return [row(m, n_seeds, log) for m in found]
+
+
+def attractor_map(path: str, n_seeds: int = 1000) -> dict | None:
+    """A model's fixed and slow points in the attractor's first two principal components (each half of an
+    LSTM's [h; c] on its own scale; PC1 increasing with the readout), from its stored dynamics: {"pc" (K, 2),
+    "readout", "kind", "stable", "reference"}; None when no dynamics analysis is stored."""
+
+    dyn = stored_dynamics(Settings.of(path, n_seeds=n_seeds))
+    if dyn is None:
+        return None
+    pts = torch.cat([dyn["points"].double(), dyn["slow_points"].double()])
+    mu, axes = attractor_plane(pts, dyn["state_scale"].double(), load_model(path).model.readout_vector()[0])
+    s = dyn["summary"]
+    lam1 = torch.cat([dyn["lambda1"].double(), dyn["slow_lambda1"].double()])
+    return {"pc": ((pts / dyn["state_scale"].double() - mu) @ axes.T).numpy(),
+            "readout": torch.cat([dyn["readout"].double(), dyn["slow_readout"].double()]).numpy(),
+            "kind": ["fixed point"] * dyn["points"].shape[0] + ["slow point"] * dyn["slow_points"].shape[0],
+            "stable": (lam1 <= 1 + s["stable_tolerance"]).numpy(), "reference": s["reference_index"]}
+
+
+# ---- command line -------------------------------------------------------------------------------------
+def add_parser(sub) -> None:
+    """`python -m core universality`."""
+    p = sub.add_parser("universality", help="every RNN architecture trained on one dataset side by side, from "
+                       "stored analyses (ship them first)")
+    p.add_argument("--data", default=DEFAULT_DATA, help=f"the training dataset the models share, as metrics.json "
+                   f"records it (default {DEFAULT_DATA})")
+    p.add_argument("--models", default=None, help="comma-separated model names instead (any dataset)")
+    p.add_argument("--models-dir", default=None, help="folder of model folders (default: the project's models/)")
+    p.add_argument("--n-seeds", type=int, default=1000, help="fixed-point seeds of the stored analyses to read "
+                   "(default 1000, as shipped)")
+    p.add_argument("--json", action="store_true", help="the rows as JSON")
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+
+
+CLASS_MARK = {"negator": "N", "attenuator": "A", "intensifier": "I", "none": "0"}
+
+
+def _marks(group: dict[str, dict | None]) -> str:
+    return " ".join(f"{w}:{'-' if d is None else CLASS_MARK[d['class']] + ('v' if d['role'] == 'valence' else '')}"
+                    for w, d in group.items())
+
+
+def table(rows_: list[dict]) -> str:
+    """The rows as text: dynamics, then context effects, then each model's warnings."""
+    lines = [f"{'arch':8} {'model':14} {'test acc':>8} {'fixed (stable)':>14} {'slow':>6} {'fixed+slow range':>16} "
+             f"{'ref y':>7} {'|lam1|':>7} {'stable':>6} {'slowest tau':>16} {'>0.99':>5} {'drift/logit':>11}"]
+    for r in rows_:
+        head = f"{r['arch']:8} {r['model']:14} {_num(r['accuracy'], '.2%'):>8}"
+        if "n_fixed_points" not in r:
+            lines.append(f"{head}  not stored: {', '.join(r['missing'])} (python -m core ship {r['model']})")
+            continue
+        ref, lo_hi = r["reference"], r["readout_range"]
+        taus = ", ".join("inf" if t is None else f"{t:.0f}" for t in r["timescales_top"][:3]) or "none"
+        drift = (f">={r['drift_tokens_per_logit']:.0f}" if r["drift_capped_share"] > 0.5
+                 else f"{r['drift_tokens_per_logit']:.0f}")
+        lines.append(f"{head} {r['n_fixed_points']:>6} ({r['n_stable_fixed_points']:>5}) {r['n_slow_points']:>6} "
+                     f"{lo_hi[0]:>7.2f}..{lo_hi[1]:<7.2f} {ref['readout']:>+7.2f} {ref['lambda1']:>7.4f} "
+                     f"{'yes' if ref['stable'] else 'NO':>6} {taus:>16} {r['n_marginal_modes']:>5} {drift:>11}")
+    lines += ["", f"{'arch':8} {'model':14} {'top modifiers: s, tau':48} {'position a (tau) begin / end':30} "
+                  "gap recovered by full [95% CI]"]
+    for r in rows_:
+        mods = ", ".join(f"{m['word']} {m['strength']:+.2f} {_num(m['timescale'], '.1f')}"
+                         for m in r.get("modifiers", [])[:3])
+        pos = r.get("position")
+        pos_s = (f"{pos['begin']['amplitude']:+.3g} ({_num(pos['begin']['timescale'], '.1f')}) / "
+                 f"{pos['end']['amplitude']:+.3g} ({_num(pos['end']['timescale'], '.1f')})") if pos else "-"
+        g = r["gap"]
+        gap = (f"{g['gap_recovered']:.0%} [{_num(g['gap_ci'][0], '.0%')}, {_num(g['gap_ci'][1], '.0%')}] on {g['data']}"
+               + ("" if g["current"] else " (earlier engine)")
+               + (" (not meaningful: the RNN-BoW gap is within its interval)" if g["gap_too_small"] else "")
+               if g else "-")
+        na = "does not apply (w . r1 = 0)" if r.get("not_applicable") else "-"
+        lines.append(f"{r['arch']:8} {r['model']:14} {mods or na:48} {pos_s if pos else na:30} {gap}")
+    lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not listed):"]
+    for r in rows_:
+        if "known" in r:
+            lines.append(f"  {r['model']}: {_marks(r['known']['negators'])} | {_marks(r['known']['intensifiers'])}")
+    for r in rows_:
+        if r.get("variant"):
+            lines.append(f"{r['model']} is a variant: {r['variant']}")
+        for w in r.get("warnings", []):
+            lines.append(f"WARNING {r['model']}: {w}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    res = rows(args.data, [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None,
+               args.models_dir, args.n_seeds)
+    print(json.dumps(res) if args.json else table(res))
+    return 0

@@ -1,0 +1,133 @@
+"""Disk cache of expensive per-model analyses, and the shipped copies that come with a model.
+
+An entry is keyed by the model's content checksum + the analysis name + its settings + a format
+version, written atomically, and validated on read: a corrupt, stale or foreign entry is recomputed,
+never trusted and never crashed on. A model folder may carry read-only copies of its default analyses
+in `analyses/` (written by `python -m core ship`), so a clone with no dataset opens every page at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from core.storage.io import atomic_write
+
+CACHE_VERSION = 2
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache"
+SHIPPED_DIR = "analyses"          # inside a model folder
+HALF_MIN_NUMEL = 100_000           # shipped copies store tensors this large in float16 (mode vectors)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SENTIMENT_CACHE_DIR", DEFAULT_CACHE_DIR))
+
+
+def cache_key(model_checksum: str, name: str, settings: dict) -> str:
+    blob = json.dumps({"model": model_checksum, "name": name, "settings": settings, "version": CACHE_VERSION},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def entry_file(model_checksum: str, name: str, settings: dict) -> str:
+    """The file name of an entry: the same in the local cache and in a model's `analyses/`."""
+    return f"{name}-{cache_key(model_checksum, name, settings)[:24]}.pt"
+
+
+def _entry(path: Path) -> tuple[dict | None, str | None]:
+    """(entry, None) for a valid cache or shipped-analysis file (a dict result under a key that the file's
+    name carries), else (None, what is wrong). Loading never runs code: weights_only=True."""
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt, truncated, or a pickle that would run code
+        return None, f"unreadable ({type(e).__name__})"
+    if not (isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("result"), dict)):
+        return None, "not a cache entry"
+    if not Path(path).name.endswith(f"-{entry['key'][:24]}.pt"):
+        return None, "its key does not match its file name"
+    return entry, None
+
+
+def entry_problem(path: Path) -> str | None:
+    """What is wrong with a cache or shipped-analysis file, or None for a valid entry."""
+    return _entry(path)[1]
+
+
+def _read(path: Path, key: str, log: Callable[[str], None]) -> dict | None:
+    """The result stored at path under this key, or None (a bad file is reported, never trusted)."""
+    if not path.exists():
+        return None
+    entry, problem = _entry(path)
+    if entry is not None and entry["key"] == key:
+        return entry["result"]
+    log(f"cache {path.name}: {problem or 'stale or foreign entry'}; ignored")
+    return None
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def lookup(model_checksum: str, name: str, settings: dict, model_dir: Path | None = None,
+           log: Callable[[str], None] | None = None) -> dict | None:
+    """The cached result, from this machine's cache or else the model's shipped analyses; None if neither."""
+    key = cache_key(model_checksum, name, settings)
+    fname = entry_file(model_checksum, name, settings)
+    places = [cache_dir() / fname] + ([Path(model_dir) / SHIPPED_DIR / fname] if model_dir is not None else [])
+    for path in places:
+        res = _read(path, key, log or _stderr)
+        if res is not None:
+            return res
+    return None
+
+
+def compact(result: dict) -> dict:
+    """A smaller copy to ship: float64 -> float32 and tensors of HALF_MIN_NUMEL+ values (the mode
+    vectors) -> float16; the full-precision result stays in the local cache."""
+    out = {}
+    for k, v in result.items():
+        if isinstance(v, torch.Tensor) and v.is_floating_point():
+            v = v.to(torch.float16 if v.numel() >= HALF_MIN_NUMEL else torch.float32)
+        out[k] = v
+    return out
+
+
+def cached(model_checksum: str, name: str, settings: dict, compute: Callable[[], dict],
+           refresh: bool = False, log: Callable[[str], None] | None = None, model_dir: Path | None = None,
+           ship: bool = False) -> tuple[dict, bool]:
+    """(result, loaded_from_cache). `compute` returns a dict of tensors / JSON-able values. With
+    `ship`, a compact copy also goes to the model's `analyses/` folder."""
+    key = cache_key(model_checksum, name, settings)
+    res = None if refresh else lookup(model_checksum, name, settings, model_dir, log)
+    hit = res is not None
+    if not hit:
+        res = compute()
+        atomic_write(cache_dir() / entry_file(model_checksum, name, settings),
+                     lambda f: torch.save({"key": key, "result": res}, f))
+    if ship:
+        if model_dir is None:
+            raise ValueError("ship needs the model folder")
+        small = compact(res)
+        atomic_write(Path(model_dir) / SHIPPED_DIR / entry_file(model_checksum, name, settings),
+                     lambda f: torch.save({"key": key, "result": small}, f))
+    return res, hit
+
+
+def comparable_entries(name: str, model_dir: Path | None = None) -> list[dict]:
+    """The results of every valid entry of one analysis in the local cache and the model's shipped
+    analyses (for listing what has been computed, e.g. comparisons on several test sets); each result
+    appears once, the local copy first."""
+    places = [cache_dir()] + ([Path(model_dir) / SHIPPED_DIR] if model_dir is not None else [])
+    seen, out = set(), []
+    for place in places:
+        for path in sorted(place.glob(f"{name}-*.pt")) if place.is_dir() else []:
+            entry = _entry(path)[0]
+            if entry is not None and path.name == f"{name}-{entry['key'][:24]}.pt" and entry["key"] not in seen:
+                seen.add(entry["key"])
+                out.append(entry["result"])
+    return out

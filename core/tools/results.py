@@ -1,0 +1,449 @@
+"""`python -m core results`: docs/results.md, generated from the stored analyses.
+
+Every figure in the document is read from the repository's own files: each model's `metrics.json` and the
+analyses shipped in its `analyses/` folder (`python -m core ship`), through the same engine functions the CLI
+and the pages call (`stored_dynamics`, `modifiers` / `position` with `stored_only`, `comparisons`,
+`universality.rows`). Nothing is computed and no dataset is read. The local cache is set aside while the
+document is written (pointed at an empty folder), so the output depends on the repository alone: the same
+checkout gives the same bytes on every machine, and a figure in the document is the figure the CLI prints from
+the same shipped analysis. No timestamps, models in name order, fixed number formats.
+
+`--check` compares the file on disk with a fresh generation and fails (exit 1) when they differ.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = ROOT / "docs" / "results.md"
+COMMAND = "python -m core results"
+UNIVERSALITY_DATA = ("sst2:train", "imdb:train")   # the datasets with an architecture table
+TOY_MODEL = "toy-gru"                               # the RNN whose answers the toy language's grammar knows
+CURVE_SHOWN = 10                                    # values of a curve written out (as the CLI prints them)
+MODIFIERS_SHOWN = 10                                # rows of a model's modifier list (the CLI lists them all)
+
+
+# ---- reading ----------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def shipped_only():
+    """Within the block the local analysis cache is an empty folder, so every lookup finds the shipped copy or
+    nothing: what this machine happens to have computed never reaches the document."""
+    before = os.environ.get("SENTIMENT_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="results-cache-") as empty:
+        os.environ["SENTIMENT_CACHE_DIR"] = empty
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("SENTIMENT_CACHE_DIR", None)
+            else:
+                os.environ["SENTIMENT_CACHE_DIR"] = before
+
+
+def _quiet(msg: str) -> None:
+    """Lookups report unusable entries here; the document says "not stored" for them instead."""
+
+
+def read_model(info: dict) -> dict:
+    """One model's stored material: metrics, and for an RNN its dynamics, modifiers, position and comparisons
+    (None where not stored or not applicable) and its universality row (warnings, what is missing)."""
+    from core.analysis.api import Settings, modifiers, position, stored_dynamics  # lazy: keeps --help fast
+    from core.analysis.dynamics import model_reach_warnings  # lazy: as above
+    from core.experiments.compare import comparisons  # lazy: as above
+    from core.experiments.universality import row  # lazy: as above
+    from core.models.store import read_json  # lazy: as above
+
+    path = Path(info["path"])
+    met = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
+    out = {"info": info, "metrics": met}
+    if info["kind"] != "rnn":
+        return out
+    s = Settings.of(path)   # the defaults the analyses were shipped with
+    dyn = stored_dynamics(s, log=_quiet)
+    reach = [] if dyn is None else model_reach_warnings(dyn, path)
+    out.update(dynamics=dyn, reach=reach, row=row(info, log=_quiet), comparisons=comparisons(str(path)),
+               modifiers=None if reach else modifiers(s, stored_only=True, log=_quiet),
+               position=None if reach else position(s, stored_only=True, log=_quiet))
+    return out
+
+
+# ---- formatting -------------------------------------------------------------------------------------------
+def _num(v, fmt: str) -> str:
+    """A number in a fixed format; "-" for a missing or non-finite one."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return format(v + 0.0 if v == 0 else v, fmt)   # no "-0.0"
+
+
+def _cell(s: str) -> str:
+    """Text for a Markdown table cell."""
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + \
+        ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _count(n) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def _fitted(fit: dict) -> str | None:
+    from core.analysis.modifiers import fitted_timescale  # lazy: keeps --help fast
+    return fitted_timescale(fit)
+
+
+# ---- sections ---------------------------------------------------------------------------------------------
+def models_section(models: list[dict]) -> list[str]:
+    """Every shipped model: kind, data, accuracy, how long it trained and where."""
+    from core.experiments.universality import variant  # lazy: keeps --help fast
+
+    rows = []
+    for m in models:
+        info, met = m["info"], m["metrics"]
+        sizes = met.get("split_sizes") or {}
+        notes = []
+        if info["kind"] == "augmented":
+            notes.append(f"`{met.get('variant', '?')}` context-augmented BoW from `{info['rnn']}`"
+                         + (f", K = {met['n_modifiers']:,} modifiers" if met.get("n_modifiers") else ""))
+        if met.get("imported"):
+            notes.append("imported")
+        if variant(met):
+            notes.append(variant(met))
+        if info.get("max_len"):
+            notes.append(f"reads the {'last' if info['truncate'] == 'tail' else 'first'} {info['max_len']} tokens")
+        rows.append([f"`{info['name']}`", info["kind"] or "-", info["arch"] or "-", info["dataset"] or "-",
+                     f"{_count(sizes.get('train'))} / {_count(sizes.get('dev'))}",
+                     f"{info['test_dataset'] or '-'} ({_count(sizes.get('test'))})", _num(info["test_accuracy"], ".2%"),
+                     _num(met.get("dev_accuracy"), ".2%"), _duration(met.get("train_seconds")),
+                     met.get("device") or "-", "; ".join(notes) or "-"])
+    return ["## Shipped models", "",
+            "From each `models/<name>/metrics.json` (which also records the exact command that trained the model).",
+            ""] + _table(["model", "kind", "arch", "trained on", "train / dev", "test set (n)", "test accuracy",
+                          "dev accuracy", "training time", "device", "notes"], rows) + [""]
+
+
+def toy_section(m: dict | None, models: list[dict]) -> list[str]:
+    """The toy language, where the grammar gives the answers: its rules next to what the engine finds."""
+    from core.data import toy  # lazy: keeps --help fast
+
+    out = ["## Toy language: the known answers", "",
+           "The toy language (METHOD section 8; `core/data/toy.py`) defines its labels: valence words "
+           + ", ".join(f"{w} {v:+d}" for w, v in toy.VALENCE.items())
+           + f"; \"not\" flips the sign of the next {toy.NOT_SPAN} tokens; \"very\" doubles the next token; the noise "
+           f"words ({', '.join(toy.NOISE)}) carry nothing. So the true modulation of a valence word k tokens after a "
+           "modifier is M(k) = score(modifier, k - 1 noise words, word) / score(word), and the true position effect "
+           "is none (1 at every position).", ""]
+    if m is None:
+        return out + [f"`{TOY_MODEL}` is not shipped.", ""]
+    accs = [f"`{x['info']['name']}` {_num(x['info']['test_accuracy'], '.2%')}" for x in models
+            if x["info"]["dataset"] == m["info"]["dataset"]]
+    out += [f"Test accuracy on {m['info']['test_dataset']} (the grammar itself: 100%): " + ", ".join(accs) + ".", ""]
+    mods = m.get("modifiers")
+    if mods is None:
+        return out + ["The toy GRU's modifier analysis is not stored.", ""]
+    rows = []
+    for word in toy.MODIFIERS:
+        found = next((x for x in mods["modifiers"] if x["word"] == word), None)
+        truth = [toy.score([word] + ["the"] * (k - 1) + ["good"]) / toy.score(["good"]) for k in range(1, 7)]
+        if found is None:
+            rows.append([f"\"{word}\"", "-", f"{truth[0] - 1:+.2f}", "not listed", "-", "-",
+                         " ".join(f"{t:+.0f}" for t in truth), "-"])
+            continue
+        lo, hi = found["strength_ci"]
+        rows.append([f"\"{word}\"", found["class"], f"{truth[0] - 1:+.2f}",
+                     f"{found['strength']:+.2f} [{lo:.2f}, {hi:.2f}]", _num(_fitted(found), ".2f"),
+                     _num(found["mode_timescale"], ".1f"), " ".join(f"{t:+.0f}" for t in truth),
+                     " ".join(f"{c:+.2f}" for c in found["curve"][:6])])
+    sc = mods["screen"]
+    th = sc["thresholds"]
+    out += [f"Modifiers of `{TOY_MODEL}` (screen of {sc['n_words']} words: "
+            + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
+            + f"; noise band of M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f}):", ""]
+    out += _table(["word", "class found", "true s = M(1) - 1", "measured s [95% CI]", "tau (fit)", "modes tau",
+                   "true M(1..6)", "measured M(1..6)"], rows) + [""]
+    pos = m.get("position")
+    if pos is not None:
+        out += ["Position curves (truth: flat at 1): "
+                + "; ".join(f"g_{side} {min(pos[side]['curve']):.2f} .. {max(pos[side]['curve']):.2f} over "
+                            f"{len(pos[side]['curve'])} tokens" for side in ("begin", "end")) + ".", ""]
+    dyn = m.get("dynamics")
+    if dyn is not None:
+        s = dyn["summary"]
+        out += [f"Dynamics: {s['n_fixed_points']:,} fixed and {s['n_slow_points']:,} slow points spanning readouts "
+                f"{s['attractor_readout_range'][0]:.2f} .. {s['attractor_readout_range'][1]:.2f}, reference at "
+                f"{s['reference_readout']:+.3f} (|lambda_1| {s['lambda1_reference']:.4f}); the full analysis is under "
+                f"`{TOY_MODEL}` below.", ""]
+    return out
+
+
+def universality_section() -> list[str]:
+    """The architectures side by side, exactly as `python -m core universality --data D` prints them."""
+    from core.experiments.universality import rows, table  # lazy: keeps --help fast
+
+    out = ["## Four architectures side by side", "",
+           "Paper B's universality question: every RNN trained on one dataset, from its stored analyses. These blocks "
+           "are the output of the command above each (the *Architectures* page shows the same rows with each model's "
+           "attractor and modifier subspace).", ""]
+    for data in UNIVERSALITY_DATA:
+        try:
+            text = table(rows(data, log=_quiet))
+        except ValueError as e:   # no RNN trained on it in this checkout
+            text = f"error: {e}"
+        out += [f"### {data}", "", "```text", f"$ python -m core universality --data {data}", text, "```", ""]
+    return out
+
+
+def _pct(x, fmt: str = ".1%") -> str:
+    return _num(x, fmt)
+
+
+def comparisons_section(models: list[dict]) -> list[str]:
+    """Every stored comparison of an RNN with the bag-of-words variants, with the K sweep where one is stored."""
+    from core.analysis.api import Settings  # lazy: keeps --help fast
+    from core.models.augmented import TOP_MODIFIERS  # lazy: as above
+
+    out = ["## Bag-of-words vs RNN (stored comparisons)", "",
+           "Paper A's closing result: the share of the RNN's gain over a bag-of-words that each bag-of-words variant "
+           "recovers, gap recovered = (variant - BoW) / (RNN - BoW), with bootstrap 95% intervals "
+           "(`python -m core compare --rnn MODEL --data D`; the *BoW vs RNN* page). The BoW here is the comparison's "
+           "own `bow` variant on exactly the tokens the RNN reads. Where the RNN's gain over the BoW is not clearly "
+           "above zero, the gaps recovered are not meaningful and say so.", ""]
+    any_found = False
+    for m in models:
+        runs = m.get("comparisons") or []
+        if not runs:
+            continue
+        any_found = True
+        name = m["info"]["name"]
+        for r in sorted(runs, key=lambda r: (r["data"], -int(r["settings"].get("top") or 0))):
+            st_ = r["settings"]
+            if st_.get("top") != TOP_MODIFIERS and len(runs) > 1 and \
+                    any(o["data"] == r["data"] and o["settings"].get("top") == TOP_MODIFIERS for o in runs):
+                continue   # shown in the K sweep below
+            d = r["rnn_bow_diff"]
+            meaningless = bool(r.get("gap_too_small"))
+            head = (f"### `{name}` on {r['data']} (n = {r['n']:,}, K = {_count(st_.get('top'))})")
+            engine = "" if Settings.is_current(st_) else \
+                f" Measured with earlier analyses (solver v{st_.get('solver')}, modifiers v{st_.get('modifiers')})."
+            out += [head, "",
+                    f"RNN {r['rnn']['accuracy']:.2%}, BoW {r['bow']['accuracy']:.2%}; RNN - BoW {d['value']:+.2%} "
+                    f"(95% CI {d['ci'][0]:+.2%} .. {d['ci'][1]:+.2%})."
+                    + (" **Not meaningful:** the RNN's gain over the BoW is not clearly above zero (its 95% "
+                       "interval reaches 0 or below), so there is no gain whose share could be recovered."
+                       if meaningless else "") + engine, ""]
+            flag = " (not meaningful)" if meaningless else ""
+            out += _table(["variant", "accuracy", "gap recovered", "95% CI"],
+                          [[v["name"], _pct(v["accuracy"], ".2%"),
+                            _pct(v["gap_recovered"]) + (flag if v["name"] != "bow" else ""),
+                            f"[{_pct(v['gap_ci'][0])}, {_pct(v['gap_ci'][1])}]"] for v in r["variants"]]) + [""]
+        by_data: dict[str, list[dict]] = {}
+        for r in runs:
+            by_data.setdefault(r["data"], []).append(r)
+        for data, group in sorted(by_data.items()):
+            if len({g["settings"].get("top") for g in group}) < 2:
+                continue
+            rows = []
+            for g in sorted(group, key=lambda g: int(g["settings"].get("top") or 0)):
+                by = {v["name"]: v for v in g["variants"]}
+                rows.append([f"{_count(g['settings'].get('top'))}"
+                             + (" (default)" if g["settings"].get("top") == TOP_MODIFIERS else "")]
+                            + [f"{_pct(by[n]['accuracy'], '.2%')} ({_pct(by[n]['gap_recovered'])})" if n in by else "-"
+                               for n in ("mod_fixed", "full")])
+            out += [f"`{name}` on {data}, number of modifiers K (accuracy, gap recovered; "
+                    f"`compare --variants mod_fixed,full --top-modifiers K`):", ""]
+            out += _table(["K", "mod_fixed", "full"], rows) + [""]
+    if not any_found:
+        out += ["No comparison is stored.", ""]
+    return out
+
+
+def _dynamics_lines(dyn: dict) -> list[str]:
+    """The dynamics summary as `python -m core analyze MODEL` reports it (same quantities, same formats)."""
+    s = dyn["summary"]
+    words = s.get("neutral_words_sample") or []
+    more = ", ..." if (s.get("neutral_words_n") or 0) > len(words) else ""
+    neutral = f"`{s['neutral_input']}`" + (f" ({s['neutral_words_n']} words: {', '.join(words)}{more})"
+                                            if s.get("neutral_words_n") else "")
+    capped = (f" ({s['drift_capped_share']:.0%} of points never moved 1 logit in {s['drift_max_steps']} steps)"
+              if s["drift_capped_share"] else "")
+    taus = ", ".join("inf" if t is None else f"{t:.1f}" for t in s["timescales_top"]) or "none"
+    growth = ", ".join(f"{g:.0f}" for g in s["unstable_growth_top"]) or "none"
+    rot = (f", turning once in {s['reference_rotation_tokens']:,.0f} tokens"
+           if s.get("reference_rotation_tokens") else "")
+    return [f"- neutral input {neutral}",
+            f"- {s['n_fixed_points']:,} fixed points ({s['n_stable_fixed_points']:,} stable) from "
+            f"{s['n_converged']}/{s['n_seeds']} converged seeds, at readouts {s['readout_range'][0]:.2f} .. "
+            f"{s['readout_range'][1]:.2f}; {s['n_slow_points']:,} slow points ({s['n_stable_slow_points']:,} stable); "
+            f"fixed and slow points together {s['attractor_readout_range'][0]:.2f} .. "
+            f"{s['attractor_readout_range'][1]:.2f}",
+            f"- reference: {s['reference_kind']} at readout {s['reference_readout']:+.3f}, |lambda_1| = "
+            f"{s['lambda1_reference']:.4f} ({'stable' if s['reference_stable'] else 'UNSTABLE'}){rot}",
+            f"- drift: {s['drift_tokens_per_logit']:.0f} neutral tokens per logit unit (median document "
+            f"{s['median_doc_tokens']:.0f} tokens){capped}",
+            f"- slowest stable timescales (tokens): {taus}; unstable modes, growth time (tokens): {growth}",
+            f"- |cos(r_1, attractor PC1)| = {s['attractor_alignment']:.3f}; one-step linearization error (median) "
+            f"{s['linearization_error_median']:.1%}"]
+
+
+def _modifier_lines(name: str, mods: dict) -> list[str]:
+    """The modifier screen and its list, in `python -m core modifiers MODEL`'s formats."""
+    sc = mods["screen"]
+    th = sc["thresholds"]
+    rho = mods.get("mode_effect_spearman")
+    out = [f"Modifiers: screened {sc['n_words']:,} words: " + ", ".join(f"{k} {v:,}" for k, v in sc["counts"].items())
+           + f"; noise band M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f} (robust z = {th['z']:g} "
+           f"of log M(1)); {mods['n_probe']} probe words; rank correlation of effect and mode timescales: "
+           f"{'n/a' if rho is None else f'{rho:.2f}'}; real-text check on "
+           f"{mods.get('agreement_data') or 'no test set'}.", ""]
+    if not mods["modifiers"]:
+        return out + ["No word with little valence of its own modulates later words above the noise band.", ""]
+    rows = []
+    for i, m in enumerate(mods["modifiers"][:MODIFIERS_SHOWN], 1):
+        lo, hi = m["strength_ci"]
+        rt = m.get("real_text") or {}
+        agree = "-" if m["real_text_agreement"] is None else f"{m['real_text_agreement']:.0%}"
+        rows.append([str(i), m["word"], m["class"], f"{m['strength']:.2f} [{lo:.2f}, {hi:.2f}]",
+                     _num(_fitted(m), ".2f"), f"{m['fit_r2']:.2f}", _num(m["mode_timescale"], ".1f"),
+                     f"{agree} ({rt['n']})" if "n" in rt else agree, f"{m['v0']:+.2f}"])
+    out += _table(["#", "word", "class", "strength s [95% CI]", "tau", "R2", "modes tau", "real text (n)", "v0"],
+                  rows)
+    rest = len(mods["modifiers"]) - MODIFIERS_SHOWN
+    if rest > 0:
+        out += ["", f"... and {rest} more listed (`python -m core modifiers {name}` prints them all)."]
+    if any(_fitted(m) is None for m in mods["modifiers"][:MODIFIERS_SHOWN]):
+        out += ["", "tau -: the curve M(k) - 1 does not decay like an exponential (R2 under 0.5), so it has no "
+                    "timescale."]
+    sat = mods.get("saturating_valence_words") or []
+    if sat:
+        out += ["", "Strong valence words outside the band (saturation, not listed): "
+                + ", ".join(f"{w['word']} ({w['class']})" for w in sat)]
+    return out + [""]
+
+
+def _position_lines(pos: dict) -> list[str]:
+    """Beginning- and end-of-document effects, in `python -m core position MODEL`'s formats."""
+    out = []
+    for side in ("begin", "end"):
+        r = pos[side]
+        fit = (f"amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f})"
+               if _fitted(r) is not None else
+               f"no exponential decay (R2 {r['fit_r2']:.2f}, under 0.5): no amplitude or timescale")
+        out.append(f"- {side}: {fit}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:CURVE_SHOWN]) + " ...")
+    return out
+
+
+def model_section(m: dict) -> list[str]:
+    """One RNN's stored analyses: dynamics, modifiers, position, warnings; what does not apply, said so."""
+    name = m["info"]["name"]
+    out = [f"### `{name}`", ""]
+    dyn, row = m.get("dynamics"), m.get("row") or {}
+    if dyn is None:
+        return out + [f"No dynamics analysis is stored (`python -m core ship {name}`).", ""]
+    out += ["Dynamics (`analyze`):", ""] + _dynamics_lines(dyn) + [""]
+    if m.get("reach"):
+        out += ["Modifiers and position (`modifiers`, `position`): **do not apply** at this neutral input: the "
+                "integration mode at the reference point does not reach the readout (w . r_1 = 0), so every ratio to "
+                "v0 is 0/0 (see the warning below).", ""]
+    else:
+        mods, pos = m.get("modifiers"), m.get("position")
+        out += _modifier_lines(name, mods) if mods is not None else \
+            [f"Modifiers: not stored (`python -m core ship {name}`).", ""]
+        out += (["Position (`position`):", ""] + _position_lines(pos) + [""]) if pos is not None else \
+            [f"Position: not stored (`python -m core ship {name}`).", ""]
+    if row.get("variant"):
+        out += [f"A variant: {row['variant']}.", ""]
+    warnings = row.get("warnings") or []
+    if warnings:
+        out += ["Warnings:", ""] + [f"- {w}" for w in warnings] + [""]
+    return out
+
+
+# ---- the document -----------------------------------------------------------------------------------------
+def generate() -> str:
+    """docs/results.md as text, from the shipped analyses alone (see the module docstring)."""
+    from core.models.store import list_models  # lazy: keeps --help fast
+
+    with shipped_only():
+        models = [read_model(info) for info in list_models()]
+        rnns = [m for m in models if m["info"]["kind"] == "rnn"]
+        toy = next((m for m in rnns if m["info"]["name"] == TOY_MODEL), None)
+        lines = ["# Results", "",
+                 f"Generated by `{COMMAND}` from the models shipped in `models/`: each model's `metrics.json` and "
+                 "the analyses stored in its `analyses/` folder (written by `python -m core ship`). Do not edit this "
+                 f"file by hand: change what is stored, then run `{COMMAND}` (`{COMMAND} --check` says whether it is "
+                 "up to date; a test fails when it is not). Nothing here is computed from a dataset, so every figure "
+                 "is the one the CLI prints from the same stored analysis (`analyze`, `modifiers`, `position`, "
+                 "`universality`, `compare`; with `--json` they give the unrounded values).", "",
+                 "All analyses are at each model's default settings (its default neutral input, 1,000 fixed-point "
+                 "seeds from 500 training texts). What each quantity means is on the app's *Method* page (METHOD.md "
+                 "in the development workspace). Figures that need a dataset and are not stored (the validity of the "
+                 "linearised valence, error analysis by mechanism, benchmarks) are not here; CHANGELOG.md keeps them "
+                 "as they were measured then.", "",
+                 "Contents: [Shipped models](#shipped-models) · [Toy language](#toy-language-the-known-answers) · "
+                 "[Four architectures](#four-architectures-side-by-side) · "
+                 "[Bag-of-words vs RNN](#bag-of-words-vs-rnn-stored-comparisons) · "
+                 "[Each RNN's analyses](#each-rnns-analyses)", ""]
+        lines += models_section(models)
+        lines += toy_section(toy, models)
+        lines += universality_section()
+        lines += comparisons_section(rnns)
+        lines += ["## Each RNN's analyses", "",
+                  "Per RNN, in name order: the dynamics summary (fixed and slow points, reference point, drift, "
+                  "slowest timescales), the modifiers the screen lists (strength s = M(1) - 1 with its 95% interval "
+                  "across probe words; a timescale only where the exponential fit describes the curve), the "
+                  "beginning- and end-of-document effects, and the warnings the CLI and the pages show beside them.",
+                  ""]
+        for m in rnns:
+            lines += model_section(m)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+# ---- command line -----------------------------------------------------------------------------------------
+def add_parser(sub) -> None:
+    """`python -m core results`."""
+    p = sub.add_parser("results", help="write docs/results.md from the stored analyses (nothing computed; "
+                       "--check: fail when the file is out of date)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the file to write (default docs/results.md)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file differs from what "
+                   f"would be generated (then run `{COMMAND}`)")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = generate()
+    out = Path(args.out)
+    if args.check:
+        current = out.read_text(encoding="utf-8") if out.exists() else None
+        if current == text:
+            print(f"{_shown(out)} is up to date")
+            return 0
+        why = "does not exist" if current is None else "is out of date with the stored analyses"
+        cmd = COMMAND if out.resolve() == DEFAULT_OUT.resolve() else f"{COMMAND} --out {_shown(out)}"
+        print(f"{_shown(out)} {why}: run `{cmd}` and commit the result", file=sys.stderr)
+        return 1
+    from core.storage.io import atomic_write_text  # lazy: keeps --help fast
+    atomic_write_text(out, text)
+    print(f"wrote {_shown(out)} ({len(text.encode('utf-8')):,} bytes)")
+    return 0

@@ -1,0 +1,143 @@
+"""Shared chart pieces (Altair), metric rows, and charts with their downloads: each written once for every page."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ui.navigation import method_link
+
+if TYPE_CHECKING:
+    from core.models.classifier import Explanation
+
+# Modifier classes (core.analysis.modifiers) and their colours on every chart.
+CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
+POINT_KINDS = alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])
+POSITIVE, NEGATIVE = "#2b8cbe", "#e34a33"
+
+
+# ---- pieces -------------------------------------------------------------------------------------
+def reference_rule(values: list[float], field: str = "y", channel: str = "y", dash: tuple[int, int] = (4, 4),
+                   color: str | None = None) -> alt.Chart:
+    """Dashed reference lines at `values` (horizontal on channel y, vertical on x), to layer over a chart: the
+    zero of a readout, m = 1, |λ| = 1, the BoW and the RNN on a gap axis..."""
+    mark = {"strokeDash": list(dash), **({"color": color} if color else {})}
+    return alt.Chart(pd.DataFrame({field: list(values)})).mark_rule(**mark).encode(**{channel: f"{field}:Q"})
+
+
+def readout_color(title: str) -> alt.Color:
+    """Colour by the readout: red below 0, blue above."""
+    return alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title=title)
+
+
+def token_axis(df: pd.DataFrame, field: str = "label") -> alt.X:
+    """Tokens along x in the text's order ("i: token" labels keep repeated tokens apart)."""
+    # An explicit order: with sort=None, Vega keeps labels of the previous phrase first when the data is updated.
+    return alt.X(f"{field}:N", sort=list(df[field]), title="token")
+
+
+def attractor_frame(points: dict) -> pd.DataFrame:
+    """core.analysis.views.attractor_points (or .dynamics_view) as a table: PC1, PC2, readout, kind, reference."""
+    n = len(points["kind"])
+    return pd.DataFrame({"PC1": points["pc"][:, 0], "PC2": points["pc"][:, 1], "readout": points["readout"],
+                         "kind": points["kind"], "reference": [i == points["reference"] for i in range(n)]})
+
+
+def attractor_scatter(df: pd.DataFrame, tooltip: list, size: int = 50) -> alt.Chart:
+    """Fixed (circles) and slow (triangles) points on their first two principal components, coloured by their
+    readout; the reference point (column `reference`) drawn large."""
+    return alt.Chart(df).mark_point(filled=True).encode(
+        x="PC1:Q", y="PC2:Q", color=readout_color("readout y(h*)"), shape=alt.Shape("kind:N", scale=POINT_KINDS),
+        size=alt.condition("datum.reference", alt.value(200), alt.value(size)), tooltip=tooltip)
+
+
+def attractor_cloud(df: pd.DataFrame, size: int, opacity: float, color_title: str, x=None, y=None,
+                    kind_title: str = "kind") -> alt.Chart:
+    """The attractor's points as a light background for a trajectory, coloured by their readout."""
+    return alt.Chart(df).mark_circle(size=size, opacity=opacity).encode(
+        x=x or "PC1:Q", y=y or "PC2:Q", color=readout_color(color_title),
+        tooltip=[alt.Tooltip("kind:N", title=kind_title), alt.Tooltip("readout:Q", format=".2f")])
+
+
+def labelled_scatter(df: pd.DataFrame, x: alt.X | str, y: alt.Y | str, color: alt.Color, tooltip: list, size: int,
+                     n_labels: int) -> alt.Chart:
+    """Words as dots (the modifier subspace, its UMAP map), the first `n_labels` words named beside their dot
+    (the rest in tooltips: more labels overlap)."""
+    base = alt.Chart(df).encode(x=x, y=y)
+    named = alt.FieldOneOfPredicate(field="word", oneOf=list(df["word"][:n_labels]))
+    return (base.mark_circle(size=size).encode(color=color, tooltip=tooltip)
+            + base.transform_filter(named).mark_text(dx=7, align="left", fontSize=11).encode(text="word:N"))
+
+
+def class_color() -> alt.Color:
+    """Colour by modifier class."""
+    return alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
+
+
+def modifier_subspace(df: pd.DataFrame, tooltip: list, size: int, n_labels: int) -> alt.Chart:
+    """Modifiers on the first two principal components of their transient deflections, coloured by class."""
+    return labelled_scatter(df, alt.X("PC1:Q", title="modifier component 1"),
+                            alt.Y("PC2:Q", title="modifier component 2"), class_color(), tooltip, size, n_labels)
+
+
+def explanation_chart(ex: Explanation) -> tuple[alt.LayerChart, pd.DataFrame]:
+    """A model's reading of a text (core.models.classifier.Explanation, any kind of model): a bar per token for
+    what it adds to the logit, and the running logit (baseline + contributions so far) as a line, with 0 dashed.
+    Returns the chart and its table."""
+    df = pd.DataFrame({"index": range(len(ex.tokens)), "token": ex.tokens, "contribution": ex.contributions,
+                       "readout": ex.readout()})
+    df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], df["token"])]
+    x = token_axis(df)
+    tip = ["token", alt.Tooltip("contribution:Q", format=".3f"),
+           alt.Tooltip("readout:Q", format=".3f", title="logit after this token")]
+    bars = alt.Chart(df).mark_bar().encode(
+        x=x, y=alt.Y("contribution:Q", title="logit"),
+        color=alt.condition("datum.contribution > 0", alt.value(POSITIVE), alt.value(NEGATIVE)), tooltip=tip)
+    line = alt.Chart(df).mark_line(color="black", point=alt.OverlayMarkDef(color="black")).encode(
+        x=x, y="readout:Q", tooltip=tip)
+    return bars + line + reference_rule([0]), df
+
+
+# ---- on the page --------------------------------------------------------------------------------
+def show_explanation(ex: Explanation, name: str, role: str, where=st) -> None:
+    """explanation_chart with its downloads and a caption that says what a contribution is for this model, linked
+    to the Method section on its role beside the RNN (rnn: the readout; bow, aug: the bag-of-words)."""
+    chart, df = explanation_chart(ex)
+    show_chart(chart, f"{name}-explanation", df[["index", "token", "contribution", "readout"]], where=where)
+    where.caption(f"Contributions (bars): {ex.how}. The line is the running logit, baseline ({ex.baseline:+.3f}) + "
+                  "the contributions so far; above 0: positive. " + method_link("readout" if role == "rnn" else "bow"))
+
+
+def metric_row(*metrics: tuple, where=st, border: bool = False) -> None:
+    """One row of st.metric, a column each: (label, value) or (label, value, {more st.metric options})."""
+    for col, (label, value, *more) in zip(where.columns(len(metrics), border=border), metrics):
+        col.metric(label, value, **(more[0] if more else {}))
+
+
+def prediction_metric(where, label: str, p: float, help: str | None = None) -> None:
+    """P(positive) with the predicted class beside it, green for positive and red for negative (no arrow:
+    the class is not a change)."""
+    where.metric(label, f"{p:.3f}", "positive" if p > 0.5 else "negative", delta_arrow="off",
+                 delta_color="normal" if p > 0.5 else "inverse", help=help)
+
+
+def downloads(name: str, data: pd.DataFrame | None = None, chart=None, where=st) -> None:
+    """Download buttons for a table (CSV) and a chart (a standalone HTML file with the Vega-Lite chart,
+    which also exports PNG/SVG from its menu)."""
+    cols = where.columns(2, width=380) if data is not None and chart is not None else [where]
+    i = 0
+    if data is not None:
+        cols[i].download_button("CSV", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+                                icon=":material/download:", key=f"dl-csv-{name}", on_click="ignore")
+        i = min(i + 1, len(cols) - 1)
+    if chart is not None:
+        cols[i].download_button("Chart", chart.to_html().encode(), f"{name}.html", "text/html",
+                                icon=":material/download:", key=f"dl-chart-{name}", on_click="ignore")
+
+
+def show_chart(chart, name: str, data: pd.DataFrame | None = None, where=st) -> None:
+    """An Altair chart across the container, with its downloads (the chart as HTML, its data as CSV)."""
+    where.altair_chart(chart, width="stretch")
+    downloads(name, data, chart, where)
