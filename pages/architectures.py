@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.analysis.settings import Settings
 from core.analysis.api import modifiers
 from core.analysis.views import modifier_points, shipped_stamp
 from core.experiments import universality as U
@@ -30,7 +31,7 @@ def attractor(path: str, checksum: str) -> dict | None:
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=600)
 def stored_modifiers(path: str, checksum: str) -> list[dict]:
-    return modifier_points(modifiers(path, stored_only=True))
+    return modifier_points(modifiers(Settings.of(path), stored_only=True))
 
 
 def amplitude_tau(side: dict) -> str:
@@ -44,7 +45,7 @@ def known(group: dict) -> str:
                      for w, d in group.items() if d is not None) or "none listed"
 
 
-info, _, _ = current()
+info, _ = current()
 st.title("Architectures side by side")
 data = info.get("dataset")
 if not data:

@@ -9,9 +9,9 @@ import streamlit as st
 
 from core.analysis.views import comparison_runs, stale_versions
 from core.data.loaders import NAMED, DataError
+from core.experiments.augmented_fit import FitOptions
 from core.experiments.compare import compare, comparisons
 from core.models.augmented import TOP_MODIFIERS, VARIANTS
-from core.models.store import model_checksum
 from ui.charts import metric_row, reference_rule, show_chart
 from ui.engine import CORE_ERRORS
 from ui.navigation import method_link
@@ -31,14 +31,14 @@ def stored(path: str, checksum: str) -> list[dict]:
     return comparisons(path)
 
 
-info, _, _ = current()
+info, settings = current()
 st.title("Bag-of-words vs RNN")
 st.caption("A bag-of-words model counts each word the same wherever it stands; the RNN does not. Extending the "
            "bag-of-words with the RNN's measured modifiers (how 'not' or 'very' change the next words) and position "
            "effects should recover most of the RNN's advantage: gap recovered = (variant − BoW) / (RNN − BoW). "
            + method_link("bow"))
 
-runs = stored(info["path"], model_checksum(info["path"]))
+runs = stored(settings.model, settings.checksum)
 full, sweep = comparison_runs(runs, VARIANTS, TOP_MODIFIERS)
 
 if not full:
@@ -106,7 +106,7 @@ with st.expander("Run a comparison"):
         failed = None
         with st.status(f"Comparing on {data}...", expanded=True) as status:
             try:
-                res = compare(info["path"], data, top=int(top), log=status.write)
+                res = compare(settings, data, FitOptions(top=int(top)), log=status.write)
                 status.update(label="Loaded the stored comparison" if res["cached"] else "Done", state="complete",
                               expanded=False)
             except (DataError, *CORE_ERRORS) as e:

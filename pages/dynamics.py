@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.analysis.settings import Settings
 from core.analysis.dynamics import dynamics
 from core.analysis.views import dynamics_view, slowest_modes
-from core.models.store import model_checksum
 from ui.charts import POINT_KINDS, attractor_frame, attractor_scatter, metric_row, reference_rule, show_chart
 from ui.engine import core_call, reference_warnings
 from ui.format import fmt_tau, pct
@@ -19,7 +19,7 @@ N_TIMESCALES = 10
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
+def analyse(s: Settings) -> dict:
     """core.analysis.dynamics.dynamics (cached on disk) reduced to what the page shows. The progress bar lives
     inside the function so that Streamlit can replay it on a cache hit."""
     bar = st.progress(0.0, text="Solving for fixed points...")
@@ -28,17 +28,17 @@ def analyse(path: str, checksum: str, neutral: str, n_seeds: int) -> dict:
         bar.progress(n_converged / max(n_total, 1),
                      text=f"Levenberg-Marquardt iteration {iteration + 1}: {n_converged} / {n_total} seeds converged")
 
-    res, hit = dynamics(path, n_seeds=n_seeds, neutral=neutral, progress=progress)
+    res = dynamics(s, progress=progress)
     bar.empty()
-    return {**dynamics_view(res, path), "cached": hit}
+    return {**dynamics_view(res, s.path), "cached": res["cached"]}
 
 
-info, neutral, n_seeds = current()
+info, settings = current()
 st.title("Dynamics: fixed points and the line attractor")
 st.caption("Fixed points of h = F(h, x*) found from states the network visits on its training text, their "
            "linearization and slowest modes (Maheswaranathan et al., NeurIPS 2019). " + method_link("fixed-points"))
 
-res = core_call(analyse, info["path"], model_checksum(info["path"]), neutral, n_seeds)
+res = core_call(analyse, settings)
 s = res["summary"]
 st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
            + ("stored analysis (shipped with the model or cached on this machine)" if res["cached"]

@@ -21,7 +21,7 @@ from ui.state import current, set_text
 MAX_UPLOAD_MB = 20
 DEFAULT_LIMIT = 2000
 
-info, _, _ = current()
+info, settings = current()
 st.title("Error analysis")
 st.caption("Where do the RNN and the bag-of-words models go wrong, and on which kinds of sentences? Score a test set, "
            "then read the error rates by mechanism (negation, intensifiers, contrast, long texts, strong words at the "
@@ -43,7 +43,7 @@ if source == "Named test set":
     data = st.selectbox("Test set", options, index=options.index(default), key=f"err_data::{info['name']}")
     limit = int(st.number_input("Texts to score (a random sample; 0 = all)", 0, 100_000, DEFAULT_LIMIT, 500,
                                 key="err_limit", help="Scoring all 25,000 IMDB reviews takes minutes on a laptop."))
-    run_key = ("named", info["name"], model_checksum(info["path"]), data, limit, bow, aug)
+    run_key = ("named", info["name"], settings.checksum, data, limit, bow, aug)
 else:
     up = st.file_uploader(f"CSV, TSV, JSONL or JSON with a text column and a 0/1 (or pos/neg) label column; up to "
                           f"{MAX_UPLOAD_MB} MB", type=["csv", "tsv", "jsonl", "json"], key="err_upload")
@@ -58,7 +58,7 @@ else:
         st.stop()
     st.caption(f"{up.name}: {len(texts):,} labelled texts")
     data, limit = None, 0
-    run_key = ("upload", info["name"], model_checksum(info["path"]), hashlib.sha256(raw).hexdigest(), bow, aug)
+    run_key = ("upload", info["name"], settings.checksum, hashlib.sha256(raw).hexdigest(), bow, aug)
 
 results = st.session_state.setdefault("_err_results", {})
 if run_key not in results:

@@ -6,10 +6,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.analysis.settings import Settings
 from core.analysis.api import modifiers
 from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
 from core.analysis.views import classed_count, split_known
-from core.models.store import model_checksum
 from ui.charts import labelled_scatter, metric_row, modifier_subspace, reference_rule, show_chart
 from ui.engine import core_call, get_model, reference_warnings
 from ui.format import fmt_modes
@@ -21,12 +21,12 @@ LABELLED = 12  # words named on the scatter plots (the rest in tooltips: more la
 
 @st.cache_data(show_spinner="Finding modifiers (shipped models with default settings: instant; otherwise about a "
                             "minute)...", max_entries=32)
-def find(path: str, checksum: str, neutral: str, n_seeds: int, top: int, words: tuple[str, ...] | None) -> dict:
+def find(s: Settings, top: int, words: tuple[str, ...] | None) -> dict:
     """core.analysis.api.modifiers (cached on disk, shipped for the default setting)."""
-    return modifiers(path, top=top, words=list(words) if words else None, n_seeds=n_seeds, neutral=neutral)
+    return modifiers(s, top=top, words=list(words) if words else None)
 
 
-info, neutral, n_seeds = current()
+info, settings = current()
 st.title("Modifiers: words that change how later words count")
 st.caption("Modulation curve M_m(k): median ratio of a probe word's persistent valence k tokens after the "
            "modifier to its context-free valence. Strength s = M(1) - 1, timescale τ from an exponential fit, "
@@ -37,14 +37,14 @@ typed = c2.text_input("Analyse specific words (comma-separated, optional)", key=
                       help="Compute curves for these words instead of screening the vocabulary.")
 words = tuple(w.strip().lower() for w in typed.split(",") if w.strip()) or None
 if words:
-    words, unknown = split_known(words, get_model(info["path"], model_checksum(info["path"])).vocab)
+    words, unknown = split_known(words, get_model(settings.model, settings.checksum).vocab)
     if unknown:
         st.warning(f"Not in {info['name']}'s vocabulary, left out: {', '.join(unknown)}")
     words = words or None
 top = c1.slider("Words with full curves", 10, 60, 30, key="top", disabled=words is not None,
                 help="How many of the strongest screened words get full modulation curves M(1..K) "
                      "(the shipped analyses cover 30).")
-res = core_call(find, info["path"], model_checksum(info["path"]), neutral, n_seeds, top, words)
+res = core_call(find, settings, top, words)
 mods = res["modifiers"]
 reference_warnings(res["reference"]["warnings"] + ([] if words else weak_effect_warnings(res)))
 sc, th = res["screen"], res["screen"]["thresholds"]

@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.analysis.settings import Settings
 from core.analysis.context import ContextEngine
 from core.analysis.views import MODULATION_CLASSES, attractor_points, modulation_class
 from core.data.text import tokenize
@@ -41,26 +42,26 @@ HELP = {"dy": "Change of the readout y caused by this token (y after minus y bef
 
 
 @st.cache_data(show_spinner="Analysing the phrase...", max_entries=64)
-def analyse(_eng: ContextEngine, key: tuple, text: str, exact: bool,
+def analyse(_eng: ContextEngine, settings: Settings, text: str, exact: bool,
             ablate_after: int | None = None, modes: tuple[int, ...] | str | None = None) -> dict:
-    """ContextEngine.phrase, cached per (model, setting) key and arguments."""
+    """ContextEngine.phrase, cached per request Settings (model and setting) and arguments."""
     return _eng.phrase(text, ablate_after=ablate_after, modes=list(modes) if isinstance(modes, tuple) else modes,
                        exact=exact)
 
 
 @st.cache_data(max_entries=16)
-def attractor(_eng: ContextEngine, key: tuple) -> pd.DataFrame:
+def attractor(_eng: ContextEngine, settings: Settings) -> pd.DataFrame:
     """The attractor's fixed and slow points in its PC plane, with their readouts."""
     return attractor_frame(attractor_points(_eng))
 
 
-info, neutral, n_seeds = current()
+info, settings = current()
 st.title("Phrase: how each token moves the readout")
 st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0 and deflection off the line "
            "attractor, token by token (Maheswaranathan & Sussillo, ICML 2020). "
            + method_link("valence"))
 
-eng, key = engine_for(info, neutral, n_seeds)
+eng = engine_for(settings)
 st.sidebar.caption(f"Neutral input x*: **{eng.neutral}** (every F(h, x*) and neutral step uses it). Valence "
                    f"threshold for m: {eng.valence_threshold:.3g}. v_relax relaxes {eng.relax_steps} neutral steps. "
                    f"Reference point h*_ref ({eng.summary['reference_kind']}): readout "
@@ -74,7 +75,7 @@ if not n_tokens:
 exact = st.checkbox("exact v_relax", value=n_tokens < EXACT_DEFAULT_TOKENS,  # no key: the default follows the length
                     help="Also compute the exact persistent valence v_relax (relaxing both branches with neutral "
                          "steps): slow on long texts, so off by default from 60 tokens.")
-res = core_call(analyse, eng, key, text, exact)
+res = core_call(analyse, eng, settings, text, exact)
 toks = res["tokens"]
 reference_warnings(res["reference"]["warnings"])
 win = res["window"]
@@ -120,7 +121,7 @@ with left:
     st.caption("Above 0: positive. " + method_link("readout"))
 with right:
     st.subheader("The phrase on the attractor")
-    pts = attractor(eng, key)
+    pts = attractor(eng, settings)
     traj = pd.DataFrame(res["trajectory_pc"], columns=["PC1", "PC2"]).assign(
         step=range(len(res["trajectory_pc"])), token=["(start)"] + [t["token"] for t in toks],
         y=[None] + list(df["y"]))
@@ -203,7 +204,7 @@ with st.expander("Mode ablation"):
     elif not modes:
         st.info("Choose at least one mode to remove.")
     else:
-        abl = core_call(analyse, eng, key, text, False, after, modes)["ablation"]
+        abl = core_call(analyse, eng, settings, text, False, after, modes)["ablation"]
         a1, a2, a3 = st.columns(3)
         a1.metric("P(positive) before", f"{res['p_pos']:.3f}")
         a2.metric("P(positive) after ablation", f"{abl['p_pos']:.3f}", f"{abl['p_pos'] - res['p_pos']:+.3f}",

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.analysis.settings import Settings
 from core.analysis.api import position
 from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale
 from core.analysis.position import word_at_positions
@@ -18,9 +19,9 @@ from ui.state import current
 
 
 @st.cache_data(show_spinner="Measuring position effects (first time for a setting: under a minute)...", max_entries=16)
-def curves(path: str, checksum: str, neutral: str | None, n_seeds: int, length: int) -> dict:
+def curves(s: Settings, length: int) -> dict:
     """core.analysis.api.position (cached on disk, shipped for the default setting)."""
-    return position(path, length=length, n_seeds=n_seeds, neutral=neutral)
+    return position(s, length=length)
 
 
 def describe(name: str, side: dict) -> str:
@@ -34,16 +35,16 @@ def describe(name: str, side: dict) -> str:
             f"(fit R² {side['fit_r2']:.2f})")
 
 
-info, neutral, n_seeds = current()
+info, settings = current()
 st.title("Position: does a word count more at the start or the end?")
 st.caption("A word's effect on the final readout, relative to its context-free valence v0, as a function of where it "
            "stands: g_begin(p) after p - 1 neutral inputs from the initial state, and g_end(k) with k neutral inputs "
            "after it before the readout. 1 means position does not matter. " + method_link("position"))
 
-eng, key = engine_for(info, neutral, n_seeds)
+eng = engine_for(settings)
 length = st.slider("Positions", 10, 100, 50, 10, key="pos_length",
                    help="How many positions to measure (the shipped analyses cover 50).")
-res = core_call(curves, *key, length)
+res = core_call(curves, settings, length)
 reference_warnings(eng.reference()["warnings"])
 st.caption(f"Median over {res['n_probe']} probe valence words · neutral input **{res['neutral_input']}**")
 

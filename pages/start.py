@@ -21,7 +21,7 @@ PRESETS = {
 }
 ROLES = {"rnn": "RNN", "bow": "Plain bag-of-words", "aug": "Context-augmented bag-of-words"}
 
-info, _, _ = current()
+info, _ = current()
 st.title("How does a recurrent network read a sentence?")
 st.caption("Type a phrase, or pick an example, and compare the recurrent network's reading, token by token, with a "
            "plain bag-of-words (every word counts the same wherever it stands) and with a bag-of-words that also "

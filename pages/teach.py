@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.analysis.settings import Settings
 from core.analysis.api import modifiers
 from core.analysis.context import M_BAND, ContextEngine
 from core.analysis.views import (
@@ -22,7 +23,7 @@ from core.analysis.views import (
 )
 from core.data import toy
 from core.data.text import tokenize
-from core.models.store import list_models, model_checksum
+from core.models.store import list_models
 from ui.charts import attractor_cloud, attractor_frame, metric_row, reference_rule
 from ui.engine import core_call, get_engine, reference_warnings
 from ui.format import fmt_m
@@ -49,8 +50,8 @@ def model_engine(name: str) -> tuple[ContextEngine, str]:
     if path is None:
         st.error(f"The model {name!r} is not in models/: this tour needs it.")
         st.stop()
-    checksum = model_checksum(path)
-    return core_call(get_engine, path, checksum, None, DEFAULT_SEEDS), checksum
+    s = core_call(Settings.of, path, n_seeds=DEFAULT_SEEDS)
+    return core_call(get_engine, s), s.checksum
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -289,7 +290,7 @@ def step_fades(eng: ContextEngine, checksum: str) -> None:
             for d, (t, r) in enumerate(zip(texts, res), start=1)]
     df = pd.DataFrame(rows)
     with st.spinner("Loading the modifier analysis..."):
-        mods = core_call(modifiers, str(eng.clf.path), n_seeds=DEFAULT_SEEDS)
+        mods = core_call(modifiers, Settings.of(eng.clf.path, n_seeds=DEFAULT_SEEDS))
     not_mod = next((m for m in mods["modifiers"] if m["word"] == "not"), None)
     long = df.melt(id_vars=["distance", "phrase"], value_vars=["network (m)", "rules"], var_name="source",
                    value_name="effect")

@@ -9,7 +9,8 @@ import streamlit as st
 
 from core.analysis.context import engine
 from core.analysis.dynamics import NotApplicable
-from core.models.store import ModelError, load_model, model_checksum
+from core.analysis.settings import Settings
+from core.models.store import ModelError, load_model
 
 if TYPE_CHECKING:
     from core.analysis.context import ContextEngine
@@ -49,25 +50,24 @@ def get_model(path: str, checksum: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def get_engine(path: str, checksum: str, neutral: str | None, n_seeds: int, _progress=None) -> ContextEngine:
-    """One ContextEngine per model content and setting (its dynamics come from the disk cache or the
+def get_engine(s: Settings, _progress=None) -> ContextEngine:
+    """One ContextEngine per Settings (model content and setting: its dynamics come from the disk cache or the
     model's shipped analyses; otherwise the fixed points are solved, reporting to `_progress`)."""
-    return engine(path, n_seeds=n_seeds, neutral=neutral, progress=_progress)
+    return engine(s, progress=_progress)
 
 
-def engine_for(info: dict, neutral: str | None, n_seeds: int) -> tuple[ContextEngine, tuple]:
-    """(engine, cache key) for the sidebar's RNN, errors shown on the page. A setting with no stored
-    analysis solves for fixed points (minutes): a progress bar shows the solver's iterations."""
-    key = (info["path"], model_checksum(info["path"]), neutral, n_seeds)
+def engine_for(s: Settings) -> ContextEngine:
+    """The engine of this request's Settings, errors shown on the page. A setting with no stored analysis
+    solves for fixed points (minutes): a progress bar shows the solver's iterations."""
     slot, start = st.empty(), time.time()
 
     def progress(iteration: int, n_converged: int, n_total: int) -> None:
         slot.progress(n_converged / max(n_total, 1),
-                      text=f"Solving for the fixed points of {info['name']} with this setting (once; stored "
+                      text=f"Solving for the fixed points of {s.name} with this setting (once; stored "
                            f"afterwards): iteration {iteration + 1}, {n_converged} / {n_total} seeds converged, "
                            f"{time.time() - start:.0f} s")
 
-    with st.spinner(f"Loading the analysis of {info['name']}..."):
-        eng = core_call(get_engine, *key, _progress=progress)
+    with st.spinner(f"Loading the analysis of {s.name}..."):
+        eng = core_call(get_engine, s, _progress=progress)
     slot.empty()
-    return eng, key
+    return eng

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.models.store import list_models
+from core.analysis.settings import Settings
+from core.models.store import ModelError, list_models
 
 MAX_CHARS = 20000          # longest paste a text box keeps (longer pastes are cut, with a message)
 URL_TEXT_MAX = 1500        # longest text carried in the page's URL
@@ -125,9 +126,10 @@ def sidebar() -> None:
     ss["_ctx"] = {"info": by_name[name], "neutral": neutral, "seeds": seeds}
 
 
-def current() -> tuple[dict, str | None, int]:
+def current() -> tuple[dict, Settings]:
     """Set up a page: the page configuration, state from the URL on a session's first run, the shared sidebar,
-    the URL; returns (RNN model info, neutral input or None for the model default, seeds) chosen in the sidebar."""
+    the URL; returns the sidebar's RNN (its listing info) and this request's one Settings (the model, its neutral
+    input resolved, the seeds), which every analysis on the page is asked with."""
     st.set_page_config(**PAGE_CONFIG)
     init_state()
     sidebar()
@@ -136,4 +138,8 @@ def current() -> tuple[dict, str | None, int]:
     if not ctx:
         st.error("No RNN model to analyse.")
         st.stop()
-    return ctx["info"], ctx["neutral"], ctx["seeds"]
+    try:
+        return ctx["info"], Settings.of(ctx["info"]["path"], neutral=ctx["neutral"], n_seeds=ctx["seeds"])
+    except ModelError as e:
+        st.error(f"Cannot open {ctx['info']['name']}: {e}")
+        st.stop()

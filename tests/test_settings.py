@@ -1,0 +1,71 @@
+"""One Settings per request (core.analysis.settings): resolved once, hashable, and the only producer of cache
+keys, whose keys are those the shipped analyses were stored under."""
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from core.analysis import context as C
+from core.analysis import dynamics as D
+from core.analysis.settings import RANDOM_SEED_DATA, Settings, resolve_neutral
+from core.models.store import MODELS_DIR, list_models, model_checksum
+from core.storage.cache import SHIPPED_DIR, entry_file
+
+
+def test_settings_resolve_once_and_are_a_cache_key(tmp_path):
+    model = tmp_path / "m"
+    shutil.copytree(MODELS_DIR / "toy-gru", model, ignore=shutil.ignore_patterns(SHIPPED_DIR))
+    s = Settings.of(model)
+    assert s.path == model and s.checksum == model_checksum(model)
+    assert s.neutral == resolve_neutral(model, None) != ""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.neutral = "zero"
+    assert {s: 1}[Settings.of(model)] == 1                        # equal settings, equal hash
+    assert Settings.of(model, neutral="zero").neutral == "zero"    # an explicit choice wins over the config
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["neutral"] = "mean"
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert Settings.of(model).neutral == "mean"                    # else the model's config
+    del cfg["neutral"]
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert Settings.of(model).neutral == "quiet"                   # else quiet
+
+
+def test_keys_follow_every_setting_they_depend_on():
+    s = Settings.of("toy-gru")
+    assert s.dynamics_key("toy:train") != Settings.of("toy-gru", neutral="zero").dynamics_key("toy:train")
+    assert s.dynamics_key("toy:train") != Settings.of("toy-gru", n_seeds=10).dynamics_key("toy:train")
+    assert s.position_key(50) != s.position_key(20)
+    assert s.refusal_key() != Settings.of("toy-gru", neutral="zero").refusal_key()
+    # A comparison's key names a non-default neutral input or seed count; the defaults keep the stored keys.
+    plain = s.compare_key("toy:test", 30, 4, 256, ("bow",), 1000)
+    assert "neutral" not in plain and "n_seeds" not in plain
+    assert Settings.of("toy-gru", neutral="zero").compare_key("toy:test", 30, 4, 256, ("bow",), 1000)["neutral"] == "zero"
+    assert Settings.of("toy-gru", n_seeds=10).compare_key("toy:test", 30, 4, 256, ("bow",), 1000)["n_seeds"] == 10
+
+
+@pytest.mark.parametrize("name", [m["name"] for m in list_models() if m["kind"] == "rnn"])
+def test_every_shipped_analysis_is_found_by_its_key(name):
+    """The keys did not move: each shipped RNN's default analyses are where Settings.default_keys says (modifiers
+    and position are not shipped where they do not apply: the integration mode misses the readout)."""
+    s = Settings.of(name)
+    folder = s.path / SHIPPED_DIR
+    found = {a: any((folder / entry_file(s.checksum, a, k)).exists() for k in keys)
+             for a, keys in s.default_keys().items()}
+    assert found["dynamics"]
+    dyn = D.stored_dynamics(s)
+    if D.model_reach_warnings(dyn, s.path):
+        assert not found["modifiers"] and not found["position"]
+    else:
+        assert found["modifiers"] and found["position"]
+    assert {k["data"] for k in s.default_keys()["dynamics"]} <= {s.training_data(), RANDOM_SEED_DATA}
+
+
+def test_an_engine_reads_the_weights_once(monkeypatch):
+    calls = []
+    real = C.load_model
+    monkeypatch.setattr(C, "load_model", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+    monkeypatch.setattr(D, "load_model", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+    eng = C.engine(Settings.of("toy-gru"))
+    assert len(calls) == 1 and eng.vocab is not None
