@@ -24,7 +24,7 @@ TOY_VALENCE = {"good": 1.0, "bad": -1.0, "awesome": 2.0, "awful": -2.0}
 CASES = [("good", 1), ("not good", 0), ("not bad", 1), ("bad", 0),
          ("awesome", 0),                         # mislabelled: both models are wrong
          ("the the the the the the good", 1)]    # 7 tokens, over twice the median (1.5): long
-GRU_PRED = [1, 0, 1, 0, 1, 1]                    # toy-gru reads "not" (README: "not good" 0.214, "not bad" 0.893)
+GRU_PRED = [1, 0, 1, 0, 1, 1]                    # toy-gru reads "not" ("not good" 0.214, "not bad" 0.893)
 BOW_PRED = [1, 1, 0, 0, 1, 1]
 
 

@@ -90,7 +90,7 @@ def test_every_shipped_kind_loads_through_the_registry():
 def test_store_imports_no_model_module():
     """The registry names classes by module: core.models.store imports none of them (no import cycle)."""
     code = ("import sys, core.models.store; "
-            "print(sorted(m for m in ('core.models.rnn', 'core.models.bow', 'core.experiments.augmented_fit') if m in sys.modules))")
+            "print(sorted(m for m in ('core.models.rnn', 'core.models.bow', 'core.models.augmented') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"

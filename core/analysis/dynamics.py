@@ -8,7 +8,7 @@ marginally stable line attractor, where the Hessian is nearly singular. We first
 the dynamics themselves (h <- F(h, x*), a few steps, which kills the fast transients), then take
 batched Levenberg-Marquardt steps on the residual r(h) = F(h, x*) - h with the exact Jacobian
 (torch.func), solving (A^T A + mu I) delta = -A^T r with A = J - I by Cholesky (batched LU is
-avoided: see the README's note on oneMKL).
+avoided: see docs/reference.md on oneMKL).
 """
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def invocation() -> str:
     return " ".join(shlex.quote(a) for a in ["python", "-m", "core", *sys.argv[1:]])
 
 
-# The training path per (device, cell) when --path is auto, from `python -m core bench train` (see README):
+# The training path per (device, cell) when --path is auto, from `python -m core bench train` (figures in CHANGELOG.md, measured then):
 # on a CPU, PyTorch's fused GRU/LSTM/RNN layers run 1.2-4.7x faster than the step function once warmed up,
 # while the UGRNN's step function beats its loop over precomputed inputs on long texts (1.3-1.4x); on a GPU
 # the fused layers are cuDNN kernels, and the UGRNN's loop launches fewer kernels than its step function.

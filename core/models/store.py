@@ -32,7 +32,7 @@ _KINDS: dict[str, str | ModelLoader] = {
     "rnn": "core.models.rnn:RNNClassifier",
     "bow": "core.models.bow:BowClassifier",
     "bigram": "core.models.bow:BowClassifier",
-    "augmented": "core.experiments.augmented_fit:AugmentedBow",
+    "augmented": "core.models.augmented:AugmentedBow",
 }
 
 

@@ -496,7 +496,7 @@ def import_model(state_dict: Path, vocab: Path, name: str, out_dir: Path | None 
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    """The `import` subcommand (its options are documented in README "Bring your own model")."""
+    """The `import` subcommand (its options: `--help`, and docs/reference.md)."""
     p = sub.add_parser("import", help="bring your own model: a PyTorch Embedding -> GRU/LSTM/RNN -> Linear state "
                        "dict and its vocabulary into models/<name>/, checked against the original")
     p.add_argument("--state-dict", required=True, help=".pt/.pth file of model.state_dict() (or a checkpoint dict "
