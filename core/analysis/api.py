@@ -2,6 +2,8 @@
 `Settings` (core.analysis.settings) and returns a dict with `cached` (whether it was found stored)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from core.analysis.context import ContextEngine, engine
 from core.analysis.dynamics import NotApplicable, dynamics, reach_warnings, stored_dynamics
 from core.analysis.modifiers import find_modifiers
@@ -51,46 +53,48 @@ def _refused_before(key: tuple) -> None:
         raise NotApplicable(_NOT_APPLICABLE[key])
 
 
+def _measured_on_engine(s: Settings, name: str, key: dict, measure: Callable[[ContextEngine], dict],
+                        refresh: bool, log, ship: bool, stored_only: bool) -> dict | None:
+    """The shape every analysis measured on the engine shares: the stored result (or None, with stored_only),
+    else `measure` on a fresh engine, cached under `key`; NotApplicable, remembered, where the integration mode
+    at the reference does not reach the readout."""
+    if stored_only:
+        return stored(s, name, key, log)
+    _refused_before(s.refusal_key())
+
+    def compute() -> dict:
+        eng = engine(s, log=log)
+        not_applicable(eng, s.refusal_key())
+        return measure(eng)
+
+    res, hit = cached(s.checksum, name, key, compute, refresh, log, model_dir=s.path, ship=ship)
+    return dict(res, cached=hit)
+
+
 def modifiers(s: Settings, top: int = MODIFIERS_TOP, words: list[str] | None = None, K: int = CURVE_K,
-              frequent: int | None = SCREEN_FREQUENT,
-              select: str = "significant", refresh: bool = False, progress=None, log=None, ship: bool = False,
-              stored_only: bool = False) -> dict | None:
+              frequent: int | None = SCREEN_FREQUENT, select: str = "significant", refresh: bool = False, progress=None,
+              log=None, ship: bool = False, stored_only: bool = False) -> dict | None:
     """find_modifiers on a model folder, cached on disk (or shipped with the model); adds `cached`,
     `neutral_input` and `agreement_data` (the test set the real-text check used, or null when that
     data was not available). With stored_only: the stored result, or None, computing nothing. NotApplicable
     where the integration mode at the reference does not reach the readout (v0 = 0 for every word)."""
     # The real-text check is for the explorer's short list, not for the augmented BoW's thousands of words.
     agree_name = s.test_data() if select == "significant" else None
-    key = s.modifiers_key(top=top, words=words, K=K, frequent=frequent, select=select, agreement=agree_name)
-    if stored_only:
-        return stored(s, "modifiers", key, log)
-    _refused_before(s.refusal_key())
 
-    def compute() -> dict:
-        eng = engine(s, log=log)
-        not_applicable(eng, s.refusal_key())
+    def measure(eng: ContextEngine) -> dict:
         texts = agreement_texts(agree_name, s.data_root, log)
         return dict(find_modifiers(eng, top=top, words=words, K=K, frequent=frequent, select=select,
                                    texts=texts, progress=progress),
                     neutral_input=s.neutral, agreement_data=agree_name if texts is not None else None)
 
-    res, hit = cached(s.checksum, "modifiers", key, compute, refresh, log, model_dir=s.path, ship=ship)
-    return dict(res, cached=hit)
+    key = s.modifiers_key(top=top, words=words, K=K, frequent=frequent, select=select, agreement=agree_name)
+    return _measured_on_engine(s, "modifiers", key, measure, refresh, log, ship, stored_only)
 
 
 def position(s: Settings, length: int = POSITION_LENGTH, refresh: bool = False, log=None, ship: bool = False,
              stored_only: bool = False) -> dict | None:
     """position_effects on a model folder, cached on disk (or shipped with the model). With stored_only:
     the stored result, or None, computing nothing. NotApplicable as for `modifiers`."""
-    key = s.position_key(length)
-    if stored_only:
-        return stored(s, "position", key, log)
-    _refused_before(s.refusal_key())
-
-    def compute() -> dict:
-        eng = engine(s, log=log)
-        not_applicable(eng, s.refusal_key())
-        return position_effects(eng, n_begin=length, n_end=length)
-
-    res, hit = cached(s.checksum, "position", key, compute, refresh, log, model_dir=s.path, ship=ship)
-    return dict(res, cached=hit)
+    return _measured_on_engine(s, "position", s.position_key(length),
+                               lambda eng: position_effects(eng, n_begin=length, n_end=length),
+                               refresh, log, ship, stored_only)
