@@ -70,6 +70,8 @@ table = pd.DataFrame([{
     "arch": r["arch"], "model": r["model"], "variant": r["variant"] or "",
     "test accuracy": r["accuracy"], "fixed (stable)": f"{r['n_fixed_points']} ({r['n_stable_fixed_points']})",
     "slow": r["n_slow_points"], "readout range": f"{r['readout_range'][0]:.2f} … {r['readout_range'][1]:.2f}",
+    "attractor": r["attractor"]["attractor_kind"],
+    "integration τ": fmt(r["attractor"]["integration_timescale"], ".0f") or "∞",
     "reference y": r["reference"]["readout"], "|λ₁|": r["reference"]["lambda1"],
     "stable": "yes" if r["reference"]["stable"] else "NO",
     "slowest τ": " · ".join("∞" if t is None else f"{t:.0f}" for t in r["timescales_top"][:3]),
@@ -91,7 +93,10 @@ st.dataframe(table, hide_index=True, width="stretch",
              column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
                             "reference y": st.column_config.NumberColumn(format="%+.2f"),
                             "|λ₁|": st.column_config.NumberColumn(format="%.4f")})
-st.caption("Fixed and slow points at the default neutral input; the reference point h*_ref is where v0, the "
+st.caption("Attractor: what the fixed and slow points make by the Method page's rule (a line attractor only where "
+           "they cover readout 0 without gaps, marginally stable, and hold the reference); integration τ: the "
+           "timescale of the largest-|λ| mode at the reference, marginal modes included. "
+           "Fixed and slow points at the default neutral input; the reference point h*_ref is where v0, the "
            "modifier strengths and the position curves are measured; slowest τ: the three slowest stable timescales "
            "there (tokens); drift: neutral tokens a state on the attractor needs to move one logit; modifiers: the "
            "strongest words with little valence of their own (s = M(1) − 1, τ in tokens; τ – where the curve does not "

@@ -1,4 +1,5 @@
-"""Dynamics: fixed points, the line attractor and its timescales (paper B)."""
+"""Dynamics: fixed points, what the attractor is (a line attractor only where the figures say so) and its
+timescales (paper B)."""
 from __future__ import annotations
 
 import altair as alt
@@ -6,8 +7,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.settings import Settings
+from core.analysis.attractor import attractor_figures
 from core.analysis.dynamics import dynamics
+from core.analysis.settings import Settings
+from core.models.store import load_model
 from core.analysis.views import dynamics_view, slowest_modes
 from ui.charts import POINT_KINDS, attractor_frame, attractor_scatter, metric_row, reference_rule, show_chart
 from ui.engine import core_call, reference_warnings
@@ -30,11 +33,11 @@ def analyse(s: Settings) -> dict:
 
     res = dynamics(s, progress=progress)
     bar.empty()
-    return {**dynamics_view(res, s.path), "cached": res["cached"]}
+    return {**dynamics_view(res, s.path), "attractor": attractor_figures(res, load_model(s.path)), "cached": res["cached"]}
 
 
 info, settings = current()
-st.title("Dynamics: fixed points and the line attractor")
+st.title("Dynamics: fixed points and the attractor")
 st.caption("Fixed points of h = F(h, x*) found from states the network visits on its training text, their "
            "linearization and slowest modes (Maheswaranathan et al., NeurIPS 2019). " + method_link("fixed-points"))
 
@@ -45,6 +48,29 @@ st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
               else f"computed in {s['seconds']:.1f} s"))
 
 reference_warnings(s["warnings"] + res["reach_warnings"])
+
+att = res["attractor"]
+st.markdown(f"**Attractor: {att['attractor_kind']}.** {att['attractor_why'][:1].upper()}{att['attractor_why'][1:]}. "
+            + method_link("attractor-figures", "The rule"))
+metric_row(
+    ("Integration timescale (tokens)", fmt_tau(att["integration_timescale"]),
+     {"delta": f"{att['integration_kind']}, |λ₁| {att['integration_lambda']:.4f}", "delta_color": "off",
+      "delta_arrow": "off",
+      "help": "|1 / ln|λ₁|| of the integration mode (the largest |λ|) at the reference point, a marginal mode "
+              "slightly above 1 included: how long the network holds what it has integrated."}),
+    ("Slowest decaying transient (tokens)", fmt_tau(att["slowest_transient_timescale"]),
+     {"help": "The slowest of the other modes with |λ| < 1: how long a word's transient push lasts at most."}),
+    ("Largest gap between attractor points", f"{att['largest_readout_gap']:.2f} logits"
+     if att["largest_readout_gap"] is not None else "n/a",
+     {"help": "Between neighbouring fixed or slow points, where the readout is in play (within 4 logits of 0): "
+              "a state in a gap is not held."}),
+    ("Marginal points near readout 0", "none near 0" if att["near_zero_marginal_share"] is None
+     else f"{att['near_zero_marginal_share']:.0%} of {att['near_zero_points']}",
+     {"help": "Of the points within 1 logit of 0, the share with 0.99 ≤ |λ₁| ≤ 1 + tolerance (marginally stable)."}),
+    ("Reference drift per median document", "n/a" if att["reference_drift_per_doc"] is None
+     else f"{att['reference_drift_per_doc']:+.2f} logits",
+     {"help": "How far the readout moves when the reference point is run through a median document's number of "
+              "neutral inputs."}))
 
 capped = s["drift_capped_share"]
 metric_row(
@@ -107,7 +133,7 @@ with right:
         color=alt.Color("stability:N", scale=alt.Scale(domain=["stable", "unstable"], range=["#2b8cbe", "#d62728"])),
         shape=alt.Shape("kind:N", scale=POINT_KINDS), tooltip=tip)
     show_chart(line + reference_rule([1.0]), "lambda1", fp)
-    st.caption("On a line attractor |λ₁| stays close to 1 along the whole attractor (dashed: |λ| = 1); red points "
+    st.caption("Were this a line attractor, |λ₁| would stay close to 1 along all of it (dashed: |λ| = 1); red points "
                "are unstable (|λ₁| above 1 + tolerance): states leave them.")
 
 st.subheader("Slowest modes at the reference point")

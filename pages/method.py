@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.analysis import attractor as A
 from core.analysis.error_analysis import SLICES
 from ui.navigation import ANCHORS
 from ui.state import current
 
 TITLES = {"readout": "Readout y and P(positive)", "fixed-points": "Fixed points, slow points and the line attractor",
           "linearisation": "Linearisation: Jacobian, eigenvalues, timescales, drift",
+          "attractor-figures": "What the attractor is: when to call it a line",
           "neutral-input": "The neutral input x\\*", "reference": "The reference point h\\*_ref",
           "valence": "Persistent valence v, exact v_relax and context-free v0",
           "modulation": "Contextual modulation m = v / v0", "deflection": "Deflection off the attractor",
@@ -105,6 +107,32 @@ read("|λ₁| ≈ 1 with a gap to λ₂ (slow memory, fast transients); a slowes
      "a linearisation error of tens of percent (the linear picture is a poor description there), unstable modes at the "
      "point in question, or a drift shorter than the documents (the network forgets the start of a review before the "
      "end). Complex eigenvalues come in pairs and make a push oscillate as it decays; their τ uses |λ|.")
+
+# ---- attractor figures --------------------------------------------------------------------------
+section("attractor-figures", "paper B found a *line* of resting states in its networks. Whether a given network has "
+                             "one is measured, not assumed: points on both sides of 0 are not enough.")
+st.latex(r"\tau_\mathrm{int} = \frac{1}{\lvert \ln|\lambda_1| \rvert}\ \text{tokens at } h^*_\mathrm{ref}, "
+         r"\qquad \text{drift} = y(\Phi_T(h^*_\mathrm{ref})) - y(h^*_\mathrm{ref}),\ T = \text{median document}")
+st.markdown(
+    "- **Integration timescale**: of the integration mode (the largest |λ|) at the reference point, a marginal mode "
+    "slightly above 1 included and labelled (marginal, growing or decaying); shown apart from the **slowest decaying "
+    "transient**, the slowest of the other modes.\n"
+    f"- **Largest gap** between neighbouring fixed or slow points, counted where the readout is in play (within "
+    f"{A.GAP_WINDOW:g} logits of 0).\n"
+    f"- **Marginal points near 0**: of the points within {A.NEAR_ZERO:g} logit of readout 0, the share with "
+    f"{A.MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + 10⁻³.\n"
+    "- **Reference drift**: how far the readout moves when the reference point reads a median document's number of "
+    "neutral inputs.\n\n"
+    "**The rule.** The explorer says *line attractor* only when the fixed and slow points reach both sides of readout "
+    f"0, with no gap over {A.GAP_MAX:g} logit between neighbours within {A.GAP_WINDOW:g} logits of 0, at least "
+    f"{A.MARGINAL_SHARE_MIN:.0%} of the points near 0 marginally stable, and a reference drift under "
+    f"{A.DRIFT_SHARE_MAX:.0%} of the points' readout extent per median document. Otherwise it says what there is: "
+    f"*{A.ONE_SIDED}* (every point on one side of 0), *{A.GAPPED}* (nothing holds the states in between), or "
+    f"*{A.LEAKY}* (points all along, but not marginal near 0, or the reference leaks).")
+read("the verdict above the Dynamics page's figures. The toy GRU, built to integrate, meets the rule; a real network "
+     "that does not is a finding about that network (paper B reports lines), not a failure of the page.",
+     "a dynamics analysis with few converged seeds (points may be missing where the network has them), or a neutral "
+     "input that puts the reference far from 0; the gap and the near-0 share depend on which points were found.")
 
 # ---- neutral input ------------------------------------------------------------------------------
 section("neutral-input", "what 'a word that means nothing' is for this network. Fixed points, neutral steps and "

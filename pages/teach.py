@@ -6,8 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.analysis.api import dynamics, modifiers
+from core.analysis.attractor import attractor_figures
 from core.analysis.settings import Settings
-from core.analysis.api import modifiers
 from core.analysis.context import M_BAND, ContextEngine
 from core.analysis.views import (
     ABOUT_ONE,
@@ -52,6 +53,13 @@ def model_engine(name: str) -> tuple[ContextEngine, str]:
         st.stop()
     s = core_call(Settings.of, path, n_seeds=DEFAULT_SEEDS)
     return core_call(get_engine, s), s.checksum
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def attractor_of(_eng: ContextEngine, checksum: str) -> dict:
+    """The attractor figures and verdict of a shipped RNN at its default settings (cached per weights)."""
+    s = Settings.of(_eng.clf.path, n_seeds=DEFAULT_SEEDS)
+    return attractor_figures(dynamics(s), _eng.clf)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -374,8 +382,12 @@ def step_real(toy_eng: ContextEngine, toy_checksum: str) -> None:
     if off:
         st.info(f"In {', '.join(f'“{t}”' for t in off)}, the linear estimate v of “good” and the exact v_relax "
                 f"disagree on {name}: m, built on v, is unreliable there; compare the v_relax column instead.")
+    att = core_call(attractor_of, eng, checksum)
     st.markdown(
-        "Real networks are messier than the toy. Their neutral 'no opinion' point may sit away from a score of 0, "
+        f"Real networks are messier than the toy. The toy's resting states form a line; {name}'s, measured by the "
+        f"same rule, form: **{att['attractor_kind']}** ({att['attractor_why']}). "
+        + method_link("attractor-figures", "The rule") + "\n\n"
+        "Their neutral 'no opinion' point may sit away from a score of 0, "
         "which squeezes every measurement; the quick linear estimate v and the exact v_relax can disagree (then "
         "trust v_relax, and m less); and a word like “very” may change little. Look for the same *patterns* — m "
         "below 1 or below 0 after negations, above 1 after intensifiers — rather than the toy's clean numbers. The "

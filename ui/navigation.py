@@ -37,7 +37,7 @@ PAGES = (
 )
 METHOD_URL = next(p.url_path for p in PAGES if p.title == "Method")
 # The Method page's sections, in page order; each is the anchor of its st.header.
-ANCHORS = ("readout", "fixed-points", "linearisation", "neutral-input", "reference", "valence", "modulation",
+ANCHORS = ("readout", "fixed-points", "linearisation", "attractor-figures", "neutral-input", "reference", "valence", "modulation",
            "deflection", "modifiers", "position", "bow", "errors")
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from core.analysis.api import modifiers, position, stored_dynamics
+from core.analysis.attractor import attractor_figures
 from core.analysis.dynamics import attractor_plane, model_reach_warnings
 from core.analysis.settings import Settings
 from core.analysis.modifiers import fitted_timescale, weak_effect_warnings
@@ -151,6 +152,12 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
             "median_doc_tokens": s["median_doc_tokens"],
             "linearization_error_median": s["linearization_error_median"],
             "warnings": _warnings(s, eig, pos) + reach})
+        fig = attractor_figures(dyn, load_model(path))
+        out["attractor"] = {k: fig[k] for k in ("attractor_kind", "attractor_why", "integration_lambda",
+                                                "integration_kind", "integration_timescale",
+                                                "slowest_transient_timescale", "largest_readout_gap",
+                                                "near_zero_marginal_share", "near_zero_points",
+                                                "reference_drift_per_doc")}
     if mods is not None:
         out.update({
             "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
@@ -251,6 +258,16 @@ def table(rows_: list[dict]) -> str:
                if g else "-")
         na = "does not apply (w . r1 = 0)" if r.get("not_applicable") else "-"
         lines.append(f"{r['arch']:8} {r['model']:14} {mods or na:48} {pos_s if pos else na:30} {gap}")
+    lines += ["", "attractor (the rule of METHOD section 5; tau in tokens, gap and drift in logits):"]
+    for r in rows_:
+        a = r.get("attractor")
+        if a:
+            share = a["near_zero_marginal_share"]
+            lines.append(f"  {r['model']}: {a['attractor_kind']}; integration tau {_num(a['integration_timescale'], '.0f')} "
+                         f"({a['integration_kind']}), slowest transient {_num(a['slowest_transient_timescale'], '.0f')}, "
+                         f"largest gap {_num(a['largest_readout_gap'], '.2f')}, marginal near 0 "
+                         f"{'-' if share is None else format(share, '.0%')} of {a['near_zero_points']}, "
+                         f"reference drift/doc {_num(a['reference_drift_per_doc'], '+.2f')}")
     lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not listed):"]
     for r in rows_:
         if "known" in r:

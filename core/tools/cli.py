@@ -274,8 +274,11 @@ def cmd_analyze(args) -> int:
     bar.close()
     from core.analysis.dynamics import model_reach_warnings
     from core.models.store import resolve_model_dir
+    from core.analysis.attractor import attractor_figures
+    from core.models.store import load_model
     s = dict(res["summary"], cached=hit)
     s["warnings"] = s["warnings"] + model_reach_warnings(res, resolve_model_dir(args.model))
+    s.update({k: v for k, v in attractor_figures(res, load_model(resolve_model_dir(args.model))).items() if k not in s})
     if args.json:
         print(json.dumps(s))
         return 0
@@ -287,6 +290,15 @@ def cmd_analyze(args) -> int:
           f"{s['attractor_readout_range'][0]:.2f} .. {s['attractor_readout_range'][1]:.2f}")
     print(f"  reference point: readout {s['reference_readout']:+.3f}, |lambda_1| = {s['lambda1_reference']:.4f} "
           f"({'stable' if s['reference_stable'] else 'UNSTABLE'})")
+    print(f"  attractor: {s['attractor_kind']} ({s['attractor_why']})")
+    print(f"  integration mode at the reference: |lambda_1| {s['integration_lambda']:.4f} ({s['integration_kind']}), "
+          f"timescale {_tau_text(s['integration_timescale'])} tokens; slowest decaying transient "
+          f"{_tau_text(s['slowest_transient_timescale'])} tokens")
+    near = s["near_zero_marginal_share"]
+    drift_doc = s["reference_drift_per_doc"]
+    print(f"  largest readout gap between attractor points: {s['largest_readout_gap']:.2f} logits; points within 1 "
+          f"logit of 0: {s['near_zero_points']}" + (f" ({near:.0%} marginally stable)" if near is not None else "")
+          + (f"; reference drift over a median document {drift_doc:+.2f} logits" if drift_doc is not None else ""))
     capped = f" ({s['drift_capped_share']:.0%} of points never moved 1 logit in {s['drift_max_steps']} steps)" \
         if s["drift_capped_share"] else ""
     print(f"  drift: {s['drift_tokens_per_logit']:.0f} neutral tokens per logit unit (median document "

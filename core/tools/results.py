@@ -299,6 +299,20 @@ def _dynamics_lines(dyn: dict) -> list[str]:
             f"{s['linearization_error_median']:.1%}"]
 
 
+def _attractor_lines(a: dict | None) -> list[str]:
+    """What the attractor is, by the rule of METHOD section 5 (as `analyze` prints it)."""
+    if not a:
+        return []
+    share = a["near_zero_marginal_share"]
+    return [f"- attractor: **{a['attractor_kind']}** ({a['attractor_why']})",
+            f"- integration mode at the reference: |lambda_1| {a['integration_lambda']:.4f} ({a['integration_kind']}), "
+            f"timescale {_num(a['integration_timescale'], '.1f')} tokens; slowest decaying transient "
+            f"{_num(a['slowest_transient_timescale'], '.1f')} tokens; largest readout gap "
+            f"{_num(a['largest_readout_gap'], '.2f')} logits; points within 1 logit of 0: {a['near_zero_points']}"
+            + ("" if share is None else f" ({share:.0%} marginally stable)")
+            + f"; reference drift over a median document {_num(a['reference_drift_per_doc'], '+.2f')} logits"]
+
+
 def _modifier_lines(name: str, mods: dict) -> list[str]:
     """The modifier screen and its list, in `python -m core modifiers MODEL`'s formats."""
     sc = mods["screen"]
@@ -353,7 +367,7 @@ def model_section(m: dict) -> list[str]:
     dyn, row = m.get("dynamics"), m.get("row") or {}
     if dyn is None:
         return out + [f"No dynamics analysis is stored (`python -m core ship {name}`).", ""]
-    out += ["Dynamics (`analyze`):", ""] + _dynamics_lines(dyn) + [""]
+    out += ["Dynamics (`analyze`):", ""] + _dynamics_lines(dyn) + _attractor_lines(row.get("attractor")) + [""]
     if m.get("reach"):
         out += ["Modifiers and position (`modifiers`, `position`): **do not apply** at this neutral input: the "
                 "integration mode at the reference point does not reach the readout (w . r_1 = 0), so every ratio to "
