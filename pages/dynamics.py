@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.attractor import attractor_figures
+from core.analysis.attractor import GAP_WINDOW, MARGINAL_LOW, NEAR_ZERO, attractor_figures
 from core.analysis.dynamics import dynamics
 from core.analysis.settings import Settings
 from core.models.store import load_model
@@ -53,24 +53,26 @@ att = res["attractor"]
 st.markdown(f"**Attractor: {att['attractor_kind']}.** {att['attractor_why'][:1].upper()}{att['attractor_why'][1:]}. "
             + method_link("attractor-figures", "The rule"))
 metric_row(
-    ("Integration timescale (tokens)", fmt_tau(att["integration_timescale"]),
+    ("Integration τ (tokens)", fmt_tau(att["integration_timescale"]),
      {"delta": f"{att['integration_kind']}, |λ₁| {att['integration_lambda']:.4f}", "delta_color": "off",
       "delta_arrow": "off",
       "help": "|1 / ln|λ₁|| of the integration mode (the largest |λ|) at the reference point, a marginal mode "
               "slightly above 1 included: how long the network holds what it has integrated."}),
-    ("Slowest decaying transient (tokens)", fmt_tau(att["slowest_transient_timescale"]),
-     {"help": "The slowest of the other modes with |λ| < 1: how long a word's transient push lasts at most."}),
-    ("Largest gap between attractor points", f"{att['largest_readout_gap']:.2f} logits"
+    ("Slowest transient τ", fmt_tau(att["slowest_transient_timescale"]),
+     {"help": "The slowest decaying transient (tokens): the slowest of the other modes with |λ| < 1, how long a "
+              "word's transient push lasts at most."}),
+    ("Largest point gap", f"{att['largest_readout_gap']:.2f} logits"
      if att["largest_readout_gap"] is not None else "n/a",
-     {"help": "Between neighbouring fixed or slow points, where the readout is in play (within 4 logits of 0): "
-              "a state in a gap is not held."}),
-    ("Marginal points near readout 0", "none near 0" if att["near_zero_marginal_share"] is None
+     {"help": "The largest readout gap between neighbouring fixed or slow points, where the readout is in play "
+              f"(within {GAP_WINDOW:g} logits of 0): a state in a gap is not held."}),
+    ("Marginal near 0", "none near 0" if att["near_zero_marginal_share"] is None
      else f"{att['near_zero_marginal_share']:.0%} of {att['near_zero_points']}",
-     {"help": "Of the points within 1 logit of 0, the share with 0.99 ≤ |λ₁| ≤ 1 + tolerance (marginally stable)."}),
-    ("Reference drift per median document", "n/a" if att["reference_drift_per_doc"] is None
+     {"help": f"Of the points within {NEAR_ZERO:g} logit of 0, the share with {MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + "
+              "tolerance (marginally stable)."}),
+    ("Reference drift / doc", "n/a" if att["reference_drift_per_doc"] is None
      else f"{att['reference_drift_per_doc']:+.2f} logits",
-     {"help": "How far the readout moves when the reference point is run through a median document's number of "
-              "neutral inputs."}))
+     {"help": "The reference point's drift: how far the readout moves when it is run through a median "
+              "document's number of neutral inputs."}))
 
 capped = s["drift_capped_share"]
 metric_row(

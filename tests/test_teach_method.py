@@ -90,6 +90,14 @@ def test_teach_every_step_runs():
     real = at.selectbox(key="teach_real")
     assert real.value != "toy-gru" and "toy-gru" not in real.options
     assert len(at.dataframe[0].value) == 3
+    # The real network's attractor, by the same rule as the toy's line: its own verdict, not the toy's.
+    from core.analysis.api import dynamics
+    from core.analysis.attractor import attractor_figures
+    from core.analysis.settings import Settings
+    from core.models.store import load_model
+    s = Settings.of(real.value)
+    kind = attractor_figures(dynamics(s), load_model(s.path))["attractor_kind"]
+    assert any(f"form: **{kind}**" in md.value for md in at.markdown)
     assert at.button(key="teach_next").disabled  # the last step
     at.button(key="teach_prev").click().run()
     assert not at.exception and at.radio(key="teach_step").value == at.radio(key="teach_step").options[4]
