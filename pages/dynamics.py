@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis.attractor import GAP_WINDOW, MARGINAL_LOW, NEAR_ZERO, attractor_figures
-from core.analysis.dynamics import dynamics
+from core.analysis.dynamics import dynamics_of
 from core.analysis.settings import Settings
 from core.models.store import load_model
 from core.analysis.views import dynamics_view, slowest_modes
@@ -31,9 +31,11 @@ def analyse(s: Settings) -> dict:
         bar.progress(n_converged / max(n_total, 1),
                      text=f"Levenberg-Marquardt iteration {iteration + 1}: {n_converged} / {n_total} seeds converged")
 
-    res = dynamics(s, progress=progress)
+    clf = load_model(s.path)   # read once for the analysis, the readout vector and the reference's drift
+    res = dynamics_of(clf, s, progress=progress)
     bar.empty()
-    return {**dynamics_view(res, s.path), "attractor": attractor_figures(res, load_model(s.path)), "cached": res["cached"]}
+    return {**dynamics_view(res, s.path, clf.model.readout_vector()[0]), "attractor": attractor_figures(res, clf),
+            "cached": res["cached"]}
 
 
 info, settings = current()

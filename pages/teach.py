@@ -6,8 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis.api import dynamics, modifiers
+from core.analysis.api import modifiers
 from core.analysis.attractor import attractor_figures
+from core.analysis.dynamics import dynamics_of
 from core.analysis.settings import Settings
 from core.analysis.context import M_BAND, ContextEngine
 from core.analysis.views import (
@@ -59,7 +60,7 @@ def model_engine(name: str) -> tuple[ContextEngine, str]:
 def attractor_of(_eng: ContextEngine, checksum: str) -> dict:
     """The attractor figures and verdict of a shipped RNN at its default settings (cached per weights)."""
     s = Settings.of(_eng.clf.path, n_seeds=DEFAULT_SEEDS)
-    return attractor_figures(dynamics(s), _eng.clf)
+    return attractor_figures(dynamics_of(_eng.clf, s), _eng.clf)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
