@@ -67,7 +67,7 @@ metric_row(
      if att["largest_readout_gap"] is not None else "n/a",
      {"help": "The largest readout gap between neighbouring fixed or slow points, where the readout is in play "
               f"(within {GAP_WINDOW:g} logits of 0): a state in a gap is not held."}),
-    ("Marginal near 0", "none near 0" if att["near_zero_marginal_share"] is None
+    ("Marginal near 0", "none" if att["near_zero_marginal_share"] is None
      else f"{att['near_zero_marginal_share']:.0%} of {att['near_zero_points']}",
      {"help": f"Of the points within {NEAR_ZERO:g} logit of 0, the share with {MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + "
               "tolerance (marginally stable)."}),

@@ -57,8 +57,8 @@ def attractor(_eng: ContextEngine, settings: Settings) -> pd.DataFrame:
 
 info, settings = current()
 st.title("Phrase: how each token moves the readout")
-st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0 and deflection off the line "
-           "attractor, token by token (Maheswaranathan & Sussillo, ICML 2020). "
+st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0 and deflection off the attractor "
+           "(its fixed and slow points), token by token (Maheswaranathan & Sussillo, ICML 2020). "
            + method_link("valence"))
 
 eng = engine_for(settings)
