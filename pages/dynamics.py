@@ -116,7 +116,9 @@ metric_row(
 metric_row(
     ("Attractor alignment |cos(r₁, PC1)|", f"{s['attractor_alignment']:.3f}"),
     ("Linearization error (median)", f"{s['linearization_error_median']:.1%}",
-     {"help": f"One-step relative error at the nearest fixed point, {s['linearization_error_n']} visited states."}),
+     {"help": f"One-step error of the linear picture at the nearest attractor point, {s['linearization_error_n']} "
+              "visited states, relative to the size of the state it reaches. Relative to the step it has to predict "
+              "it is larger (`python -m core validity MODEL --on DATA` gives both)."}),
     ("PCA variance, visited states", pct(s["pc_variance_explained"]), {"help": "PC1 / PC2 / PC3"}),
     ("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), {"help": "PC1 / PC2 / PC3"}))
 

@@ -100,7 +100,10 @@ st.markdown(
     "remembered, the rest is forgotten. w · r₁ is how much moving along r₁ changes the readout.\n"
     "- **Drift.** A real attractor leaks: the drift is the number of neutral tokens a state on it needs to move its "
     "readout by one logit (median over points, capped at 2,000). Compare it with the median document length.\n"
-    "- **Linearisation error:** the one-step relative error of the linear formula above on states from real text.")
+    "- **Linearisation error:** the one-step error of the linear formula above on states from real text, relative "
+    "to the size of the state it reaches (the Dynamics page). Relative to the *step* it must predict, F(h, x) − h, "
+    "it is larger: `python -m core validity` reports both, and the v_relax steps K against the "
+    "slowest decaying transient.")
 read("|λ₁| ≈ 1 with a gap to λ₂ (slow memory, fast transients); a slowest timescale much longer than a document; "
      "a drift longer than a document; r₁ aligned with the attractor's first principal component; a linearisation "
      "error of about 10% or less.",

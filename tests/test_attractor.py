@@ -93,3 +93,42 @@ def test_the_shipped_networks(name, kind):
     s = Settings.of(name)
     f = A.attractor_figures(stored_dynamics(s), load_model(s.path))
     assert f["attractor_kind"] == kind
+
+
+class Tanh1(nn.Module):
+    """F(h, x) = tanh(2 h) + x on one unit: a fixed point at h* = 0 with x* = 0, J_rec = 2, J_inp = 1 there."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(3, 1)
+        self.h0 = nn.Parameter(torch.zeros(1, dtype=torch.float64))
+        self.state_size = 1
+
+    def step(self, h, x):
+        return torch.tanh(2 * h) + x
+
+    def logit_of_state(self, h):
+        return h[..., 0]
+
+
+def test_linearization_error_relative_to_the_step_and_to_the_state():
+    """Hand-worked at h = 0.5, x = 0: F = tanh(1) = 0.7616, the linear prediction 2 * 0.5 = 1, so the residual
+    0.2384 is 31% of the state F but 91% of the step F - h = 0.2616: dividing by the state flatters."""
+    from core.analysis.dynamics import as_float64, linearization_error, linearization_step_error
+    model = as_float64(Tanh1())
+    pts, h, x = torch.zeros(1, 1, dtype=torch.float64), torch.tensor([[0.5]], dtype=torch.float64), \
+        torch.zeros(1, 1, dtype=torch.float64)
+    res = 1.0 - math.tanh(1.0)
+    assert float(linearization_error(model, pts, h, x)) == pytest.approx(res / math.tanh(1.0), rel=1e-9)
+    assert float(linearization_step_error(model, pts, h, x)) == pytest.approx(res / (math.tanh(1.0) - 0.5), rel=1e-9)
+
+
+def test_validity_reports_k_against_the_slowest_transient():
+    from core.analysis.context import engine, validity
+    from core.data import toy
+    eng = engine(Settings.of("toy-gru"))
+    res = validity(eng, toy.generate(40, seed=3).texts, max_tokens=400)
+    tau = A.integration_figures(eng.modes_lam[eng.ref].numpy())["slowest_transient_timescale"]
+    assert res["slowest_transient_timescale"] == pytest.approx(tau)
+    assert res["relax_steps_needed"] == math.ceil(5 * tau) and res["relax_steps"] == eng.relax_steps
+    assert res["linearization_error_step_median"] > res["linearization_error_state_median"]

@@ -17,6 +17,7 @@ import threading
 import numpy as np
 import torch
 
+from core.analysis.attractor import integration_figures
 from core.analysis.dynamics import (
     COMPLEX_TOL,
     as_float64,
@@ -24,6 +25,8 @@ from core.analysis.dynamics import (
     dynamics_of,
     eigenmodes,
     jacobian_rec,
+    linearization_error,
+    linearization_step_error,
     mode_time,
     nearest_fixed_point,
     neutral_input,
@@ -37,6 +40,7 @@ from core.models.store import load_model
 
 MAX_TOKENS = 2000
 RELAX_MIN, RELAX_MAX = 50, 1000   # bounds of the neutral steps K in v_relax
+RELAX_TRANSIENTS = 5              # K should cover this many slowest transient timescales
 M_BAND = 0.2  # per-token display: |m - 1| within this band reads as "about 1" (no context effect)
 LINEAR_TOL = 0.5  # v "agrees" with v_relax when |v - v_relax| <= this x max(|v_relax|, valence threshold)
 EXCITED_FRACTION = 0.5  # a mode is "excited" when its amplitude is at least this share of the largest
@@ -84,11 +88,15 @@ class ContextEngine:
         that the attractor's own drift moves the state by at most 0.2 logit (drift / 5), within RELAX_MIN..
         RELAX_MAX steps. On a leaky attractor a longer K measures the drift, not the token."""
         tau2 = float(self.modes_tau[self.ref, 1]) if self.modes_tau.shape[1] > 1 else 10.0
-        k = 5 * tau2 if math.isfinite(tau2) else RELAX_MAX
+        k = RELAX_TRANSIENTS * tau2 if math.isfinite(tau2) else RELAX_MAX
         drift = self.summary.get("drift_tokens_per_logit")
         if drift is not None and math.isfinite(drift):
             k = min(k, drift / 5)
         return int(min(RELAX_MAX, max(RELAX_MIN, math.ceil(k))))
+
+    def slowest_transient(self) -> float | None:
+        """The slowest decaying transient's timescale at the reference (tokens; the integration mode apart)."""
+        return integration_figures(self.modes_lam[self.ref].numpy())["slowest_transient_timescale"]
 
     # ---- core quantities --------------------------------------------------------------------
     def nearest(self, h: torch.Tensor) -> torch.Tensor:
@@ -307,8 +315,15 @@ def validity(eng: ContextEngine, texts: list[str], max_tokens: int = 4000, seed:
     vr = torch.cat([eng.v_relax(h[i:i + 512], x[i:i + 512]) for i in range(0, h.shape[0], 512)])
     big = vr.abs() > eng.valence_threshold
     corr = float(np.corrcoef(v.numpy(), vr.numpy())[0, 1]) if v.std() > 0 and vr.std() > 0 else float("nan")
+    lin_state = linearization_error(eng.model, eng.points, h, x, eng.scale)   # as the dynamics summary has it
+    lin_step = linearization_step_error(eng.model, eng.points, h, x, eng.scale)
+    transient = eng.slowest_transient()
     return {"n_tokens": int(h.shape[0]), "pearson_r": corr,
             "n_valenced": int(big.sum()),
             "sign_agreement": float((torch.sign(v[big]) == torch.sign(vr[big])).float().mean()) if big.any() else None,
             "median_relative_error": float(((v[big] - vr[big]).abs() / vr[big].abs()).median()) if big.any() else None,
-            "relax_steps": eng.relax_steps, "neutral_input": eng.neutral}
+            "linearization_error_state_median": float(lin_state.median()),
+            "linearization_error_step_median": float(lin_step.median()),
+            "relax_steps": eng.relax_steps, "slowest_transient_timescale": transient,
+            "relax_steps_needed": None if transient is None else math.ceil(RELAX_TRANSIENTS * transient),
+            "neutral_input": eng.neutral}

@@ -430,17 +430,33 @@ def attractor_plane(points: torch.Tensor, scale: torch.Tensor, w: torch.Tensor) 
     return mu, axes
 
 
-def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor,
-                        scale: torch.Tensor | None = None) -> torch.Tensor:
-    """||F(h, x) - [h* + J_rec (h - h*) + J_inp (x - x*)]|| / ||F(h, x)|| at the nearest fixed point h*
-    (nearest in coordinates divided by `scale`, when given)."""
+def linearization_residual(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor,
+                           scale: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(||F(h, x) - [h* + J_rec (h - h*) + J_inp (x - x*)]||, F(h, x)) at the nearest fixed point h* (nearest in
+    coordinates divided by `scale`, when given): what the linear picture misses of each step, and the step's end."""
     near = nearest_fixed_point(points, h_prev, scale)
     hs = points[near]
     x0 = neutral_input(model, x.shape[0])
     Jr, Ji = jacobians(model, hs, x0)
     pred = hs + (Jr @ (h_prev - hs).unsqueeze(-1)).squeeze(-1) + (Ji @ (x - x0).unsqueeze(-1)).squeeze(-1)
     true = model.step(h_prev, x)
-    return torch.linalg.vector_norm(true - pred, dim=1) / torch.linalg.vector_norm(true, dim=1).clamp(min=1e-12)
+    return torch.linalg.vector_norm(true - pred, dim=1), true
+
+
+def linearization_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor,
+                        scale: torch.Tensor | None = None) -> torch.Tensor:
+    """The linearization residual relative to the state's size, ||F(h, x)|| (as stored in the dynamics summary;
+    `linearization_step_error` divides by the step instead, which is what the linear picture must predict)."""
+    res, true = linearization_residual(model, points, h_prev, x, scale)
+    return res / torch.linalg.vector_norm(true, dim=1).clamp(min=1e-12)
+
+
+def linearization_step_error(model, points: torch.Tensor, h_prev: torch.Tensor, x: torch.Tensor,
+                             scale: torch.Tensor | None = None) -> torch.Tensor:
+    """The linearization residual relative to the step it should predict, ||F(h, x) - h||: a large state makes the
+    error look small next to ||F(h, x)|| however poorly the step itself is predicted."""
+    res, true = linearization_residual(model, points, h_prev, x, scale)
+    return res / torch.linalg.vector_norm(true - h_prev, dim=1).clamp(min=1e-12)
 
 
 def integration_mode(lam: complex, r: np.ndarray, l: np.ndarray,

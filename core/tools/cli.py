@@ -421,6 +421,16 @@ def cmd_validity(args) -> int:
               f"on {res['n_valenced']} valenced tokens: sign agreement {res['sign_agreement'] or float('nan'):.1%}, "
               f"median relative error {res['median_relative_error'] or float('nan'):.1%} "
               f"(K = {res['relax_steps']} neutral steps, neutral input {res['neutral_input']})")
+        print(f"linearization error (median), relative to the step it predicts: "
+              f"{res['linearization_error_step_median']:.1%}; relative to the state's size (as `analyze` reports "
+              f"it): {res['linearization_error_state_median']:.1%}")
+        need = res["relax_steps_needed"]
+        if need is not None:
+            print(f"K = {res['relax_steps']} against the slowest decaying transient, "
+                  f"{res['slowest_transient_timescale']:.0f} tokens: transients need {need} steps to fade"
+                  + ("" if res["relax_steps"] >= need else
+                     "; K is shorter (it is capped at a fifth of the drift time, so the attractor's own drift does "
+                     "not swamp the token, and at 1,000 steps), so v_relax still holds part of the transient"))
     return 0
 
 
