@@ -12,13 +12,13 @@ import torch.nn.functional as F
 
 from core.analysis.context import engine
 from core.analysis.dynamics import as_float64, neutral_vector, solve_fixed_points, speed_q, visited_states
-from core.analysis.settings import Q_TOL, Settings, resolve_neutral
+from core.analysis.settings import Q_TOL, Settings
 from core.analysis.modifiers import probe_words, screen
 from core.data.loaders import load_dataset
 from core.data.text import tokenize
 from core.experiments.train import resolve_device, resolve_path
 from core.models.rnn import SentimentRNN
-from core.models.store import load_model, read_json
+from core.models.store import load_model
 from core.tools import browser
 
 
@@ -65,19 +65,17 @@ def bench_train(model_name: str | None = None, seq_len: int = 200, batch_size: i
             "auto_path": resolve_path("auto", dev, arch)}
 
 
-def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = None, adam_lr: float = 1e-2,
-                       adam_cap_s: float = 600.0, seed: int = 0, neutral: str | None = None, log=None) -> dict:
-    """Seconds to bring the same seeds to q < 1e-8: this project's solver vs plain Adam on q."""
+def bench_fixed_points(s: Settings, adam_lr: float = 1e-2, adam_cap_s: float = 600.0, log=None) -> dict:
+    """Seconds to bring the same seeds to q < 1e-8 (s.n_seeds states visited on s.seed_data()): this project's
+    solver vs plain Adam on q."""
 
-    clf = load_model(model_name)
-    data = data or read_json(clf.path / "metrics.json").get("dataset")
-    neutral = resolve_neutral(clf.path, neutral)
-    model = as_float64(clf.model, neutral_vector(clf, neutral))
-    texts = load_dataset(data).texts
-    rng = np.random.default_rng(seed)
+    clf = load_model(s.path)
+    model = as_float64(clf.model, neutral_vector(clf, s.neutral))
+    texts = load_dataset(s.seed_data(), s.data_root).texts
+    rng = np.random.default_rng(s.seed)
     texts = [texts[i] for i in sorted(rng.choice(len(texts), min(500, len(texts)), replace=False))]
-    _, _, states = visited_states(model, [s for s in clf.encode(texts) if s], seed=seed)
-    seeds = states[torch.randperm(states.shape[0], generator=torch.Generator().manual_seed(seed))[:n_seeds]]
+    _, _, states = visited_states(model, [q for q in clf.encode(texts) if q], seed=s.seed)
+    seeds = states[torch.randperm(states.shape[0], generator=torch.Generator().manual_seed(s.seed))[:s.n_seeds]]
     t0 = time.perf_counter()
     _, q = solve_fixed_points(model, seeds)
     ours_s = time.perf_counter() - t0
@@ -102,20 +100,20 @@ def bench_fixed_points(model_name: str, n_seeds: int = 1000, data: str | None = 
         if log and steps % 500 == 0:
             log(f"adam step {steps}: {adam_conv:.1%} converged, {elapsed:.0f} s")
     adam_s = reached if reached is not None else time.perf_counter() - t0
-    return {"model": clf.name, "n_seeds": int(seeds.shape[0]), "tolerance": Q_TOL, "neutral_input": neutral,
+    return {"model": clf.name, "n_seeds": int(seeds.shape[0]), "tolerance": Q_TOL, "neutral_input": s.neutral,
             "ours_seconds": round(ours_s, 2), "ours_converged": ours_conv,
             "adam_seconds": round(adam_s, 2), "adam_converged": adam_conv, "adam_steps": steps,
             "adam_lr": adam_lr, "adam_reached_our_share": reached is not None,
             "speedup": round(adam_s / ours_s, 2), "threads": torch.get_num_threads()}
 
 
-def bench_context(model_name: str, n_runs: int = 20, neutral: str | None = None) -> dict:
+def bench_context(s: Settings, n_runs: int = 20) -> dict:
     """Per-token analysis latency (100 tokens, median of n_runs; `phrase_ms_median` without the
     exact v_relax check, `phrase_exact_ms_median` with it), full-vocabulary modifier screen time,
     and peak resident memory."""
     import resource  # lazy: POSIX-only module, read only where it is measured
 
-    eng = engine(Settings.of(model_name, neutral=neutral))
+    eng = engine(s)
     rng = torch.Generator().manual_seed(0)
     words = [eng.vocab.itos[int(i)] for i in torch.randint(2, min(len(eng.vocab), 2000), (100,), generator=rng)]
     text = " ".join(words)
@@ -136,7 +134,7 @@ def bench_context(model_name: str, n_runs: int = 20, neutral: str | None = None)
     screen(eng, probe_ids, probe_v0)
     screen_s = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"model": model_name, "phrase_tokens": n_tokens, "phrase_ms_median": phrase_ms,
+    return {"model": s.name, "phrase_tokens": n_tokens, "phrase_ms_median": phrase_ms,
             "phrase_exact_ms_median": exact_ms,
             "screen_seconds": screen_s, "vocab_size": len(eng.vocab), "n_probe": len(probe_ids),
             "peak_mb": peak_mb, "relax_steps": eng.relax_steps, "threads": torch.get_num_threads()}

@@ -479,7 +479,7 @@ def cmd_bench(args) -> int:
         return 0
     if args.what == "context":
         from core.tools.bench import bench_context
-        res = bench_context(args.model or "imdb-gru")
+        res = bench_context(_settings(args, args.model or "imdb-gru"))
         if args.json:
             print(json.dumps(res))
         else:
@@ -492,7 +492,7 @@ def cmd_bench(args) -> int:
             print("error: bench fixed-points needs a MODEL", file=sys.stderr)
             return 2
         from core.tools.bench import bench_fixed_points
-        res = bench_fixed_points(args.model, args.n_seeds, adam_lr=args.adam_lr, adam_cap_s=args.adam_cap,
+        res = bench_fixed_points(_settings(args), adam_lr=args.adam_lr, adam_cap_s=args.adam_cap,
                                  log=lambda m: print(m, file=sys.stderr))
         if args.json:
             print(json.dumps(res))
