@@ -18,12 +18,12 @@ import math
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core.analysis.api import modifiers, position, stored_dynamics
 from core.analysis.attractor import attractor_figures
-from core.analysis.dynamics import attractor_plane, model_reach_warnings
+from core.analysis.dynamics import model_reach_warnings
 from core.analysis.settings import Settings
+from core.analysis.views import dynamics_view
 from core.analysis.modifiers import fitted_timescale, weak_effect_warnings
 from core.experiments.compare import comparisons
 from core.models.augmented import TOP_MODIFIERS
@@ -191,14 +191,8 @@ def attractor_map(path: str, n_seeds: int = 1000) -> dict | None:
     dyn = stored_dynamics(Settings.of(path, n_seeds=n_seeds))
     if dyn is None:
         return None
-    pts = torch.cat([dyn["points"].double(), dyn["slow_points"].double()])
-    mu, axes = attractor_plane(pts, dyn["state_scale"].double(), load_model(path).model.readout_vector()[0])
-    s = dyn["summary"]
-    lam1 = torch.cat([dyn["lambda1"].double(), dyn["slow_lambda1"].double()])
-    return {"pc": ((pts / dyn["state_scale"].double() - mu) @ axes.T).numpy(),
-            "readout": torch.cat([dyn["readout"].double(), dyn["slow_readout"].double()]).numpy(),
-            "kind": ["fixed point"] * dyn["points"].shape[0] + ["slow point"] * dyn["slow_points"].shape[0],
-            "stable": (lam1 <= 1 + s["stable_tolerance"]).numpy(), "reference": s["reference_index"]}
+    view = dynamics_view(dyn, path)
+    return {k: view[k] for k in ("pc", "readout", "kind", "stable", "reference")}
 
 
 # ---- command line -------------------------------------------------------------------------------------
