@@ -35,13 +35,16 @@ def stored_modifiers(path: str, checksum: str) -> list[dict]:
 
 
 def amplitude_tau(side: dict) -> str:
-    """A position curve's fitted amplitude and timescale ("–" where the fit does not describe the curve)."""
-    return f"{side['amplitude']:+.3g} ({fmt(side['timescale'], '.1f') or '–'})"
+    """A position curve's fitted asymptote + amplitude (timescale) in logits ("flat" where it does not vary beyond
+    its noise; τ "–" where the fit does not describe the curve)."""
+    if not side["varies"]:
+        return f"flat {side['asymptote']:.2f}"
+    return f"{side['asymptote']:.2f}{side['amplitude']:+.2f} ({fmt(side['timescale'], '.1f') or '–'})"
 
 
 def known(group: dict) -> str:
     """The known words the modifier screen lists, with their class."""
-    return ", ".join(f"{w} ({d['class']}{', valence word' if d['role'] == 'valence' else ''})"
+    return ", ".join(f"{w} ({d['class']})"
                      for w, d in group.items() if d is not None) or "none listed"
 
 
@@ -82,8 +85,8 @@ table = pd.DataFrame([{
         f"{m['word']} {m['strength']:+.2f}, {fmt(m['timescale'], '.1f') or '–'}" for m in r.get("modifiers", [])[:3]),
     "negators": known(r["known"]["negators"]) if "known" in r else "",
     "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
-    "begin a (τ)": amplitude_tau(r["position"]["begin"]) if "position" in r else "",
-    "end a (τ)": amplitude_tau(r["position"]["end"]) if "position" in r else "",
+    "begin c+a (τ)": amplitude_tau(r["position"]["begin"]) if "position" in r else "",
+    "end c+a (τ)": amplitude_tau(r["position"]["end"]) if "position" in r else "",
     "gap recovered": (f"{r['gap']['gap_recovered']:.0%} [{fmt(r['gap']['gap_ci'][0], '.0%')} … "
                       f"{fmt(r['gap']['gap_ci'][1], '.0%')}]" + ("" if r["gap"]["current"] else " (earlier engine)")
                       + (" — not meaningful: RNN ≈ BoW" if r["gap"].get("gap_too_small") else "")
@@ -99,11 +102,13 @@ st.caption("Attractor: what the fixed and slow points make by the Method page's 
            "Fixed and slow points at the default neutral input; the reference point h*_ref is where v0, the "
            "modifier strengths and the position curves are measured; slowest τ: the three slowest stable timescales "
            "there (tokens); drift: neutral tokens a state on the attractor needs to move one logit; modifiers: the "
-           "strongest words with little valence of their own (s = M(1) − 1, τ in tokens; τ – where the curve does not "
+           "strongest confirmed modifiers, measured on the network against ordinary words of their own valence "
+           "(s = M(1) − 1, τ in tokens; τ – where the curve does not "
            "decay like an exponential, fit R² under 0.5); known negators (not, n't, "
-           "never, no, nothing) and intensifiers (very, really, so, extremely, too) as the screen lists them (a word "
-           "not named there is class none or outside the list); position: amplitude a and timescale τ of the "
-           "beginning and end curves; gap recovered: the `full` context-augmented BoW's share of the RNN's gain "
+           "never, no, nothing) and intensifiers (very, really, so, extremely, too) as the modifier analysis lists them (a "
+           "word not named there does not stand out from ordinary words of its valence, or is outside the list); position: c + a (τ), the asymptote c and "
+           "amplitude a (logits) and timescale τ of the beginning and end curves, \"flat\" where a curve stays within "
+           "its noise; gap recovered: the `full` context-augmented BoW's share of the RNN's gain "
            "over bag-of-words with its 95% interval, where a comparison is stored (\"earlier engine\": measured with an "
            "earlier engine's modifier measurements; `python -m core ship MODEL --compare D` measures it again).")
 for r in shown:

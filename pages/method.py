@@ -5,7 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis import attractor as A
+from core.analysis import dynamics as D
+from core.analysis import position as P
 from core.analysis.error_analysis import SLICES
+from core.experiments.claims import CLAIMS, PAPERS, VERDICTS
 from ui.navigation import ANCHORS
 from ui.state import current
 
@@ -17,7 +20,8 @@ TITLES = {"readout": "Readout y and P(positive)", "fixed-points": "Fixed points,
           "modulation": "Contextual modulation m = v / v0", "deflection": "Deflection off the attractor",
           "modifiers": "Modifiers: M(k), strength, timescale, classes",
           "position": "Position effects: beginning and end of a document",
-          "bow": "Bag-of-words and the context-augmented bag-of-words", "errors": "Error-analysis slices"}
+          "bow": "Bag-of-words and the context-augmented bag-of-words", "errors": "Error-analysis slices",
+          "claims": "The papers' claims: the rule of each verdict"}
 
 
 def section(anchor: str, plain: str) -> None:
@@ -93,11 +97,24 @@ st.markdown(
     "- **|λ| < 1, stable:** the push decays; after τ tokens about 37% (1/e) is left. τ is the mode's *timescale*.\n"
     "- **|λ| = 1:** the push neither grows nor decays (τ = ∞): perfect memory.\n"
     "- **|λ| > 1, unstable:** the push grows, by ×e every growth time; the explorer shows that growth time, never an "
-    "infinite timescale. A point counts as stable when |λ₁| ≤ 1 + 10⁻³ (growth slower than 1,000 tokens).\n"
-    "- **|λ₁|** is the largest; on a line attractor it is close to 1 and the next ones are clearly smaller.\n"
+    "infinite timescale. A point counts as stable when every |λ| ≤ 1 + 10⁻³ (growth slower than 1,000 tokens).\n"
     "- **Integration mode r₁, l₁.** r₁ points along the attractor; l₁ measures how much of a push goes along it. "
     "Once the other modes have faded, a push δ has moved the state to about h\\* + r₁ (l₁ · δ): that part is "
     "remembered, the rest is forgotten. w · r₁ is how much moving along r₁ changes the readout.\n"
+    "- **Which mode is r₁, l₁: tracked along the attractor.** At the reference point it is the slowest mode (the "
+    "largest |λ|). From there the explorer walks outwards over the fixed and slow points, each time to the point "
+    "nearest to one already done (a minimum spanning tree), and takes, among that point's "
+    f"{D.TRACK_CANDIDATES} slowest modes (a "
+    "complex pair counts once), the one that best carries its neighbour's r₁: split along that point's modes, the "
+    "neighbour's r₁ should lie almost wholly in the chosen one (the remainder e = |r₁ − r (l · r₁)| / |r₁| small; "
+    "√(1 − e²) is the cosine between the two r₁ when the modes are orthogonal), with the same orientation. Comparing "
+    "the right eigenvectors alone is not enough: in a trained GRU the slow modes' r are often nearly parallel, and "
+    "only their l tell them apart. Where two modes have |λ| close to each other, \"largest |λ|\" could switch "
+    "between them from one point to the next, and v with it; the tracked mode does not. Where no candidate reaches "
+    f"{D.TRACK_MIN_COS:g} (across a gap, or where several modes are equally slow), it starts again from the slowest "
+    "mode.\n"
+    "- **|λ₁|** is the integration mode's |λ|: the largest at the reference, and at most points; on a line attractor "
+    "it is close to 1 and the next ones are clearly smaller.\n"
     "- **Drift.** A real attractor leaks: the drift is the number of neutral tokens a state on it needs to move its "
     "readout by one logit (median over points, capped at 2,000). Compare it with the median document length.\n"
     "- **Linearisation error:** the one-step error of the linear formula above on states from real text, relative "
@@ -117,13 +134,13 @@ section("attractor-figures", "paper B found a *line* of resting states in its ne
 st.latex(r"\tau_\mathrm{int} = \frac{1}{\lvert \ln|\lambda_1| \rvert}\ \text{tokens at } h^*_\mathrm{ref}, "
          r"\qquad \text{drift} = y(\Phi_T(h^*_\mathrm{ref})) - y(h^*_\mathrm{ref}),\ T = \text{median document}")
 st.markdown(
-    "- **Integration timescale**: of the integration mode (the largest |λ|) at the reference point, a marginal mode "
-    "slightly above 1 included and labelled (marginal, growing or decaying); shown apart from the **slowest decaying "
+    "- **Integration timescale**: of the integration mode at the reference point (the slowest mode there), a "
+    "marginal mode slightly above 1 included and labelled (marginal, growing or decaying); shown apart from the **slowest decaying "
     "transient**, the slowest of the other modes.\n"
     f"- **Largest gap** between neighbouring fixed or slow points, counted where the readout is in play (within "
     f"{A.GAP_WINDOW:g} logits of 0).\n"
     f"- **Marginal points near 0**: of the points within {A.NEAR_ZERO:g} logit of readout 0, the share with "
-    f"{A.MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + 10⁻³.\n"
+    f"{A.MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + 10⁻³ (|λ₁| of the tracked integration mode) and no |λ| above 1 + 10⁻³.\n"
     "- **Reference drift**: how far the readout moves when the reference point reads a median document's number of "
     "neutral inputs.\n\n"
     "**The rule.** The explorer says *line attractor* only when the fixed and slow points reach both sides of readout "
@@ -227,55 +244,82 @@ read("deflection spikes after modifiers, decaying over a few tokens; the timesca
 # ---- modifiers ----------------------------------------------------------------------------------
 section("modifiers", "words such as 'not' and 'very' that carry little sentiment themselves but change how much "
                      "the following words count, for a few tokens.")
-st.latex(r"M_m(k) = \operatorname*{median}_{w \in P}\ \frac{v\big(\Phi_{k-1}(F(h^*_\mathrm{ref}, E[m])), E[w]\big)}"
-         r"{v_0(w)}, \qquad s_m = M_m(1) - 1, \qquad M_m(k) - 1 \approx s_m\, e^{-(k-1)/\tau_m}")
+st.latex(r"e_a(h, p) = y\big(\Phi_R(F(h_a, E[p]))\big) - y\big(\Phi_R(F(h_a, x^*))\big),\quad "
+         r"h_a = \Phi_{k-1}(F(h, a)),\qquad g_m(h, k) = \frac{\sum_p e_m(h, p)\, e_{x^*}(h, p)}{\sum_p e_{x^*}(h, p)^2}")
+st.latex(r"M_m(k) = \operatorname*{median}_{h}\ g_m(h, k), \qquad \text{statistic}_m = M_m(1) - "
+         r"\operatorname*{median}_{u \in \mathrm{null}(m)} M_u(1)")
 st.markdown(
-    "- **M(k)** (modulation curve): send the modifier m into the neutral state, then k − 1 neutral tokens, then a "
-    "probe word w; M(k) is the median, over the probe words P (the 50 most positive and 50 most negative frequent "
-    "words), of w's valence relative to its context-free valence. M(k) = 1: no effect at distance k.\n"
-    "- **Strength s = M(1) − 1**: the effect on the very next word (−2 would be a perfect flip, 0 nothing, +1 a "
-    "doubling), with a **95% interval** across probe words.\n"
-    "- **Timescale τ** (tokens): how fast M(k) returns to 1, from an exponential fit (its R² says how well it fits).\n"
-    "- **Noise band, robust z**: M(1) is computed for the 5,000 most frequent words; most of them are not modifiers, "
-    "so their spread says what 'no effect' looks like on this network. The band is the median ± 3 robust standard "
-    "deviations (1.4826 × median absolute deviation) of log M(1); a word's robust z is its distance from the median in "
-    "those units.\n"
-    "- **Classes**: *negator* — the interval lies below 0 (the next word is reversed); *attenuator* — below the band, "
-    "interval excluding 1 (weakened); *intensifier* — above the band, interval excluding 1 (strengthened); *none* — "
-    "everything else. Words with strong valence of their own change M(1) by saturating the state; they are named "
-    "apart, not listed as modifiers.\n"
-    "- **Mode timescale**: the weighted mean timescale of the modes the modifier excites at h\\*_ref. The ICML 2020 "
-    "paper found it matches the effect timescale τ.\n"
-    "- **Real-text agreement**: in test texts where the modifier comes at most 3 tokens before a sentiment word, the "
-    "share of cases where replacing the modifier by x\\* changes that word's effect on the final output the way the "
-    "class says (none under 5 cases).\n"
+    "- **What is measured**: a word modifies when it changes how much the words after it move the output, beyond what "
+    "its own valence does. e_a(h, p) is a strong valence word p's lasting effect on the output (with p versus with "
+    "the neutral input, both run on for R neutral tokens), read k tokens after the word a; both branches contain a, "
+    "so a's own push cancels. g is the factor by which the word m scales those effects compared with the neutral "
+    "input (least squares over 16 probe words, 8 of each sign), and **M(k)** its median over 32 starting states "
+    "taken from real text (random prefixes of test reviews), or, where no text is on this machine, from random "
+    "prefixes of frequent words. States where the probes hardly move the output (deep in an end attractor) say "
+    "nothing about a factor and are left out. All of it runs the network itself, not its linearisation.\n"
+    "- **Matched null**: a strong valence word also changes what follows, by pushing the state where inputs count "
+    "less (saturation). So each word is judged against ordinary words like it: the 100 screened words nearest in "
+    "own valence v0 (signed) and, with a quarter of the weight, in frequency. The **statistic** is M(1) minus the "
+    "null's median; the null band is ± 3 robust standard deviations (1.4826 × MAD, at least 0.02) of the null.\n"
+    "- **Classes**: *negator*: the 95% interval of M(1) (across starting states) lies below 0 (the next word is "
+    "reversed); *attenuator*: M(1) more than 3 robust standard deviations below its null's median, with the "
+    "interval below that median; *intensifier*: the same above; *none*: everything else.\n"
+    "- **Screen, then confirmation**: a fast linear estimate (each effect replaced by its linearisation at the "
+    "attractor point nearest the state, the same point for both branches) screens the 5,000 most frequent words "
+    "at 8 states. The flagged words (the strongest 60) are then measured exactly at 32 states, and judged "
+    "against the exact factors (at 8 of those states) of the 20 nearest ordinary words of their matched null. Only confirmed words are "
+    "listed; the counts of flagged, measured and confirmed words are shown.\n"
+    "- **Valence left in the statistic**: the rank correlation of v0 with the statistic over the screened words. "
+    "Near 0 means the statistic does not measure the word's own valence.\n"
+    "- **Strength s = M(1) − 1** and **timescale τ** (tokens): from the exact curve M(1..K) (16 starting states), "
+    "fitted as c + a·exp(−(k−1)/τ) with a free asymptote c (R² under 0.5: no timescale).\n"
+    "- **Predicted curve and curve error**: the curve the modes the word excites at the reference point predict, "
+    "1 + Re Σ_a c_a λ_a^(k−1) with c_a = (G · r_a)(l_a · d⊥), beside the measured one; the curve error is the RMS "
+    "distance between them. Paper A says the two match. (The rank correlation of τ with the modes' timescale is "
+    "given only with its bootstrap interval: over a handful of words it says little.)\n"
+    "- **Real-text agreement and its base rate**: in test texts where the word comes at most 3 tokens before a "
+    "sentiment word (not itself a flagged word), the share of cases where replacing the word by x\\* changes that "
+    "word's effect on the final output the way the class says (none under 5 cases). The **base rate** is the same "
+    "check, with the same rule, on the 10 ordinary words nearest in frequency: how often a word that modulates "
+    "nothing agrees by chance. Agreement means something only well above it.\n"
     "- **Modifier subspace and UMAP clusters**: the modifiers' deflections off the attractor, on their first two "
     "principal components (intensifiers and negators tend to sit on opposite sides), and a UMAP map of each "
     "modifier's deflection and curve with a clustering on top: words in one cluster act alike.")
-read("a few clear modifiers (not, never, no, n't, very, extremely) with narrow intervals, τ of a few tokens, good "
-     "fits, high real-text agreement, and ordinary words in class none.",
-     "an interval that touches the noise band or 1; a poor fit (low R²); few real-text cases or low agreement (a "
-     "screen result the real texts do not confirm); long lists of odd words, typical of a reference point far from 0. "
-     "UMAP keeps neighbours, not distances: read clusters, not how far apart they are, and not from a handful of "
-     "words.")
+read("a few confirmed modifiers (not, never, no, n't, very, extremely) with narrow intervals far from their null, "
+     "τ of a few tokens, good fits, real-text agreement well above its base rate, and a valence correlation near 0.",
+     "an interval that touches the null band; many flagged words the exact measurement does not confirm; a poor fit "
+     "(low R²); real-text agreement no higher than its base rate. UMAP keeps neighbours, not distances: read "
+     "clusters, not how far apart they are, and not from a handful of words.")
 
 # ---- position -----------------------------------------------------------------------------------
 section("position", "does a word count more when it comes first, or when it comes last?")
-st.latex(r"g_\mathrm{begin}(p) = \operatorname*{median}_{w \in P} \frac{v(\Phi_{p-1}(h_0), E[w])}{v_0(w)} "
-         r"\approx 1 + a_b\, e^{-(p-1)/\tau_b}")
-st.latex(r"g_\mathrm{end}(k) = \operatorname*{median}_{w \in P} \frac{y(\Phi_k(F(h^*_\mathrm{ref}, E[w]))) - "
-         r"y(\Phi_k(h^*_\mathrm{ref}))}{v_0(w)} \approx 1 + a_e\, e^{-k/\tau_e}")
+st.latex(r"e_\mathrm{begin}(p) = \operatorname*{median}_{w \in P}\, s_w \big[y(\Phi_K(F(h_{p-1}, E[w]))) - "
+         r"y(\Phi_K(F(h_{p-1}, x^*)))\big], \quad h_{p-1} = \Phi_{p-1}(h_0)")
+st.latex(r"e_\mathrm{end}(k) = \operatorname*{median}_{w \in P}\, s_w \big[y(\Phi_k(F(h^*_\mathrm{ref}, E[w]))) - "
+         r"y(\Phi_k(F(h^*_\mathrm{ref}, x^*)))\big]")
+st.latex(r"e(x) \approx c + a\, e^{-(x - x_0)/\tau}")
 st.markdown(
-    "- **g_begin(p)**: a probe word's valence when it is the p-th input after p − 1 neutral inputs from the "
-    "starting state h_0, relative to its valence in the neutral state;\n"
-    "- **g_end(k)**: how much of a word's valence reaches the readout when k neutral inputs follow it (the end "
-    "effect: a word near the end has not settled yet).\n\n"
-    "Each is fitted by 1 + amplitude × exp(−distance / timescale); amplitude a > 0 means words at that end count "
-    "more, a < 0 less, and the timescale says how many tokens the effect reaches.")
-read("curves near 1 (no position effect) or a clear decay with a good fit; the same effect in both fitted numbers "
-     "and curves.",
-     "a poor fit (low R²: read the curve, not the numbers); a reference point far from 0; neutral inputs are not "
-     "real text, so the real effect in documents can differ.")
+    "Both curves are in **logits**, the readout's own units (ratios to v0 at a compressed reference inflate).\n"
+    "- **e_begin(p)**: what a probe word leaves in the readout once it has relaxed (K neutral steps, as v_relax) "
+    "when it is the p-th input after p − 1 neutral inputs from the starting state h_0;\n"
+    "- **e_end(k)**: what a word adds to the readout when k neutral inputs follow it (the end effect: a word near "
+    "the end has not settled yet);\n"
+    "- s_w, the sign of the word's v0, makes each curve a magnitude; the median over the probe words P comes with "
+    "its 95% interval across them (order statistics), the band on the charts;\n"
+    f"- **Window**: both curves cover W positions, the median document of the model's training data in tokens, "
+    f"held within {P.WINDOW_MIN}..{P.WINDOW_MAX} (SST-2's phrases: 7 tokens, so 10; IMDB's reviews: 211): a "
+    "50-position curve says nothing about 7-token sentences;\n"
+    "- **Fit** c + a·exp(−(x − x0)/τ) with a free asymptote c, the effect deep inside the document (or long after "
+    "the word): least squares over a grid of τ up to the window's length, c and a solved for each τ. a > 0: words "
+    "at that end count more than deep inside, a < 0 less; τ: how many tokens the effect reaches;\n"
+    f"- **Flat within noise**: a curve whose range (largest minus smallest point) is at most {P.FLAT_NOISE:g} × its "
+    "noise, the median width of its 95% interval across probe words, does not vary beyond how much the words "
+    "disagree: no amplitude, timescale or R² is reported for it, only its level.")
+read("a flat curve (the toy language's truth: no position effect), or a decay well beyond the band with a good fit "
+     "and a timescale shorter than the window; the same effect in the fitted numbers and the curve.",
+     "a poor fit (low R²: read the curve, not the numbers); a timescale at the window's length (slower than the "
+     "window can tell apart from a line); a reference point far from 0; neutral inputs are not real text, so the "
+     "real effect in documents can differ.")
 
 # ---- bag of words -------------------------------------------------------------------------------
 section("bow", "how much of what the RNN does better than simply counting words is explained by the modifiers "
@@ -317,3 +361,22 @@ read("slices where the models' error rates differ clearly, and single texts from
      "small slices (with n of a few dozen, one text more or less moves the error rate by percents; the interval of "
      "an error rate k / n is roughly ±1/√n); differences smaller than that; slices that overlap (a text with a "
      "negator is often also long); label noise in the data set itself.")
+
+# ---- claims -------------------------------------------------------------------------------------
+section("claims", "for each thing the two papers found, what this network shows, and a verdict reached by a rule "
+                  "written down in advance.")
+st.markdown(
+    "The *Papers' claims* page (and `python -m core claims MODEL`) takes each claim of paper A (" + PAPERS["A"]
+    + ") and paper B (" + PAPERS["B"] + "), reads the figure that tests it from the model's stored analyses, and "
+    "gives a verdict: " + ", ".join(f"*{v}*" for v in VERDICTS) + ". *Does not apply*: the analysis does not apply "
+    "to this network (its integration mode does not reach the readout) or there is nothing to judge; *not "
+    "measured*: the stored analysis lacks the figure. The rules, as the code applies them:")
+for c in CLAIMS:   # the rule texts of core.experiments.claims: what the verdicts follow, word for word
+    st.markdown(f"- **{c.title}** (paper {c.paper}): {c.claim}")
+    st.text(f"  rule: {c.rule}")
+read("the verdicts that hold across architectures and datasets, and the figure beside each verdict (a *partly* "
+     "can sit close to either side of its thresholds).",
+     "a verdict is only as good as its stored analysis: a reference point far from readout 0 compresses the modifier "
+     "strengths, a comparison with a small RNN-BoW gap has a wide interval, and the thresholds are choices (stated "
+     "above), not the papers' own numbers except where the papers give one (about 90% of the variance on the top "
+     "2-3 components; more than 90% of the gap recovered).")

@@ -9,7 +9,7 @@ import streamlit as st
 from core.analysis.settings import Settings
 from core.analysis.api import modifiers
 from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
-from core.analysis.views import classed_count, split_known
+from core.analysis.views import split_known
 from ui.charts import labelled_scatter, metric_row, modifier_subspace, reference_rule, show_chart
 from ui.engine import core_call, get_model, reference_warnings
 from ui.format import fmt_modes
@@ -28,85 +28,85 @@ def find(s: Settings, top: int, words: tuple[str, ...] | None) -> dict:
 
 info, settings = current()
 st.title("Modifiers: words that change how later words count")
-st.caption("Modulation curve M_m(k): median ratio of a probe word's persistent valence k tokens after the "
-           "modifier to its context-free valence. Strength s = M(1) - 1, timescale τ from an exponential fit, "
-           "modes the modifier excites at the reference fixed point (paper A). " + method_link("modifiers"))
+st.caption("A word modifies when it changes how much the words after it move the readout, beyond what its own "
+           "valence does. M_m(k): the factor by which the word scales the persistent effect of strong valence words "
+           "k tokens later, measured on the network itself from many states of real text, and judged against "
+           "ordinary words of the same valence and frequency. " + method_link("modifiers"))
 
 c1, c2 = st.columns(2)
 typed = c2.text_input("Analyse specific words (comma-separated, optional)", key="words",
-                      help="Compute curves for these words instead of screening the vocabulary.")
+                      help="Measure these words exactly instead of screening the vocabulary.")
 words = tuple(w.strip().lower() for w in typed.split(",") if w.strip()) or None
 if words:
     words, unknown = split_known(words, get_model(settings.model, settings.checksum).vocab)
     if unknown:
-        st.warning(f"Not in {info['name']}'s vocabulary, left out: {', '.join(unknown)}")
+        st.warning("Not in the model's vocabulary, left out:")
+        st.text(", ".join(unknown))
     words = words or None
-top = c1.slider("Words with full curves", 10, 60, 30, key="top", disabled=words is not None,
-                help="How many of the strongest screened words get full modulation curves M(1..K) "
-                     "(the shipped analyses cover 30).")
+top = c1.slider("Most modifiers listed", 10, 60, 30, key="top", disabled=words is not None,
+                help="How many of the confirmed modifiers get full curves M(1..K) (the shipped analyses list 30).")
 res = core_call(find, settings, top, words)
 mods = res["modifiers"]
 reference_warnings(res["reference"]["warnings"] + ([] if words else weak_effect_warnings(res)))
-sc, th = res["screen"], res["screen"]["thresholds"]
+sc = res["screen"]
 st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
-           f"{sc['n_words']} frequent words screened · curves M(k) for k = 1..{res['K']}"
+           f"{sc['n_words']:,} frequent words screened at {sc['screen_states']} states · flagged words confirmed "
+           f"at {sc['n_states']} states ({sc['states']}) · curves M(k) for k = 1..{res['K']}"
            + ("" if res["cached"] else f" · computed in {res['seconds']:.1f} s"))
+rho_v = sc.get("v0_statistic_spearman")
 metric_row(*[(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
              for k in ("negator", "attenuator", "intensifier", "none")],
-           ("Noise band of M(1)", f"{th['attenuator_below']:.2f} … {th['intensifier_above']:.2f}",
-            {"help": f"Ordinary words' M(1) spread: median log M(1) {th['log_m1_median']:+.3f}, robust scale "
-                     f"{th['log_m1_scale']:.3f}; a word is an attenuator or intensifier only beyond {th['z']:g} "
-                     "robust standard deviations and with its 95% interval across probe words excluding 1; a "
-                     "negator's interval lies below 0."}))
-rho = res["mode_effect_spearman"]
-st.caption(f"Classes count every screened word; the list below keeps the words with little valence of their own "
-           f"(|v0| < {sc['valence_role_min_abs_v0']:.2f}, a typical probe's), paper A's kind of modifier. "
-           f"Rank correlation of each modifier's effect timescale with the weighted timescale of the modes it "
-           f"excites: **{'n/a (needs at least 3 modifiers)' if rho is None else f'{rho:.2f}'}**. Real-text check on "
-           f"**{res.get('agreement_data') or 'no test set available here'}**.")
-n_classed = classed_count(sc["counts"])
-if words is None and len(mods) < n_classed:
-    st.info(f"{n_classed} screened words change later words' valence beyond the noise band, but only {len(mods)} of "
-            f"them {'has' if len(mods) == 1 else 'have'} little valence of {'its' if len(mods) == 1 else 'their'} own: "
-            "the others are valence words themselves (their effect on what follows is mostly saturation of the "
-            "state), so they are not listed as modifiers. Type words above to see any word's curve.")
+           ("Valence left in the statistic", "n/a" if rho_v is None else f"{rho_v:+.2f}",
+            {"help": "Rank correlation, over the screened words, of a word's own valence v0 with its modifier "
+                     "statistic (M(1) minus its matched null's median). Near 0: the statistic does not measure "
+                     "valence."}))
+st.caption(f"The screen flagged {sc['flagged']} words (linear estimate); {sc['measured_exact']} were measured on the "
+           f"network itself and {sc['confirmed']} confirmed"
+           + (f"; {sc['not_measured']} flagged words beyond the strongest {sc['measured_exact']} were not measured"
+              if sc.get("not_measured") else "")
+           + f". Real-text check on **{res.get('agreement_data') or 'no test set available here'}**.")
 if not mods:
-    st.info("No word with little valence of its own modulates later words above the noise band of this network.")
+    st.info("No word modulates later words beyond ordinary words of its own valence, on the network itself.")
     st.stop()
 
-df = pd.DataFrame([{"word": m["word"], "class": m["class"], "strength": m["strength"],
-                    "95% CI": f"{m['strength_ci'][0]:+.2f} … {m['strength_ci'][1]:+.2f}",
+df = pd.DataFrame([{"word": m["word"], "class": m["class"], "M(1)": m["strength"] + 1,
+                    "95% CI": f"{m['strength_ci'][0] + 1:+.2f} … {m['strength_ci'][1] + 1:+.2f}",
+                    "null M(1)": m["null_median"],
+                    "linear M(1)": m["strength_linear"] + 1,
                     "timescale": fitted_timescale(m),
-                    "modes τ": m["mode_timescale"], "fit_r2": m["fit_r2"],
-                    "real text": m["real_text_agreement"],
+                    "curve error": m["curve_error"], "fit_r2": m["fit_r2"],
+                    "real text": m["real_text_agreement"], "base rate": m["real_text_base_rate"],
                     "n (real text)": None if m["real_text"] is None else m["real_text"]["n"],
                     "v0": m["v0"], "deflection": m["deflection"],
                     "modes excited (τ)": fmt_modes(m["modes"]), "PC1": m["pc"][0], "PC2": m["pc"][1],
                     "UMAP1": m["umap"][0], "UMAP2": m["umap"][1], "cluster": str(m["cluster"])} for m in mods])
 st.subheader("Modifiers, strongest first")
-st.dataframe(df[["word", "class", "strength", "95% CI", "timescale", "modes τ", "fit_r2", "real text", "n (real text)",
-                 "v0", "deflection", "modes excited (τ)"]],
+st.dataframe(df[["word", "class", "M(1)", "95% CI", "null M(1)", "linear M(1)", "timescale", "fit_r2", "curve error",
+                 "real text", "base rate", "n (real text)", "v0", "modes excited (τ)"]],
              hide_index=True, width="stretch",
-             column_config={**{c: st.column_config.NumberColumn(format="%.3f")
-                               for c in ("strength", "timescale", "modes τ", "fit_r2", "v0", "deflection")},
-                            "real text": st.column_config.NumberColumn(format="percent")})
-st.caption("strength s = M(1) - 1 with its 95% interval across probe words; timescale: τ of the fit "
-           f"M(k) - 1 ≈ s·exp(-(k-1)/τ), in tokens, with its R² (None where R² is under {FIT_MIN_R2}: that curve does "
-           "not decay like an exponential, so it has no timescale); modes τ: the timescale of the modes the word "
-           "excites (all modes at the reference point: the mean lifetime of their linearised effect on the next "
-           "word's valence, each mode weighted by (G · r_a)(l_a · d⊥)); real text: share of test-set "
-           "occurrences before a valence word where swapping the word for the neutral input changes that valence "
-           "word's effect on the output the way its class predicts (empty: class none, or fewer than 5 occurrences).")
+             column_config={**{c: st.column_config.NumberColumn(format="%.2f")
+                               for c in ("M(1)", "null M(1)", "linear M(1)", "timescale", "fit_r2", "curve error",
+                                         "v0")},
+                            "real text": st.column_config.NumberColumn(format="percent"),
+                            "base rate": st.column_config.NumberColumn(format="percent")})
+st.caption("M(1): the factor on the next word's effect, measured on the network with its 95% interval across "
+           "starting states; null M(1): the same for ordinary words of the same valence and frequency (1 need not be "
+           "ordinary); linear M(1): the screen's linear estimate. timescale: τ of the fit M(k) ≈ c + a·exp(-(k-1)/τ), "
+           f"in tokens (None where R² is under {FIT_MIN_R2}: no exponential decay); curve error: RMS distance between "
+           "the measured M(k) and the curve the modes the word excites predict (Σ c_a λ_a^(k-1) at the reference "
+           "point). real text: share of test-set occurrences before a valence word where swapping the word for the "
+           "neutral input changes that word's effect on the output the way its class predicts; base rate: the same "
+           "check on ordinary words of the same frequency, which agree this often by chance.")
 if res["saturating_valence_words"]:
-    st.caption("Strong valence words that also change M(1) (by saturating the state, not by modulating; not "
-               "listed above): " + ", ".join(f"{w['word']} ({w['class']}, v0 {w['v0']:+.2f})"
-                                              for w in res["saturating_valence_words"]))
+    st.caption("Words that look like modifiers against the whole vocabulary but not against words of their own "
+               "valence (their effect is their valence's): "
+               + ", ".join(f"{w['word']} (v0 {w['v0']:+.2f})" for w in res["saturating_valence_words"]))
 
-tip = ["word", "class", alt.Tooltip("strength:Q", format=".2f"),
+tip = ["word", "class", alt.Tooltip("M(1):Q", format=".2f"),
        alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]
 if len(df) < 3:
     st.info("The modifier subspace and the clusters need at least 3 modifiers; this network has "
-            f"{len(df)} with little valence of their own.")
+            f"{len(df)}.")
 else:
     left, right = st.columns(2)
     with left:
@@ -126,11 +126,14 @@ st.subheader("Modulation curves M(k)")
 # No key: a new set of modifiers (model, setting) resets the choice to its top 5.
 chosen = st.multiselect("Words", list(df["word"]), default=list(df["word"][:5]))
 if chosen:
-    curves = pd.DataFrame([{"word": m["word"], "class": m["class"], "k": k + 1, "M": v} for m in mods if m["word"] in chosen
-                           for k, v in enumerate(m["curve"])])
+    curves = pd.DataFrame([{"word": m["word"], "curve": name, "k": k + 1, "M": v} for m in mods if m["word"] in chosen
+                           for name, key in (("measured", "curve"), ("predicted by its modes", "predicted_curve"))
+                           for k, v in enumerate(m[key])])
     show_chart(alt.Chart(curves).mark_line(point=True).encode(
         x=alt.X("k:Q", title="k (the valence word is the k-th token after the modifier)"), y=alt.Y("M:Q", title="M(k)"),
-        color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash="class:N",
-        tooltip=["word", "class", "k", alt.Tooltip("M:Q", format=".3f")]) + reference_rule([0.0, 1.0]),
+        color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash="curve:N",
+        tooltip=["word", "curve", "k", alt.Tooltip("M:Q", format=".3f")]) + reference_rule([0.0, 1.0]),
         "modulation-curves", curves)
-    st.caption("M = 1: no effect; M < 0: the valence is flipped; 0 < M < 1 attenuated; M > 1 amplified.")
+    st.caption("Solid: M(k) measured on the network; dashed: the curve the modes the word excites predict from the "
+               "linearisation at the reference point. M = 1: no effect; M < 0: the valence is flipped; 0 < M < 1 "
+               "attenuated; M > 1 amplified.")

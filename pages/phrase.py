@@ -189,8 +189,9 @@ st.caption("top modes: slow eigenmodes a at the nearest fixed point with the lar
 with st.expander("Mode ablation"):
     st.caption("Right after the chosen token, remove the state's components along some slow modes at the "
                "nearest fixed point h* (h -= r_a (l_a · (h - h*)); complex-conjugate partners go too) and run "
-               "the rest of the phrase. Mode 0 is the integration mode: removing it also "
-               "moves the state along the attractor to h*.")
+               "the rest of the phrase. Mode 0 (the slowest) is the integration mode at most points (it is tracked "
+               "along the attractor, so at a few it is the next one): removing it also moves the state along the "
+               "attractor to h*.")
     after = st.selectbox("Ablate after token", range(len(toks)), format_func=lambda i: df["label"][i], key="after")
     how = st.radio("Modes to remove", ["excited", "chosen"], horizontal=True, key="how",
                    help="excited: the modes this token excites (amplitude ≥ half the largest).")

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from core.analysis.api import modifiers, position
+from core.analysis.api import modifiers
 from core.tools.cli import main
 from core.analysis.context import engine
 from core.analysis.context import validity
@@ -109,16 +109,6 @@ def test_each_token_says_whether_the_linear_valence_holds(toy_cache):
         assert x["linear_ok"] == (abs(x["v"] - x["v_relax"]) <= 0.5 * max(abs(x["v_relax"]), eng.valence_threshold))
     assert all(x["linear_ok"] for x in toks if x["token"] in ("good", "bad", "awesome"))
     assert all(x["linear_ok"] is None for x in eng.phrase("not good", exact=False)["tokens"])
-
-
-def test_position_curves_are_flat_on_the_toy(toy_cache):
-    """The toy language has no beginning or end effect: a word counts the same wherever it stands, so
-    g_begin and g_end stay near 1 (no fixed threshold tuned to the network: within 25%)."""
-    res = position(Settings.of("toy-gru", n_seeds=300), length=20)
-    for side in ("begin", "end"):
-        curve = np.array(res[side]["curve"])
-        assert len(curve) >= 20 and np.isfinite(res[side]["timescale"])
-        assert np.all(np.abs(curve - 1) < 0.25), (side, curve.round(2))
 
 
 def test_fit_decay_recovers_known_timescale():

@@ -632,7 +632,7 @@ def test_doctor_looks_for_the_analyses_the_pages_open_with(monkeypatch):
     monkeypatch.setattr(analysis, "cached", lambda checksum, name, settings, *a, **k: (asked.setdefault(name, settings), True))
     dynamics(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS))
     analysis.modifiers(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS), top=30, words=None)
-    analysis.position(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS), length=50)
+    analysis.position(Settings.of(str(TOY), n_seeds=DEFAULT_SEEDS))
     wanted = doctor.app_settings(TOY)
     assert asked.keys() == wanted.keys()
     assert all(asked[name] == wanted[name][0] for name in asked)

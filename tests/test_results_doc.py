@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from core.analysis.position import describe_fit
 from core.tools import results
 from core.tools.cli import main
 
@@ -72,8 +73,7 @@ def test_dynamics_and_position_figures_are_the_clis(generated, capsys):
     assert f"- {dyn['n_fixed_points']:,} fixed points ({dyn['n_stable_fixed_points']:,} stable)" in part
     assert f"at readout {dyn['reference_readout']:+.3f}, |lambda_1| = {dyn['lambda1_reference']:.4f}" in part
     pos = _cli_json(capsys, "position", "imdb-gru")
-    assert f"- end: amplitude {pos['end']['amplitude']:+.3f}, timescale {pos['end']['timescale']:.1f} tokens" \
-        in _section(generated, "imdb-gru")
+    assert f"- end: {describe_fit(pos['end'])}; curve " in _section(generated, "imdb-gru")
 
 
 def test_the_architecture_tables_are_the_universality_commands(generated, capsys):

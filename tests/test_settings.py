@@ -69,3 +69,17 @@ def test_an_engine_reads_the_weights_once(monkeypatch):
     monkeypatch.setattr(D, "load_model", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
     eng = C.engine(Settings.of("toy-gru"))
     assert len(calls) == 1 and eng.vocab is not None
+
+
+def test_a_result_with_numpy_numbers_is_stored_readable(tmp_path, monkeypatch):
+    """numpy scalars and arrays in a result (easy to leave in by accident) are stored as Python numbers, so the
+    weights_only reader can load the entry back instead of calling it unreadable and recomputing every time."""
+    import numpy as np
+
+    from core.storage import cache as C
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))
+    res = {"a": np.float64(1.5), "b": [np.int64(2), (np.float32(0.25),)], "c": {"d": np.arange(3)}}
+    out, hit = C.cached("sum", "test", {"k": 1}, lambda: res)
+    assert not hit and out == {"a": 1.5, "b": [2, (0.25,)], "c": {"d": [0, 1, 2]}}
+    again, hit = C.cached("sum", "test", {"k": 1}, lambda: 1 / 0)
+    assert hit and again == out and type(again["a"]) is float

@@ -63,7 +63,7 @@ def test_auto_path_device_and_the_metrics_that_record_them(tmp_path, toy_csv):
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
         assert resolve_device("auto").type == "cpu"
-    m = train(TrainConfig(name="u", arch="ugrnn", data=toy_csv, embed_dim=8, hidden_size=8, epochs=1,
+    train(TrainConfig(name="u", arch="ugrnn", data=toy_csv, embed_dim=8, hidden_size=8, epochs=1,
                           min_count=1, out_dir=str(tmp_path)), log=lambda m: None)
     saved = json.loads((tmp_path / "u" / "metrics.json").read_text())
     assert saved["path"] == "step" and saved["device"] == "cpu"            # what ran

@@ -79,11 +79,11 @@ def test_one_row_per_architecture_from_the_stored_analyses(arch_models, toy_csv)
 
 def test_several_marginal_modes_and_a_v0_that_misses_the_readout_are_named():
     summary = {"warnings": ["w"]}
-    fine = {"end": {"curve": [1.3, 1.1]}}
+    fine = {"one_step_over_v0": 1.3}
     assert U._warnings(summary, np.array([0.999, 0.5 + 0.1j, 0.5 - 0.1j]), fine) == ["w"]
     both = U._warnings(summary, np.array([1.0005, 0.995, 0.5]), None)
     assert len(both) == 2 and both[1].startswith("2 modes at the reference point have |lambda| > 0.99")
-    missed = U._warnings(summary, np.array([0.9]), {"end": {"curve": [1.7e9, 1.3e9]}})
+    missed = U._warnings(summary, np.array([0.9]), {"one_step_over_v0": 1.7e9})
     assert len(missed) == 2 and "1.7e+09 times its persistent valence v0" in missed[1]
 
 
@@ -106,13 +106,13 @@ def test_gap_comes_from_the_stored_full_variant_at_the_default_k(arch_models, tm
         stored = {"data": "toy:test", "n": 10, "rnn": {"accuracy": 0.95}, "bow": {"accuracy": 0.7},
                   "variants": variants, "rnn_checksum": checksum, "settings": settings}
         cached(checksum, "compare", settings, lambda stored=stored: stored, model_dir=path)
-    g = U._gap(path, "toy:test")
+    g = U.stored_gap(path, "toy:test")
     assert g["gap_recovered"] == 0.8 and g["gap_ci"] == pytest.approx([0.7, 0.9]) and g["top"] == TOP_MODIFIERS
     assert (g["rnn_accuracy"], g["bow_accuracy"], g["accuracy"]) == (0.95, 0.7, 0.9) and g["current"]
     for f in tmp_path.glob("compare-*.pt"):                      # only the earlier engine's comparison left
         if torch.load(f, weights_only=True)["result"]["settings"]["solver"] == SOLVER_VERSION:
             f.unlink()
-    g = U._gap(path, "toy:test")
+    g = U.stored_gap(path, "toy:test")
     assert g["gap_recovered"] == 0.3 and not g["current"] and g["engine"]["solver"] == SOLVER_VERSION - 1
 
 

@@ -32,13 +32,14 @@ PAGES = (
     Page("Architectures", "pages/architectures.py", ":material/hub:", "Explore", "architectures"),
     Page("BoW vs RNN", "pages/bow_vs_rnn.py", ":material/compare_arrows:", "Evaluate", "bow_vs_rnn"),
     Page("Error analysis", "pages/errors.py", ":material/rule:", "Evaluate", "errors"),
+    Page("Papers' claims", "pages/claims.py", ":material/fact_check:", "Evaluate", "claims"),
     Page("Teach", "pages/teach.py", ":material/school:", "Learn", "teach"),
     Page("Method", "pages/method.py", ":material/menu_book:", "Learn", "method"),
 )
 METHOD_URL = next(p.url_path for p in PAGES if p.title == "Method")
 # The Method page's sections, in page order; each is the anchor of its st.header.
 ANCHORS = ("readout", "fixed-points", "linearisation", "attractor-figures", "neutral-input", "reference", "valence", "modulation",
-           "deflection", "modifiers", "position", "bow", "errors")
+           "deflection", "modifiers", "position", "bow", "errors", "claims")
 
 
 def navigation():

@@ -91,10 +91,11 @@ def modifiers(s: Settings, top: int = MODIFIERS_TOP, words: list[str] | None = N
     return _measured_on_engine(s, "modifiers", key, measure, refresh, log, ship, stored_only)
 
 
-def position(s: Settings, length: int = POSITION_LENGTH, refresh: bool = False, log=None, ship: bool = False,
+def position(s: Settings, length: int | None = POSITION_LENGTH, refresh: bool = False, log=None, ship: bool = False,
              stored_only: bool = False) -> dict | None:
-    """position_effects on a model folder, cached on disk (or shipped with the model). With stored_only:
+    """position_effects on a model folder over `length` positions (None: the window matched to the data's median
+    document, core.analysis.position.window), cached on disk (or shipped with the model). With stored_only:
     the stored result, or None, computing nothing. NotApplicable as for `modifiers`."""
     return _measured_on_engine(s, "position", s.position_key(length),
-                               lambda eng: position_effects(eng, n_begin=length, n_end=length),
+                               lambda eng: position_effects(eng, n=length),
                                refresh, log, ship, stored_only)

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import torch
 
-from core.analysis.dynamics import STABLE_TOL, as_float64, relax
+from core.analysis.dynamics import STABLE_TOL, as_float64, largest_modulus, relax
 
 MARGINAL_LOW = 0.99        # |lambda_1| at or above this (a timescale over 100 tokens) and not growing: marginal
 NEAR_ZERO = 1.0            # logits: "near readout 0"
@@ -42,10 +42,12 @@ def _timescale(modulus: float) -> float | None:
     return abs(1.0 / math.log(modulus))
 
 
-def integration_figures(eigvals: np.ndarray) -> dict:
-    """The integration mode (largest |lambda|) at the reference, apart from the slowest decaying transient.
+def integration_figures(eigvals: np.ndarray, lead: int = 0) -> dict:
+    """The integration mode at the reference, apart from the slowest decaying transient.
 
-    eigvals: complex eigenvalues of the reference's recurrent Jacobian. The integration mode's timescale counts
+    eigvals: complex eigenvalues of the reference's recurrent Jacobian; lead: the integration mode's place among
+    them sorted by |lambda| descending (the dynamics analysis's `mode1_index` at the reference: 0, the slowest,
+    since the tracked integration mode starts there with the slowest mode). The integration mode's timescale counts
     marginal modes slightly above 1 (labelled "marginal"; "growing" above 1 + STABLE_TOL); the slowest transient
     is the largest |lambda| < 1 among the other modes (a complex partner of the integration mode excluded)."""
     ev = np.asarray(eigvals, dtype=complex).reshape(-1)
@@ -53,12 +55,13 @@ def integration_figures(eigvals: np.ndarray) -> dict:
         return {"integration_lambda": None, "integration_kind": None, "integration_timescale": None,
                 "slowest_transient_timescale": None}
     order = np.argsort(-np.abs(ev), kind="stable")
-    lead = ev[order[0]]
-    mod = float(abs(lead))
+    a = min(int(lead), ev.size - 1)
+    z1 = ev[order[a]]
+    mod = float(abs(z1))
     kind = "growing" if mod > 1.0 + STABLE_TOL else "marginal" if mod >= MARGINAL_LOW else "decaying"
-    rest = [ev[i] for i in order[1:]]
-    if abs(lead.imag) > 0:                      # a rotating pair: its conjugate is the same mode
-        partner = int(np.argmin([abs(z - np.conj(lead)) for z in rest])) if rest else None
+    rest = [ev[i] for j, i in enumerate(order) if j != a]
+    if abs(z1.imag) > 0:                        # a rotating pair: its conjugate is the same mode
+        partner = int(np.argmin([abs(z - np.conj(z1)) for z in rest])) if rest else None
         rest = [z for j, z in enumerate(rest) if j != partner]
     decaying = [abs(z) for z in rest if abs(z) < 1.0]
     return {"integration_lambda": mod, "integration_kind": kind, "integration_timescale": _timescale(mod),
@@ -77,13 +80,16 @@ def gap_figures(readouts: np.ndarray) -> dict:
     return {"largest_readout_gap": float(d[i]), "largest_readout_gap_between": [float(y[i]), float(y[i + 1])]}
 
 
-def near_zero_figures(readouts: np.ndarray, lambda1: np.ndarray) -> dict:
+def near_zero_figures(readouts: np.ndarray, lambda1: np.ndarray, lambda_max: np.ndarray | None = None) -> dict:
     """How many attractor points lie within NEAR_ZERO logits of readout 0, and the share of them that are
-    marginally stable (MARGINAL_LOW <= |lambda_1| <= 1 + STABLE_TOL); the share is None where there are none."""
+    marginally stable: an integration mode with MARGINAL_LOW <= |lambda_1| and no mode above 1 + STABLE_TOL
+    (lambda_max: each point's largest |lambda|; lambda1 itself where not given); the share is None where there are
+    none."""
     y = np.asarray(readouts, dtype=np.float64).reshape(-1)
     lam = np.asarray(lambda1, dtype=np.float64).reshape(-1)
+    top = lam if lambda_max is None else np.asarray(lambda_max, dtype=np.float64).reshape(-1)
     near = np.abs(y) <= NEAR_ZERO
-    marginal = (lam >= MARGINAL_LOW) & (lam <= 1.0 + STABLE_TOL)
+    marginal = (lam >= MARGINAL_LOW) & (lam <= 1.0 + STABLE_TOL) & (top <= 1.0 + STABLE_TOL)
     n = int(near.sum())
     return {"near_zero_points": n, "near_zero_marginal_share": float(marginal[near].mean()) if n else None}
 
@@ -146,9 +152,12 @@ def attractor_figures(dyn: dict, clf=None) -> dict:
     clf: the loaded RNN, for the reference's drift (None: drift not measured)."""
     ev = dyn["ref_eigvals"].double().numpy()
     readouts = torch.cat([dyn["readout"].double(), dyn["slow_readout"].double()]).numpy()
-    lam1 = torch.cat([dyn["lambda1"].double(), dyn["slow_lambda1"].double()]).numpy()
-    fig = {**integration_figures(ev[:, 0] + 1j * ev[:, 1]), **gap_figures(readouts),
-           **near_zero_figures(readouts, lam1),
+    lam1 = torch.cat([dyn["lambda1"].double(), dyn["slow_lambda1"].double()]).numpy()   # the tracked integration mode
+    ref = int(dyn["summary"]["reference_index"])
+    lead = int(dyn["mode1_index"][ref]) if "mode1_index" in dyn else 0
+    top = largest_modulus(dyn)
+    fig = {**integration_figures(ev[:, 0] + 1j * ev[:, 1], lead), **gap_figures(readouts),
+           **near_zero_figures(readouts, lam1, top),
            "attractor_readout_range": list(dyn["summary"]["attractor_readout_range"]),
            "reference_drift_per_doc": reference_drift(clf, dyn) if clf is not None else None}
     fig["attractor_kind"], fig["attractor_why"] = attractor_kind(fig)

@@ -64,8 +64,10 @@ class ContextEngine:
         self.ref = int(self.summary["reference_index"])
         self.h_ref = self.points[self.ref]
         self.modes_lam = torch.complex(dyn["modes_lam"][..., 0].double(), dyn["modes_lam"][..., 1].double())
-        self.modes_L = torch.complex(dyn["modes_L"][..., 0].double(), dyn["modes_L"][..., 1].double())
         self.modes_tau = torch.from_numpy(timescales(self.modes_lam.numpy()))
+        # Each point's integration mode (tracked along the attractor): its place among the point's modes, slowest first.
+        self.mode1 = (dyn["mode1_index"].long() if "mode1_index" in dyn
+                      else torch.zeros(len(self.points), dtype=torch.long))
         w, b = self.model.readout_vector()
         self.w, self.b = w.double(), float(b)
         self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
@@ -96,7 +98,8 @@ class ContextEngine:
 
     def slowest_transient(self) -> float | None:
         """The slowest decaying transient's timescale at the reference (tokens; the integration mode apart)."""
-        return integration_figures(self.modes_lam[self.ref].numpy())["slowest_transient_timescale"]
+        return integration_figures(self.modes_lam[self.ref].numpy(), int(self.mode1[self.ref]))[
+            "slowest_transient_timescale"]
 
     # ---- core quantities --------------------------------------------------------------------
     def nearest(self, h: torch.Tensor) -> torch.Tensor:
@@ -199,11 +202,12 @@ class ContextEngine:
 
     def excited_modes(self, h: torch.Tensor, frac: float = EXCITED_FRACTION) -> list[int]:
         """The transient modes a deflected state excites: amplitude at least frac x the largest one,
-        excluding the integration mode 0 and, when it is one of a complex pair, its partner (removing either
+        excluding the point's integration mode (the tracked one: mode 0, the slowest, at most points) and, when it
+        is one of a complex pair, its partner (removing either
         would erase the valence integrated so far)."""
         _, amp = self.mode_amplitudes(h)
         amp = amp.clone()
-        integration = self.with_partners(h, [0])
+        integration = self.with_partners(h, [int(self.mode1[self.nearest(h[None])[0]])])
         amp[integration] = 0.0
         return [int(a) for a in torch.argsort(amp, descending=True)
                 if int(a) not in integration and amp[a] >= frac * amp.max()]
@@ -252,7 +256,9 @@ class ContextEngine:
         v0 = self.v0_all[ids]
         near = self.nearest(cur)
         dev = cur - self.points[near]
-        coef = torch.einsum("tan,tn->ta", self.modes_L[near], dev.to(torch.complex128)).abs()
+        n_modes = self.modes_lam.shape[1]    # the slowest modes stored per point (their left vectors: full_modes)
+        coef = torch.stack([(self.full_modes(int(k))[2][:n_modes] @ d.to(torch.complex128)).abs()
+                            for k, d in zip(near.tolist(), dev)])
         out = []
         for t, tok in enumerate(tokens):
             strong = torch.argsort(coef[t], descending=True)[:n_top_modes].tolist()

@@ -35,6 +35,13 @@ READOUT_REACH = 1e-9  # |w . r_1| under this x ||w||: the integration mode does 
 COMPLEX_TOL = 1e-9  # |Im lambda| above this: a complex pair (a rotation), not a real mode
 ROTATION_DOC_DEG = 30.0  # a leading pair turning this far over a median document is a rotation, not a line
 NEUTRAL_CHOICES = "'quiet' (default), 'zero', 'mean' or a filler word"
+TRACK_CANDIDATES = 4  # the integration mode is tracked among each point's 4 slowest modes (a complex pair counts once)
+TRACK_MIN_COS = 0.5   # alignment (|cos| for orthogonal modes) with the neighbour's r_1 below this: the track is lost
+                      # (a gap), restart at the slowest mode
+# Not read by any page, command or test from a shipped dynamics analysis: left out of the shipped copy (the local
+# cache keeps them). Check again with grep before adding a reader.
+SHIP_OMIT = ("q", "seed_to_point", "lin_error", "ref_R", "ref_L", "ref_timescales", "modes_L")   # modes_L: the
+# engine recomputes a point's left vectors when a phrase reaches it (ContextEngine.full_modes); half the size
 
 
 class NotApplicable(ValueError):
@@ -57,6 +64,15 @@ def model_reach_warnings(dyn: dict, model_dir, w: torch.Tensor | None = None) ->
     (SentimentRNN.readout_vector), loaded from model_dir when not given."""
     w = load_model(model_dir).model.readout_vector()[0] if w is None else w
     return reach_warnings(dyn["r1"][int(dyn["summary"]["reference_index"])], w)
+
+
+def largest_modulus(dyn: dict) -> np.ndarray | None:
+    """Each attractor point's largest |lambda| (fixed points, then slow points: its stability, whichever mode is
+    its integration mode), from the slowest of its stored modes; None for a result without modes_lam."""
+    if "modes_lam" not in dyn or dyn["modes_lam"].ndim != 3 or dyn["modes_lam"].shape[1] == 0:
+        return None
+    m = dyn["modes_lam"][:, 0].double()
+    return torch.hypot(m[:, 0], m[:, 1]).numpy()
 
 
 def as_float64(model: torch.nn.Module, neutral: torch.Tensor | None = None) -> torch.nn.Module:
@@ -502,6 +518,101 @@ def _top_modes(J: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, 
     return lam[ar, top], r1, l1, lam, R, Linv
 
 
+def _candidate_modes(lam: np.ndarray, R: np.ndarray, L: np.ndarray, w: np.ndarray | None,
+                     n: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The n slowest modes of one point as integration-mode candidates [(index, r, l, B, C)]: lam sorted by |lam|
+    descending (stable) with R's columns and L's rows in that order, a complex pair counted once (at its first
+    member, with r, l as `integration_mode` makes them real). B @ C is the mode's projector along the point's other
+    modes: r l^T for a real mode, 2 Re(r l^T) for a pair's plane (B = [Re r, Im r], C = [2 Re l; -2 Im l])."""
+    out, partners = [], set()
+    for a in range(lam.shape[0]):
+        if len(out) >= n:
+            break
+        if a in partners:
+            continue
+        r, l = integration_mode(lam[a], R[:, a], L[a], w)
+        if abs(lam[a].imag) > COMPLEX_TOL:
+            rest = [b for b in range(a + 1, lam.shape[0]) if b not in partners]
+            if rest:
+                partners.add(rest[int(np.argmin(np.abs(lam[rest] - np.conj(lam[a]))))])
+            B, C = np.stack([R[:, a].real, R[:, a].imag], 1), np.stack([2 * L[a].real, -2 * L[a].imag])
+        else:
+            B, C = r[:, None], l[None, :]
+        out.append((a, r, l, B, C))
+    return out
+
+
+def track_integration_mode(points: np.ndarray, scale: np.ndarray, lam: np.ndarray, R: np.ndarray, L: np.ndarray,
+                           w: np.ndarray | None, ref: int, n_candidates: int = TRACK_CANDIDATES,
+                           min_cos: float = TRACK_MIN_COS) -> dict:
+    """The integration mode r_1, l_1 followed continuously along the attractor (METHOD section 5: never switched
+    between neighbouring points by "largest |lambda|").
+
+    points (K, N); scale (N,) (`state_scale`); lam (K, N), R (K, N, N), L (K, N, N): each point's eigenvalues,
+    right eigenvectors (columns) and left eigenvectors (rows) in any order (each point's modes are sorted here by
+    |lambda| descending, stable, as `eigenmodes` and modes_lam sort them); w: the readout. At the reference point
+    `ref` the integration mode is its slowest mode, oriented so that r_1's entries sum >= 0 (as `_top_modes`), the
+    mode the reference was chosen by (`choose_reference`, on each point's slowest mode). From there the
+    points are taken in the order of a minimum spanning tree grown from the reference (Prim, Euclidean in coordinates
+    divided by `scale`): each new point is the one nearest to a point already assigned, its parent. Among the new
+    point's `n_candidates` slowest modes (a complex pair counted once) it takes the one that best carries the
+    parent's r_1: projected onto the candidate along the point's other modes (P r_1 with P = r l^T, or a pair's
+    plane projector), the parent's r_1 leaves the smallest remainder e = ||r_1 - P r_1|| / ||r_1|| (norms in the
+    coordinates divided by `scale`); the alignment sqrt(1 - e^2) is |cos| between the two r_1 where the modes are
+    orthogonal. Unlike the cosine of the two right eigenvectors, it tells apart slow modes whose right eigenvectors
+    are nearly parallel (non-normal Jacobians, as trained GRUs have): the left eigenvector of a wrong one gives the
+    parent's r_1 almost no weight. The sign makes P r_1 point along the new r_1 (l_1 follows, so l_1 . r_1 = 1
+    holds). Where no candidate reaches an alignment of min_cos (a gap in the points, where the parent says nothing),
+    the track restarts at the slowest mode, still oriented along the parent's r_1.
+
+    Returns {"index" (K,): the chosen mode's position in the sorted order, "r1", "l1" (K, N), "lam" (K,) complex,
+    "cos" (K,): the alignment with the parent's r_1 (1 at the reference), "parent" (K,) (-1 at the reference),
+    "restarted" (K,) bool}."""
+    K, N = points.shape
+    X = points / scale
+    index = np.zeros(K, dtype=np.int64)
+    r1, l1 = np.zeros((K, N)), np.zeros((K, N))
+    cos, parent, restarted = np.ones(K), np.full(K, -1, dtype=np.int64), np.zeros(K, dtype=bool)
+
+    def candidates(k: int, n: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        o = np.argsort(-np.abs(lam[k]), kind="stable")
+        return _candidate_modes(lam[k][o], R[k][:, o], L[k][o], w, n)
+
+    def alignment(r: np.ndarray, B: np.ndarray, C: np.ndarray, rp: np.ndarray) -> float:
+        """Signed alignment of a candidate (r, projector B C) with the parent's r_1 = rp."""
+        pr = B @ (C @ rp)
+        e = np.linalg.norm((rp - pr) / scale) / max(np.linalg.norm(rp / scale), 1e-300)
+        s = float((r / scale) @ (pr / scale))
+        return (-1.0 if s < 0 else 1.0) * float(np.sqrt(max(0.0, 1.0 - e * e)))
+
+    _, r, l, _, _ = candidates(ref, 1)[0]
+    sign = -1.0 if r.sum() < 0 else 1.0
+    r1[ref], l1[ref] = sign * r, sign * l
+    done = np.zeros(K, dtype=bool)
+    done[ref] = True
+    best = np.linalg.norm(X - X[ref], axis=1)          # distance of each point to the assigned set
+    near = np.full(K, ref, dtype=np.int64)              # ... and the assigned point it is nearest to
+    for _ in range(K - 1):
+        k = int(np.argmin(np.where(done, np.inf, best)))
+        p = int(near[k])
+        cands = candidates(k, n_candidates)
+        c = np.array([alignment(r, B, C, r1[p]) for _, r, _, B, C in cands])
+        j = int(np.argmax(np.abs(c)))
+        if abs(c[j]) < min_cos:
+            j, restarted[k] = 0, True
+        a, r, l, B, _ = cands[j]
+        s = float((r / scale) @ (r1[p] / scale)) if c[j] == 0 else c[j]
+        sign = -1.0 if s < 0 or (s == 0 and r.sum() < 0) else 1.0
+        index[k], r1[k], l1[k], cos[k], parent[k] = a, sign * r, sign * l, abs(c[j]), p
+        done[k] = True
+        d = np.linalg.norm(X - X[k], axis=1)
+        closer = d < best
+        best[closer], near[closer] = d[closer], k
+    lam_sorted = np.take_along_axis(lam, np.argsort(-np.abs(lam), axis=1, kind="stable"), 1)
+    return {"index": index, "r1": r1, "l1": l1, "lam": lam_sorted[np.arange(K), index], "cos": cos,
+            "parent": parent, "restarted": restarted}
+
+
 def _batched_jacobians(model, pts: torch.Tensor) -> np.ndarray:
     if pts.shape[0] == 0:
         return np.zeros((0, model.state_size, model.state_size))
@@ -526,7 +637,9 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     g = torch.Generator().manual_seed(seed)
     seeds = h_next[torch.randperm(h_next.shape[0], generator=g)[:n_seeds]]
     fp = find_fixed_points(model, seeds, tol, dedup_tol, noise, seed, progress=progress)
-    pts = fp["points"]
+    # Points as they are stored (float32), so that every Jacobian, mode and readout below is of the stored point:
+    # an engine built on the stored copy recomputes the same modes there.
+    pts = fp["points"].float().double()
     if pts.shape[0] == 0:
         raise RuntimeError(f"no fixed point reached q < {tol:g} from {n_seeds} seeds")
     with torch.no_grad():
@@ -537,7 +650,7 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     remap[order] = torch.arange(order.shape[0])
     s2p = torch.where(fp["seed_to_point"] >= 0, remap[fp["seed_to_point"].clamp(min=0)], fp["seed_to_point"])
     # Slow points, ordered by readout after the fixed points: together they are the (approximate) attractor.
-    slow = fp["slow_points"]
+    slow = fp["slow_points"].float().double()
     with torch.no_grad():
         slow_readout = model.logit_of_state(slow) if slow.shape[0] else slow[:, 0]
     s_order = torch.argsort(slow_readout)
@@ -545,20 +658,26 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
     n_fp = pts.shape[0]
     attractor = torch.cat([pts, slow])
     att_readout = torch.cat([readout, slow_readout])
-    # Top mode (integration mode) at every point; full eigenmodes at the reference point.
+    # The slowest mode at every point (largest |lambda|: stability, and the reference's integration mode); full
+    # eigenmodes at the reference point.
     J = _batched_jacobians(model, attractor)
     w_out = model.readout_vector()[0].double().numpy()
-    lam1, r1, l1, lam, R, Linv = _top_modes(J, w_out)
-    ref, ref_stable = choose_reference(att_readout, lam1, r1 @ w_out)
+    lam1, r1_top, _, lam, R, Linv = _top_modes(J, w_out)
+    ref, ref_stable = choose_reference(att_readout, lam1, r1_top @ w_out)
+    scale = state_scale(model, h_next)        # distances and PCA on an LSTM's [h; c]: each half on its own scale
+    sc = scale.numpy()
+    # The integration mode r_1, l_1 at every point: followed continuously from the reference along the attractor.
+    track = track_integration_mode(attractor.numpy(), sc, lam, R, Linv, w_out, ref)
+    r1, l1, lam_int = track["r1"], track["l1"], track["lam"]
+    del R
     # The slowest n_modes modes at every point (for per-token mode splits and ablation).
     n_modes = min(N_MODES, J.shape[1])
     order = np.argsort(-np.abs(lam), axis=1, kind="stable")[:, :n_modes]
     modes_lam = np.take_along_axis(lam, order, 1)
     modes_L = np.take_along_axis(Linv, order[:, :, None], 1)                   # (K, n_modes, N)
+    del Linv
     modes = eigenmodes(J[ref])
     mag = np.abs(modes.eigvals)
-    scale = state_scale(model, h_next)        # distances and PCA on an LSTM's [h; c]: each half on its own scale
-    sc = scale.numpy()
     pc_visited = pca_variance(h_next.numpy() / sc, 3)
     pc_fixed = pca_variance(pts.numpy() / sc, 3)
     if attractor.shape[0] >= 2:  # r_1, l_1, modes_*: one row per point, fixed points first, then slow points
@@ -619,6 +738,16 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         "reference_q": float(q[ref]) if ref < n_fp else float(slow_q[ref - n_fp]),
         "reference_near_zero": abs(ref_readout) <= REF_NEAR,
         "lambda1_reference": float(abs(lam1[ref])), "reference_rotation_tokens": rotation,
+        "lambda1_meaning": ("lambda1 / slow_lambda1 / mode1_index / r1 / l1: the integration mode tracked continuously "
+                            "from the reference along the attractor (each point takes, among its "
+                            f"{TRACK_CANDIDATES} slowest modes, the one that best carries its nearest already-tracked "
+                            "neighbour's r_1: track_integration_mode), not each point's largest |lambda|; at the "
+                            "reference it is the slowest mode. Stability (n_stable_*) counts every mode: the largest "
+                            "|lambda|"),
+        "n_points_integration_not_slowest": int((track["index"] != 0).sum()),
+        "n_track_restarts": int(track["restarted"].sum()),
+        "track_alignment_min": float(np.delete(track["cos"], ref).min()) if attractor.shape[0] > 1 else None,
+        "track_alignment_median": float(np.median(np.delete(track["cos"], ref))) if attractor.shape[0] > 1 else None,
         "timescales_top": [finite_or_none(float(t)) for t in modes.timescales[mag <= 1][:5]],
         "unstable_growth_top": [float(1 / np.log(m)) for m in mag[mag > 1][:5]],
         "eigvals_top": [[float(v.real), float(v.imag)] for v in modes.eigvals[:5]],
@@ -628,10 +757,10 @@ def analyze_dynamics(clf, texts: list[str], n_seeds: int = 1000, n_texts: int = 
         "linearization_error_n": int(n_lin), "warnings": warnings, "seconds": round(time.time() - t0, 2),
     }
     out = {"summary": summary, "points": pts.float(), "readout": readout.float(), "q": q,
-           "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam1[:n_fp])),
+           "seed_to_point": s2p, "lambda1": torch.from_numpy(np.abs(lam_int[:n_fp])),
            "slow_points": slow.float(), "slow_readout": slow_readout.float(), "slow_q": slow_q,
-           "slow_lambda1": torch.from_numpy(np.abs(lam1[n_fp:])),
-           "r1": torch.from_numpy(r1), "l1": torch.from_numpy(l1),
+           "slow_lambda1": torch.from_numpy(np.abs(lam_int[n_fp:])),
+           "r1": torch.from_numpy(r1), "l1": torch.from_numpy(l1), "mode1_index": torch.from_numpy(track["index"]),
            "ref_eigvals": torch.from_numpy(np.stack([modes.eigvals.real, modes.eigvals.imag], 1)),
            "ref_R": torch.from_numpy(np.stack([modes.R.real, modes.R.imag])),
            "ref_L": torch.from_numpy(np.stack([modes.L.real, modes.L.imag])),
@@ -703,5 +832,6 @@ def dynamics_of(clf, s: Settings, refresh: bool = False, progress=None, log=None
                 "random sequences of frequent words, not real text, so the points may cover the attractor less well"]
         return out
 
-    res, hit = cached(s.checksum, "dynamics", s.dynamics_key(data), compute, refresh, log, model_dir=clf.path, ship=ship)
+    res, hit = cached(s.checksum, "dynamics", s.dynamics_key(data), compute, refresh, log, model_dir=clf.path,
+                      ship=ship, ship_omit=SHIP_OMIT)
     return dict(res, cached=hit)

@@ -21,10 +21,11 @@ import torch
 from scipy.stats import spearmanr
 from torch.func import grad
 
-from core.analysis.dynamics import NotApplicable, mode_time, neutral_input, relax
+from core.analysis.dynamics import NotApplicable, mode_time, neutral_input
+from core.analysis.modulation import (EXACT_MAX, EXACT_NULL_SIZE, KNOWN_MODIFIERS, N_PROBE_EACH, N_STATES, NULL_SIZE, NULL_STATES,
+                                      SCREEN_STATES, Z_THRESHOLD, judge, judged, make_probe, matched_nulls,
+                                      median_interval, null_stats)
 
-Z_THRESHOLD = 3.0           # robust z of log M(1) beyond which a word modulates above the noise
-CI_Z = 1.96                 # 95% intervals
 PROBE_MODIFIER_CUTOFF = 0.5
 TAU_GRID = np.exp(np.linspace(np.log(0.1), np.log(1000.0), 600))
 AGREEMENT_LAG = 3           # real-text check: a valence word within this many tokens after the modifier
@@ -114,32 +115,6 @@ def modulation_ratios(engine, h: torch.Tensor, probe_ids: list[int], probe_v0: t
     return torch.cat(out)
 
 
-def median_interval(ratios: torch.Tensor, z: float = CI_Z) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(median, low, high) per row: the distribution-free interval for a median from order statistics
-    (ranks n/2 -+ z sqrt(n)/2), i.e. the uncertainty of M(1) across probe words."""
-    srt = ratios.sort(dim=-1).values
-    n = srt.shape[-1]
-    lo = max(0, int(math.floor(n / 2 - z * math.sqrt(n) / 2)))
-    hi = min(n - 1, int(math.ceil(n / 2 + z * math.sqrt(n) / 2)) - 1)
-    return ratios.median(dim=-1).values, srt[..., lo], srt[..., hi]
-
-
-def modulation(engine, h: torch.Tensor, probe_ids: list[int], probe_v0: torch.Tensor) -> torch.Tensor:
-    """median over probes of v(h, E[w]) / v0(w), for each state in h (B, N) -> (B,)."""
-    return modulation_ratios(engine, h, probe_ids, probe_v0).median(dim=1).values
-
-
-@torch.no_grad()
-def curves(engine, word_ids: list[int], probe_ids, probe_v0, K: int = 20) -> torch.Tensor:
-    """M_m(k), k = 1..K for each word (W, K)."""
-    h = engine.model.step(engine.h_ref.expand(len(word_ids), -1), engine.embed[word_ids])
-    cols = []
-    for k in range(K):
-        cols.append(modulation(engine, h, probe_ids, probe_v0))
-        h = relax(engine.model, h, 1)
-    return torch.stack(cols, dim=1)
-
-
 def fit_decay(curve: np.ndarray, offset: int = 1) -> tuple[float, float, float]:
     """Fit curve[k] - 1 ~ s exp(-(k)/tau) with s = curve[0] - 1 (or a free amplitude when
     offset=0): returns (amplitude, tau, r2). k counts from 0 at the first point."""
@@ -157,149 +132,224 @@ def fit_decay(curve: np.ndarray, offset: int = 1) -> tuple[float, float, float]:
     return float(amp[g]), float(TAU_GRID[g]), float(r2)
 
 
-def screen_thresholds(m1: torch.Tensor, z: float = Z_THRESHOLD) -> dict:
-    """The noise band of M(1) over screened words: median and robust scale (1.4826 MAD) of log M(1)
-    over the words with M(1) > 0, and the M(1) values z robust standard deviations either side."""
-    logm = torch.log(m1[m1 > 0].double())
-    if logm.numel() < 3:
-        raise ValueError("too few screened words with M(1) > 0 to estimate the spread of ordinary words")
-    center = float(logm.median())
-    scale = max(1.4826 * float((logm - center).abs().median()), 1e-6)
-    return {"z": z, "log_m1_median": center, "log_m1_scale": scale,
-            "attenuator_below": math.exp(center - z * scale), "intensifier_above": math.exp(center + z * scale),
-            "interval": "95% across probe words (order statistics of the median)"}
-
-
-def classify(m1: float, low: float, high: float, thr: dict) -> str:
-    """negator / attenuator / intensifier / none for a word with M(1) = m1 and interval [low, high]."""
-    if high < 0:
-        return "negator"
-    if m1 < thr["attenuator_below"] and high < 1:
-        return "attenuator"
-    if m1 > thr["intensifier_above"] and low > 1:
-        return "intensifier"
-    return "none"
-
-
-def effect_score(m1: float, thr: dict) -> float:
-    """Symmetric size of a word's effect in robust standard deviations of log M(1) (|z|); a sign flip
-    (M(1) <= 0) ranks above every same-sign effect, the larger flip first."""
-    if m1 <= 0:
-        return 1e6 + abs(m1)
-    return abs(math.log(m1) - thr["log_m1_median"]) / thr["log_m1_scale"]
-
-
 @torch.no_grad()
 def screen(engine, probe_ids, probe_v0, ids: list[int] | None = None) -> torch.Tensor:
-    """M_m(1) for every vocabulary word, or for `ids` (one batched step per word, |V| x |P| valences)."""
-    return screen_intervals(engine, probe_ids, probe_v0, ids)[0]
-
-
-@torch.no_grad()
-def screen_intervals(engine, probe_ids, probe_v0, ids: list[int] | None = None) -> tuple[torch.Tensor, ...]:
-    """(M(1), interval low, interval high) for every vocabulary word or for `ids`; <pad>, <unk>: 1."""
+    """The linear M_m(1) at the reference point (median over probes of v(F(h*_ref, E[m]), E[p]) / v0(p)) for every
+    vocabulary word or for `ids`; <pad>, <unk>: 1. Only for choosing clean probe words and for benchmarks: the
+    modifier screen itself is valence-free and measured from many states (core.analysis.modulation)."""
     ids = list(range(len(engine.vocab))) if ids is None else ids
     h = engine.model.step(engine.h_ref.expand(len(ids), -1), engine.embed[ids])
-    m1, lo, hi = median_interval(modulation_ratios(engine, h, probe_ids, probe_v0))
-    special = torch.tensor([i < 2 for i in ids])
-    for t in (m1, lo, hi):
-        t[special] = 1.0
-    return m1, lo, hi
+    m1 = modulation_ratios(engine, h, probe_ids, probe_v0).median(dim=1).values
+    m1[torch.tensor([i < 2 for i in ids])] = 1.0
+    return m1
 
 
-def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int = 20, n_probe: int = 50,
+def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int = 20, n_probe: int = N_PROBE_EACH,
                    frequent: int | None = 5000, select: str = "significant", texts: list[str] | None = None,
                    seed: int = 0, progress=None) -> dict:
-    """Screen the frequent vocabulary, classify every word against the spread of ordinary words, compute
-    curves for the strongest modulators (select="significant": only words outside the noise band with
-    role "modifier"; "ranked": the top words by effect size whatever their class, for the augmented BoW),
-    or for `words`; fit strength/timescale; relate them to the modes each excites; check them on real
-    `texts` when given; place them in the modifier subspace and a UMAP embedding."""
+    """Screen the frequent vocabulary with the valence-free linear factor against each word's matched null
+    (core.analysis.modulation), confirm the flagged words on the real recurrence against an exact null, and
+    describe the confirmed ones (select="significant", at most `top`) or the given `words`: exact curves M(1..K)
+    with their fitted timescale, the curve their excited modes predict, the real-text check with its base rate,
+    and their place in the modifier subspace. select="ranked": the `top` strongest words of the linear screen
+    whatever their class, with linear curves (the augmented BoW's many-word sweep). `texts` supply the
+    starting states and the real-text check (random frequent-word prefixes and no check without them)."""
     t0 = time.time()
     probe_ids, probe_v0 = clean_probe_words(engine, n_probe)
+    probe = make_probe(engine, texts, probe_ids, seed)
     n_vocab = len(engine.vocab)
     hi_id = n_vocab if not frequent else min(n_vocab, frequent + 2)
     probe_set = set(probe_ids)
     screened = [i for i in range(2, hi_id) if i not in probe_set]   # the probes themselves are valence words
-    m1, lo, hi = screen_intervals(engine, probe_ids, probe_v0, screened)
-    thr = screen_thresholds(m1)
-    valence_bar = float(probe_v0.abs().median())
-    v0 = engine.v0_all
-
-    def describe(wid: int, m: float, low: float, high: float) -> tuple:
-        """(M(1), interval low, high, class, role) of one word."""
-        role = "valence" if abs(float(v0[wid])) >= valence_bar else "modifier"
-        return m, low, high, classify(m, low, high, thr), role
-
-    info = {wid: describe(wid, float(m1[j]), float(lo[j]), float(hi[j])) for j, wid in enumerate(screened)}
-    counts = {k: 0 for k in ("negator", "attenuator", "intensifier", "none")}
-    for t in info.values():
-        counts[t[3]] += 1
-    role_counts = {k: sum(1 for t in info.values() if t[3] != "none" and t[4] == k) for k in ("modifier", "valence")}
-    ranked = sorted(info, key=lambda w: -effect_score(info[w][0], thr))
     if words:
-        unknown = [w for w in words if w not in engine.vocab]
+        unknown = [w for w in words if w not in engine.vocab or engine.vocab.stoi[w] < 2]
         if unknown:
             raise ValueError(f"not in {engine.clf.name}'s vocabulary: {', '.join(unknown)}")
-        cand = [engine.vocab.stoi[w] for w in words]
-        extra = [i for i in cand if i not in info]
-        if extra:
-            e1, elo, ehi = screen_intervals(engine, probe_ids, probe_v0, extra)
-            info.update({wid: describe(wid, float(e1[j]), float(elo[j]), float(ehi[j])) for j, wid in enumerate(extra)})
-    elif select == "ranked":
-        cand = ranked[:top]
-    else:
-        cand = [w for w in ranked if info[w][3] != "none" and info[w][4] == "modifier"][:top]
-    saturating = [{"word": engine.vocab.itos[w], "m1": info[w][0], "class": info[w][3], "v0": float(v0[w])}
-                  for w in ranked if info[w][3] != "none" and info[w][4] == "valence"][:10]
-    screen_s = time.time() - t0
+    # The papers' own words are always measured exactly (and reported as `known_words`), listed or not.
+    known = [w for ws in KNOWN_MODIFIERS.values() for w in ws if w in engine.vocab and engine.vocab.stoi[w] >= 2]
+    in_screen = set(screened)
+    extra = list(dict.fromkeys(engine.vocab.stoi[w] for w in (words or []) + known
+                               if engine.vocab.stoi[w] not in in_screen))
+    universe = screened + extra
+    where = {wid: i for i, wid in enumerate(universe)}
+    n_screen = len(screened)
     if progress:
-        progress(f"screened {len(screened)} words in {screen_s:.1f} s; curves for {len(cand)}")
-    screen_summary = {"n_words": len(screened), "counts": counts, "role_counts": role_counts,
-                      "thresholds": thr, "valence_role_min_abs_v0": valence_bar, "frequent": frequent}
-    base = {"n_probe": len(probe_ids), "probe_words": [engine.vocab.itos[i] for i in probe_ids], "K": K,
+        progress(f"linear screen of {len(universe)} words at {SCREEN_STATES} starting states ({probe.source})")
+    lin = median_interval(probe.gains(universe, 1, SCREEN_STATES, linear=True))
+    m1, lo, hi = (t.numpy() for t in lin)
+    v0 = engine.v0_all[universe].numpy()
+    rank = np.asarray(universe, dtype=np.float64)                       # ids are in frequency order
+    lin_nulls = matched_nulls(v0, rank, np.arange(n_screen), NULL_SIZE)   # nearest first
+    screen_cls, null_med, null_sc = judged(m1, lo, hi, v0, rank, np.arange(n_screen), NULL_SIZE, nulls=lin_nulls)
+    null = np.stack([null_med, null_sc], 1)                             # (W, 2): median, robust scale
+    z_lin = (m1 - null[:, 0]) / null[:, 1]
+
+    # Exact confirmation: the flagged words (strongest first, at most EXACT_MAX) and the requested words, each
+    # judged against the exact factors of its EXACT_NULL_SIZE nearest ordinary words (its matched null's first).
+    flagged = sorted((i for i in range(n_screen) if screen_cls[i] != "none"), key=lambda i: -_rank_key(m1[i], z_lin[i]))
+    known_rows = [where[engine.vocab.stoi[w]] for w in known]
+    to_confirm = list(dict.fromkeys(flagged[:EXACT_MAX] + known_rows if not words else
+                                    [where[engine.vocab.stoi[w]] for w in words]))
+    exact_nulls = {i: [int(j) for j in lin_nulls[i] if screen_cls[j] == "none"][:EXACT_NULL_SIZE] for i in to_confirm}
+    null_words = sorted({j for js in exact_nulls.values() for j in js})
+    if progress:
+        progress(f"exact factors of {len(to_confirm)} words at {N_STATES} states and of their {len(null_words)} "
+                 f"null words at {NULL_STATES}")
+    cand_m = median_interval(probe.gains([universe[i] for i in to_confirm], 1, N_STATES))
+    null_m = median_interval(probe.gains([universe[j] for j in null_words], 1, NULL_STATES))[0].numpy()
+    null_of = dict(zip(null_words, null_m))
+    final: dict[int, dict] = {}
+    for k, i in enumerate(to_confirm):
+        m, a, b = (float(t[k]) for t in cand_m)
+        med, sc = null_stats(np.array([null_of[j] for j in exact_nulls[i]]))
+        final[i] = {"m1": m, "low": a, "high": b, "null": (med, sc), "class": judge(m, a, b, med, sc),
+                    "z": (m - med) / sc if sc == sc else math.nan}
+    confirmed = {i for i in to_confirm if final[i]["class"] != "none"}
+
+    def row(i: int) -> dict:
+        """One screened word as `screen_words` lists it: the exact figures where measured."""
+        f = final.get(i)
+        med, sc = f["null"] if f else null[i]
+        m = f["m1"] if f else float(m1[i])
+        return {"word": engine.vocab.itos[universe[i]], "v0": float(v0[i]), "statistic": m - med,
+                "null_band": [-Z_THRESHOLD * sc, Z_THRESHOLD * sc], "m1": m, "class": f["class"] if f else
+                screen_cls[i], "screen_class": screen_cls[i], "confirmed_exact": None if screen_cls[i] == "none" and
+                not words or f is None else f["class"] != "none", "frequency": int(universe[i]) - 1}
+
+    rows = [row(i) for i in range(n_screen)]
+    group = {w: g for g, ws in KNOWN_MODIFIERS.items() for w in ws}
+    known_words = [dict(row(i), group=group[engine.vocab.itos[universe[i]]], low=final[i]["low"],
+                        high=final[i]["high"], null_median=final[i]["null"][0]) for i in known_rows if i in final]
+    stat = np.array([r["statistic"] for r in rows])
+    fin = np.isfinite(stat)
+    rho = float(spearmanr(v0[:n_screen][fin], stat[fin]).statistic) if fin.sum() > 2 else None
+    counts = {k: sum(1 for i in confirmed if i < n_screen and final[i]["class"] == k)
+              for k in ("negator", "attenuator", "intensifier")}
+    counts["none"] = n_screen - sum(counts.values())
+    global_null = null_stats(m1[:n_screen])
+    thr = {"z": Z_THRESHOLD, "attenuator_below": global_null[0] - Z_THRESHOLD * global_null[1],
+           "intensifier_above": global_null[0] + Z_THRESHOLD * global_null[1],
+           "null": f"each word against the {NULL_SIZE} screened words nearest in (v0 rank, frequency rank); these "
+                   "two figures: the band of the whole screen, for comparison",
+           "interval": f"95% across {N_STATES} starting states (order statistics of the median)"}
+    # Words that look like modifiers against the whole screen but not against words of their own valence.
+    saturating = [{"word": engine.vocab.itos[universe[i]], "m1": float(m1[i]), "v0": float(v0[i]), "class": "none"}
+                  for i in sorted(range(n_screen), key=lambda i: -abs(v0[i]))
+                  if screen_cls[i] == "none" and not thr["attenuator_below"] <= m1[i] <= thr["intensifier_above"]][:10]
+    screen_summary = {"n_words": n_screen, "counts": counts, "thresholds": thr, "frequent": frequent,
+                      "screen_counts": {k: screen_cls[:n_screen].count(k) for k in
+                                        ("negator", "attenuator", "intensifier", "none")},
+                      "flagged": len(flagged), "measured_exact": len([i for i in flagged if i in final]),
+                      "confirmed": len(confirmed), "not_measured": max(0, len(flagged) - EXACT_MAX) if not words else 0,
+                      "v0_statistic_spearman": rho, "states": probe.source, "n_states": N_STATES,
+                      "screen_states": SCREEN_STATES, "null_states": NULL_STATES,
+                      "exact_null_words": len(null_words),
+                      "words": rows}
+    screen_s = time.time() - t0
+    base = {"known_words": known_words, "n_probe": len(probe_ids), "probe_words": [engine.vocab.itos[i] for i in probe_ids], "K": K,
             "vocab_size": n_vocab, "screen": screen_summary, "saturating_valence_words": saturating,
             "valence_threshold": engine.valence_threshold, "select": "words" if words else select,
-            "reference": engine.reference()}
+            "reference": engine.reference(), "measured": "exact" if select != "ranked" or words else "linear"}
+    if words:
+        cand = to_confirm
+    elif select == "ranked":
+        cand = sorted(range(n_screen), key=lambda i: -_rank_key(m1[i], z_lin[i]))[:top]
+    else:
+        cand = sorted(confirmed, key=lambda i: -_rank_key(final[i]["m1"], final[i]["z"]))[:top]
     if not cand:
-        return dict(base, modifiers=[], mode_effect_spearman=None, screen_seconds=screen_s,
-                    seconds=time.time() - t0)
-    M = curves(engine, cand, probe_ids, probe_v0, K).numpy()
-    d = engine.model.step(engine.h_ref.expand(len(cand), -1), engine.embed[cand]) - engine.h_ref
+        return dict(base, modifiers=[], mode_effect_spearman=None, mode_effect_spearman_ci=None,
+                    screen_seconds=screen_s, seconds=time.time() - t0)
+    ids = [universe[i] for i in cand]
+    if progress:
+        progress(f"curves M(1..{K}) of {len(ids)} words")
+    if base["measured"] == "exact":
+        M, M_lo, M_hi = (t.numpy() for t in probe.curves(ids, K))
+        for j, i in enumerate(cand):      # M(1) from all the states the word was judged on
+            M[j, 0], M_lo[j, 0], M_hi[j, 0] = final[i]["m1"], final[i]["low"], final[i]["high"]
+    else:
+        cols = [median_interval(probe.gains(ids, k, SCREEN_STATES, linear=True)) for k in range(1, K + 1)]
+        M, M_lo, M_hi = (np.stack([c[t].numpy() for c in cols], 1) for t in range(3))
+    d = engine.model.step(engine.h_ref.expand(len(ids), -1), engine.embed[ids]) - engine.h_ref
     r1, l1 = engine.r1[engine.ref], engine.l1[engine.ref]
     d_perp = d - (d @ l1)[:, None] * r1[None, :]
-    lam, _, L = engine.full_modes(engine.ref)                 # all N modes at h*_ref, slowest first
+    lam, R, L = engine.full_modes(engine.ref)                 # all N modes at h*_ref, slowest first
     coef = (L @ d_perp.to(torch.complex128).T).T              # (W, N): l_a . d_m_perp
     exc = coef.abs()
-    _, R, _ = engine.full_modes(engine.ref)
     gr = R @ modulation_gradient(engine, probe_ids, probe_v0).to(torch.complex128)   # G . r_a
     contrib = coef * gr[None, :]                               # each mode's share of the effect on valence
     effect = contrib.abs()
-    fits = [fit_decay(M[i]) for i in range(len(cand))]
-    # The real-text check looks for a valence word within the modifier's own reach (its tau, 1..LAG tokens).
-    lags = [int(min(AGREEMENT_LAG, max(1, round(f[1])))) for f in fits]
-    agree = real_text_agreement(engine, cand, [info[w][3] for w in cand], texts, lags) if texts else None
+    fits = [fit_decay_free(M[i]) for i in range(len(ids))]
+    kk = np.arange(K)
+    predicted = 1.0 + np.real(contrib.numpy() @ (lam.numpy()[:, None] ** kk[None, :]))   # (W, K)
+    lags = [int(min(AGREEMENT_LAG, max(1, round(f["timescale"])))) if fit_described(f["r2"], f["timescale"])
+            else AGREEMENT_LAG for f in fits]
+    classes = [final[i]["class"] if i in final else screen_cls[i] for i in cand]
+    agree = base_rates = None
+    if texts:
+        skip = {universe[i] for i in range(len(universe)) if screen_cls[i] != "none" or i in confirmed}
+        seqs = engine.clf.encode(texts)
+        agree = real_text_agreement(engine, ids, classes, seqs, lags, skip=skip)
+        base_rates = real_text_base_rates(engine, ids, classes, seqs, lags, skip,
+                                          [universe[i] for i in range(n_screen) if i not in confirmed and screen_cls[i] == "none"])
     pcs, umap_xy, clusters = subspace((d_perp / engine.scale).numpy(), M, seed)   # an LSTM's h and c on their own scales
     mods = []
-    for i, wid in enumerate(cand):
-        s_fit, tau, r2 = fits[i]
-        m1w, low, high, cls, role = info[wid]
-        strong = torch.argsort(effect[i], descending=True)[:3].tolist()
+    for j, (i, wid) in enumerate(zip(cand, ids)):
+        f = fits[j]
+        fx = final.get(i)
+        strong = torch.argsort(effect[j], descending=True)[:3].tolist()
+        err = float(np.sqrt(np.mean((M[j] - predicted[j]) ** 2)))
         mods.append({
-            "word": engine.vocab.itos[wid], "strength": float(M[i, 0] - 1), "strength_ci": [low - 1, high - 1],
-            "timescale": tau, "fit_r2": r2, "class": cls, "role": role, "effect_z": effect_score(m1w, thr),
-            "curve": [float(v) for v in M[i]], "v0": float(v0[wid]), "deflection": float(d[i].norm()),
-            "deflection_perp": float(d_perp[i].norm()),
-            "modes": [dict(mode=a, excitation=float(exc[i, a]), effect=float(effect[i, a]), **mode_time(complex(lam[a])))
+            "word": engine.vocab.itos[wid], "strength": float(M[j, 0] - 1), "strength_ci": [float(M_lo[j, 0] - 1),
+                                                                                        float(M_hi[j, 0] - 1)],
+            "strength_exact": None if fx is None else fx["m1"] - 1,
+            "strength_linear": float(m1[i] - 1), "statistic": rows[i]["statistic"] if i < n_screen else
+            (fx["m1"] - fx["null"][0] if fx else None), "null_band": rows[i]["null_band"] if i < n_screen else None,
+            "null_median": None if fx is None else fx["null"][0],
+            "confirmed_exact": None if fx is None else fx["class"] != "none",
+            "timescale": f["timescale"], "fit_r2": f["r2"], "asymptote": f["asymptote"], "class": classes[j],
+            "role": "modifier", "effect_z": abs(fx["z"]) if fx else abs(float(z_lin[i])),
+            "curve": [float(v) for v in M[j]], "curve_ci": [[float(a), float(b)] for a, b in zip(M_lo[j], M_hi[j])],
+            "predicted_curve": [float(v) for v in predicted[j]], "curve_error": err,
+            "v0": float(v0[i]), "deflection": float(d[j].norm()), "deflection_perp": float(d_perp[j].norm()),
+            "modes": [dict(mode=a, excitation=float(exc[j, a]), effect=float(effect[j, a]), **mode_time(complex(lam[a])))
                       for a in strong],
-            "mode_timescale": mode_timescale(contrib[i].numpy(), lam.numpy()),
-            "real_text_agreement": None if agree is None else agree[i]["share"],
-            "real_text": None if agree is None else agree[i],
-            "pc": [float(pcs[i, 0]), float(pcs[i, 1])], "umap": [float(umap_xy[i, 0]), float(umap_xy[i, 1])],
-            "cluster": int(clusters[i]),
+            "mode_timescale": mode_timescale(contrib[j].numpy(), lam.numpy()),
+            "real_text_agreement": None if agree is None else agree[j]["share"],
+            "real_text": None if agree is None else agree[j],
+            "real_text_base_rate": None if base_rates is None else base_rates[j]["share"],
+            "real_text_base": None if base_rates is None else base_rates[j],
+            "pc": [float(pcs[j, 0]), float(pcs[j, 1])], "umap": [float(umap_xy[j, 0]), float(umap_xy[j, 1])],
+            "cluster": int(clusters[j]),
         })
-    return dict(base, modifiers=mods, mode_effect_spearman=mode_effect_spearman(mods),
+    rho_m, rho_ci = mode_effect_spearman(mods, seed)
+    return dict(base, modifiers=mods, mode_effect_spearman=rho_m, mode_effect_spearman_ci=rho_ci,
                 screen_seconds=screen_s, seconds=time.time() - t0)
+
+
+def _rank_key(m1: float, z: float) -> float:
+    """Ranking of a word's effect: a flip (M(1) <= 0) above every same-sign effect, the larger flip first;
+    else |z| against its matched null."""
+    if m1 <= 0:
+        return 1e6 - m1
+    return abs(z) if z == z else 0.0
+
+
+def fit_decay_free(curve: np.ndarray) -> dict:
+    """Fit curve[k] ~ c + a exp(-k/tau) (k from 0) with a free asymptote c: for each tau of the grid, c and a by
+    least squares; returns {"asymptote", "amplitude", "timescale", "r2"} (r2 NaN for a flat curve)."""
+    y = np.asarray(curve, dtype=np.float64)
+    k = np.arange(len(y))
+    best = None
+    for tau in TAU_GRID:
+        X = np.stack([np.ones_like(y), np.exp(-k / tau)], 1)
+        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+        sse = float(((X @ coef - y) ** 2).sum())
+        if best is None or sse < best[0] - 1e-15:
+            best = (sse, float(coef[0]), float(coef[1]), float(tau))
+    sse, c, a, tau = best
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - sse / ss_tot if ss_tot > 1e-12 else float("nan")
+    return {"asymptote": c, "amplitude": a, "timescale": tau, "r2": r2}
 
 
 def modulation_gradient(engine, probe_ids: list[int], probe_v0: torch.Tensor) -> torch.Tensor:
@@ -332,43 +382,82 @@ def mode_timescale(contrib: np.ndarray, lam: np.ndarray) -> float | None:
     return life if life > 0 else None    # contributions of both signs: no single lifetime
 
 
-def mode_effect_spearman(mods: list[dict]) -> float | None:
-    """Rank correlation, over the modifiers, of the fitted effect timescale tau_m with the weighted
-    timescale of the modes each excites (paper A: they match); null with fewer than 3 modifiers."""
-    pairs = [(m["timescale"], m["mode_timescale"]) for m in mods if m["mode_timescale"] is not None]
+def mode_effect_spearman(mods: list[dict], seed: int = 0, n_boot: int = 1000) -> tuple[float | None, list | None]:
+    """Rank correlation, over the modifiers whose curve has a timescale (fit_described), of that timescale with
+    the weighted timescale of the modes each excites (paper A: they match), and its 95% bootstrap interval over
+    the modifiers; (None, None) with fewer than 3 such modifiers. A screen, not a finding: the curves beside the
+    curves their modes predict (`predicted_curve`, `curve_error`) are the comparison in absolute terms."""
+    pairs = np.array([(m["timescale"], m["mode_timescale"]) for m in mods
+                      if m["mode_timescale"] is not None and fit_described(m["fit_r2"], m["timescale"])])
     if len(pairs) < 3:
-        return None
-    r = spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic
-    return None if not np.isfinite(r) else float(r)
+        return None, None
+    r = spearmanr(pairs[:, 0], pairs[:, 1]).statistic
+    if not np.isfinite(r):
+        return None, None
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        b = pairs[rng.integers(len(pairs), size=len(pairs))]
+        if len(np.unique(b[:, 0])) > 1 and len(np.unique(b[:, 1])) > 1:
+            boots.append(spearmanr(b[:, 0], b[:, 1]).statistic)
+    ci = [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))] if boots else None
+    return float(r), ci
+
+
+def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: list[str] | list[list[int]],
+                        lags: list[int] | None = None, max_cases: int = AGREEMENT_MAX_CASES,
+                        skip: set[int] | None = None) -> list[dict]:
+    """Check each modifier on real text (`texts`, or their encodings). In every text (read in the model's window)
+    where the word m comes at most lags[m] tokens (default AGREEMENT_LAG) before a valence word w (|v0(w)| above
+    the valence threshold, and not in `skip`: the words the screen flags, a set that does not depend on which
+    words are checked; default: the checked words), compare the effect of w on the RNN's final logit with m in
+    place and with m replaced by the neutral input x*:
+        ratio = [y(m .. w) - y(m .. x*)] / [y(x* .. w) - y(x* .. x*)].
+    Its class predicts ratio > 1 (intensifier), < 1 (attenuator), < 0 (negator). Returns, per word,
+    {"share": share of occurrences that agree (null under AGREEMENT_MIN_CASES), "n", "agree", "median_ratio",
+    "lag"}."""
+    lags = lags or [AGREEMENT_LAG] * len(word_ids)
+    seqs = _encoded(engine, texts)
+    ratios = real_text_ratios(engine, seqs, list(zip(word_ids, lags)), max_cases,
+                              set(word_ids) if skip is None else skip)
+    return [dict(_agreement(r, cls), lag=lag) for r, cls, lag in zip(ratios, classes, lags)]
+
+
+def _encoded(engine, texts: list) -> list[list[int]]:
+    return texts if texts and isinstance(texts[0], list) else engine.clf.encode(texts)
+
+
+def _agreement(ratio: np.ndarray, cls: str) -> dict:
+    """{"share", "n", "agree", "median_ratio"} of one word's real-text ratios under its class's rule."""
+    n = len(ratio)
+    ok = {"negator": ratio < 0, "attenuator": ratio < 1, "intensifier": ratio > 1}.get(cls)
+    return {"share": float(ok.mean()) if ok is not None and n >= AGREEMENT_MIN_CASES else None, "n": n,
+            "agree": int(ok.sum()) if ok is not None else 0, "median_ratio": float(np.median(ratio)) if n else None}
 
 
 @torch.no_grad()
-def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: list[str],
-                        lags: list[int] | None = None, max_cases: int = AGREEMENT_MAX_CASES) -> list[dict]:
-    """Check each modifier on real text. In every text (read in the model's window) where the word m
-    comes at most lags[m] tokens (default AGREEMENT_LAG) before a valence word w (|v0(w)| above the
-    valence threshold), compare the
-    effect of w on the RNN's final logit with m in place and with m replaced by the neutral input x*:
-        ratio = [y(m .. w) - y(m .. x*)] / [y(x* .. w) - y(x* .. x*)].
-    Its class predicts ratio > 1 (intensifier), < 1 (attenuator), < 0 (negator). Returns, per word,
-    {"share": share of occurrences that agree (null under AGREEMENT_MIN_CASES), "n", "median_ratio", "lag"}."""
+def real_text_ratios(engine, seqs: list[list[int]], pairs: list[tuple[int, int]], max_cases: int,
+                     skip: set[int]) -> list[np.ndarray]:
+    """The real-text ratios (see real_text_agreement) of each (word, lag) pair: up to max_cases occurrences each,
+    the first texts first, in one pass over the texts and one batched run of the network."""
     m = engine.model
-    lags = lags or [AGREEMENT_LAG] * len(word_ids)
-    seqs = engine.clf.encode(texts)
     valenced = engine.v0_all.abs() > engine.valence_threshold
-    pos = {w: k for k, w in enumerate(word_ids)}
-    cases: list[list[tuple[int, int, int]]] = [[] for _ in word_ids]
+    pos: dict[int, list[int]] = {}
+    for k, (w, _) in enumerate(pairs):
+        pos.setdefault(w, []).append(k)
+    cases: list[list[tuple[int, int, int]]] = [[] for _ in pairs]
     for ti, sq in enumerate(seqs):
         for i, tok in enumerate(sq):
-            k = pos.get(tok)
-            if k is None or len(cases[k]) >= max_cases:
-                continue
-            for j in range(i + 1, min(len(sq), i + lags[k] + 1)):
-                if bool(valenced[sq[j]]) and sq[j] not in pos:
-                    cases[k].append((ti, i, j))
-                    break
+            for k in pos.get(tok, ()):
+                if len(cases[k]) >= max_cases:
+                    continue
+                for j in range(i + 1, min(len(sq), i + pairs[k][1] + 1)):
+                    if bool(valenced[sq[j]]) and sq[j] not in skip:
+                        cases[k].append((ti, i, j))
+                        break
     x_star = neutral_input(m, 1)[0]
-    jobs = [(k, ti, i, j) for k in range(len(word_ids)) for (ti, i, j) in cases[k]]
+    jobs = [(k, ti, i, j) for k in range(len(pairs)) for (ti, i, j) in cases[k]]
+    jobs.sort(key=lambda job: len(seqs[job[1]]))    # batches of similar lengths: little padding to run through
     ys = np.zeros((len(jobs), 4))
     for s in range(0, len(jobs), 64):
         batch = jobs[s:s + 64]
@@ -389,24 +478,12 @@ def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: 
             final = torch.where((lens == t + 1)[:, None], h, final)
         ys[s:s + len(batch)] = engine.y(final).reshape(len(batch), 4).numpy()
     out = []
-    for k, cls in enumerate(classes):
+    for k in range(len(pairs)):
         rows = [r for r, job in enumerate(jobs) if job[0] == k]
         with_m = ys[rows, 0] - ys[rows, 1]
         without = ys[rows, 2] - ys[rows, 3]
         keep = np.abs(without) > 1e-6
-        ratio = with_m[keep] / without[keep]
-        n = int(keep.sum())
-        if cls == "negator":
-            ok = ratio < 0
-        elif cls == "attenuator":
-            ok = ratio < 1
-        elif cls == "intensifier":
-            ok = ratio > 1
-        else:
-            ok = None
-        share = float(ok.mean()) if ok is not None and n >= AGREEMENT_MIN_CASES else None
-        out.append({"share": share, "n": n, "median_ratio": float(np.median(ratio)) if n else None,
-                    "lag": lags[k]})
+        out.append(with_m[keep] / without[keep])
     return out
 
 
@@ -430,3 +507,24 @@ def subspace(d_perp: np.ndarray, M: np.ndarray, seed: int = 0) -> tuple[np.ndarr
     k = min(4, n)
     clusters = AgglomerativeClustering(n_clusters=k).fit_predict(xy)
     return pcs, xy, clusters
+
+
+BASE_WORDS = 10           # real-text base rate: ordinary words per modifier, nearest in frequency
+BASE_MAX_CASES = 10       # occurrences checked per ordinary word (pooled over BASE_WORDS: up to 100)
+
+
+def real_text_base_rates(engine, word_ids: list[int], classes: list[str], texts: list, lags: list[int],
+                         skip: set[int], ordinary: list[int]) -> list[dict]:
+    """The real-text check's base rate for each modifier: the same check, with the modifier's class rule and lag,
+    on the BASE_WORDS ordinary words (class none) nearest to it in frequency rank, pooled: how often a word that
+    modulates nothing would "agree". {"share", "n", "words"} per modifier (share null under AGREEMENT_MIN_CASES)."""
+    seqs = _encoded(engine, texts)
+    near = [sorted((o for o in ordinary if o != wid), key=lambda o: (abs(o - wid), o))[:BASE_WORDS] for wid in word_ids]
+    pairs = sorted({(o, lag) for ws, lag in zip(near, lags) for o in ws})
+    ratio = dict(zip(pairs, real_text_ratios(engine, seqs, pairs, BASE_MAX_CASES, skip)))
+    out = []
+    for ws, cls, lag in zip(near, classes, lags):
+        pooled = np.concatenate([ratio[(o, lag)] for o in ws]) if ws else np.zeros(0)
+        a = _agreement(pooled, cls)
+        out.append({"share": a["share"], "n": a["n"], "words": [engine.vocab.itos[o] for o in ws]})
+    return out

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from core.models.store import model_checksum, read_json, resolve_model_dir
 
-SOLVER_VERSION = 6      # fixed points, modes and the reference (core.analysis.dynamics)
-MODIFIERS_VERSION = 8   # the modifier analysis (core.analysis.modifiers)
+SOLVER_VERSION = 7      # fixed points, modes and the reference (core.analysis.dynamics)
+MODIFIERS_VERSION = 9   # the modifier analysis (core.analysis.modifiers, core.analysis.modulation)
 FIT_VERSION = 4         # the augmented-BoW fit (core.experiments.augmented_fit)
 COMPARE_VERSION = 1     # a BoW comparison (core.experiments.compare)
+POSITION_VERSION = 1    # the position curves (core.analysis.position): in logits, free asymptote, windows from the data
 Q_TOL = 1e-8            # q below this: a fixed point (part of the dynamics key)
 N_MODES = 10            # slowest modes kept per fixed point (part of the dynamics key)
 RANDOM_SEED_DATA = "random-words"   # the `data` of a dynamics analysis seeded from random frequent words
@@ -28,7 +29,7 @@ DEFAULT_SEEDS = 1000      # fixed-point seeds of the default (shipped) analyses
 MODIFIERS_TOP = 30        # modifiers listed
 CURVE_K = 20              # modulation curve M(1..K)
 SCREEN_FREQUENT = 5000    # words screened: the N most frequent
-POSITION_LENGTH = 50      # positions of the beginning and end curves
+POSITION_LENGTH = None    # positions of the beginning and end curves: None, matched to the data (position.window)
 
 
 def resolve_neutral(model_dir: str | Path, neutral: str | None) -> str:
@@ -104,8 +105,10 @@ class Settings:
         return self._on_dynamics(top=top, words=words, K=K, frequent=frequent, select=select, agreement=agreement,
                                  version=MODIFIERS_VERSION)
 
-    def position_key(self, length: int) -> dict:
-        return self._on_dynamics(length=length)
+    def position_key(self, length: int | None) -> dict:
+        """The position curves over `length` positions (None: the window matched to the data's median document,
+        which the dynamics analysis in this key fixes)."""
+        return self._on_dynamics(length=length, version=POSITION_VERSION)
 
     def default_keys(self) -> dict[str, list[dict]]:
         """analysis name -> the keys of the analyses the pages open a model with at these settings (what `ship`
@@ -127,7 +130,7 @@ class Settings:
         return {"variant": variant, "top": top, "epochs": epochs, "batch_size": batch_size, "context_lr": context_lr,
                 "patience": patience, "n_seeds": self.n_seeds, "neutral": self.neutral, "data_root": self.data_root,
                 "fit": FIT_VERSION, "modifier_selection": "ranked", "solver": SOLVER_VERSION,
-                "modifiers_version": MODIFIERS_VERSION}
+                "modifiers_version": MODIFIERS_VERSION, "position_version": POSITION_VERSION}
 
     def bigram_key(self, max_len: int | None) -> dict:
         """The bigram bag-of-words reference of a comparison."""

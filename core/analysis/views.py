@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from core.analysis.context import M_BAND
-from core.analysis.dynamics import attractor_plane, mode_time, model_reach_warnings
+from core.analysis.dynamics import attractor_plane, largest_modulus, mode_time, model_reach_warnings
 from core.analysis.modifiers import fitted_timescale
 from core.analysis.settings import MODIFIERS_VERSION, SOLVER_VERSION, Settings
 from core.data import toy
@@ -53,7 +53,8 @@ class Attractor(Protocol):
 def dynamics_view(res: dict, model_dir: str | Path, w: torch.Tensor | None = None) -> dict:
     """A dynamics result (core.analysis.dynamics.dynamics) reduced to what the Dynamics page shows, as numpy
     arrays: the fixed and slow points in the attractor plane ("pc", fixed points first; an LSTM's h and c each on
-    its own scale, PC1 growing with the readout), their readouts, |λ₁|, stability, kind and index among their
+    its own scale, PC1 growing with the readout), their readouts, |λ₁| (of the tracked integration mode), stability
+    (every mode: the largest |λ| at most 1 + tolerance), kind and index among their
     kind, the reference point's row, the slow points' q (NaN for fixed points),
     the reference point's eigenvalues and the warnings when its integration mode does not reach the readout.
     w: the model's readout vector over its full state (loaded from model_dir when not given)."""
@@ -64,9 +65,11 @@ def dynamics_view(res: dict, model_dir: str | Path, w: torch.Tensor | None = Non
     mu, axes = attractor_plane(pts, d("state_scale"), w)
     n_fixed, n_slow = res["points"].shape[0], res["slow_points"].shape[0]
     lambda1 = torch.cat([d("lambda1"), d("slow_lambda1")]).numpy()
+    top = largest_modulus(res)
+    top = lambda1 if top is None else top
     return {"summary": s, "pc": ((pts / d("state_scale") - mu) @ axes.T).numpy(),
             "readout": torch.cat([d("readout"), d("slow_readout")]).numpy(), "lambda1": lambda1,
-            "stable": lambda1 <= 1 + s["stable_tolerance"], "reference": int(s["reference_index"]),
+            "stable": top <= 1 + s["stable_tolerance"], "reference": int(s["reference_index"]),
             "kind": ["fixed point"] * n_fixed + ["slow point"] * n_slow,
             "index": list(range(n_fixed)) + list(range(n_slow)),
             "q": np.concatenate([np.full(n_fixed, np.nan), d("slow_q").numpy()]),
@@ -143,11 +146,12 @@ def split_known(words: tuple[str, ...], vocab: Vocab) -> tuple[tuple[str, ...], 
 
 # ---- position -----------------------------------------------------------------------------------
 def fit_curve(side: dict, xs: np.ndarray) -> np.ndarray:
-    """1 + a exp(-x / tau), a side's fitted position curve at distances xs (from 0); NaN everywhere where the fit
-    does not describe the curve (core.analysis.modifiers.fitted_timescale)."""
+    """c + a exp(-x / tau), a side's fitted position curve (logits) at distances xs (from its first point); NaN
+    everywhere where the curve is flat within noise or the fit does not describe it
+    (core.analysis.modifiers.fitted_timescale)."""
     xs = np.asarray(xs, dtype=np.float64)
-    tau = fitted_timescale(side)
-    return np.full(len(xs), np.nan) if tau is None else 1 + side["amplitude"] * np.exp(-xs / tau)
+    tau = fitted_timescale(side) if side["varies"] else None
+    return np.full(len(xs), np.nan) if tau is None else side["asymptote"] + side["amplitude"] * np.exp(-xs / tau)
 
 
 # ---- modifiers ----------------------------------------------------------------------------------
@@ -156,11 +160,6 @@ def modifier_points(res: dict | None) -> list[dict]:
     (none when no analysis is stored)."""
     return [] if res is None else [{"word": m["word"], "class": m["class"], "strength": m["strength"],
                                     "PC1": m["pc"][0], "PC2": m["pc"][1]} for m in res["modifiers"]]
-
-
-def classed_count(counts: dict[str, int]) -> int:
-    """How many screened words change later words' valence beyond the noise band (any class but none)."""
-    return sum(counts.get(k, 0) for k in ("negator", "attenuator", "intensifier"))
 
 
 # ---- models and stored analyses -----------------------------------------------------------------

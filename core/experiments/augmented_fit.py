@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from core.analysis.api import modifiers, position
+from core.analysis.position import bow_position
 from core.analysis.settings import Settings
 from core.data.dataset import Dataset
 from core.data.text import Vocab, encode_texts
@@ -44,7 +45,8 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     after `patience` rounds without improvement.
 
     modifiers: [{"word", "strength", "timescale"}, ...] (core.analysis.api.modifiers' list; words outside
-    the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}.
+    the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}, the amplitudes
+    relative (core.analysis.position.bow_position).
     """
     _check_variant(variant)
     log = log or (lambda m: None)
@@ -232,16 +234,16 @@ def rnn_setup(s: Settings, test_data: str | None = None, log=print) -> RnnData:
 
 def rnn_context(s: Settings, variant: str, top: int = TOP_MODIFIERS,
                 log=None) -> tuple[list[dict] | None, dict | None]:
-    """The RNN's modifiers (top K) and position fits, as much as the variant needs (cached analyses)."""
+    """The RNN's modifiers (top K) and position fits, as much as the variant needs (cached analyses). The position
+    curves are in logits: each side's amplitude is given relative to its asymptote (bow_position), the gain g(t)
+    the augmented BoW multiplies a word by, and no term where the curve is flat within noise."""
     mods = pos = None
     if variant in _USES_MODIFIERS:
         res = modifiers(s, top=top, select="ranked", log=log)
         mods = [{"word": m["word"], "strength": m["strength"], "timescale": m["timescale"], "class": m["class"]}
                 for m in res["modifiers"]][:top]
     if variant in _USES_POSITION:
-        res = position(s, log=log)
-        pos = {side: {"amplitude": res[side]["amplitude"], "timescale": res[side]["timescale"]}
-               for side in ("begin", "end")}
+        pos = bow_position(position(s, log=log))
     return mods, pos
 
 

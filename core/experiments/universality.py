@@ -4,11 +4,11 @@ each, from stored analyses only (local cache or each model's shipped `analyses/`
 Only the standard library is imported at module level, so that `python -m core` builds its parser fast.
 
 A row: accuracy, fixed and slow points, readout range, reference point and its stability, slowest timescales,
-drift, the strongest modifiers, which known negators and intensifiers the modifier screen lists, position
-amplitudes, the share of the RNN-BoW gap the augmented bag-of-words recovers (when a comparison is stored), and
-warnings where an analysis does not apply as it does to a line attractor. A model fine-tuned from another or
-trained with inserted zero inputs is included, marked as a `variant`; one without stored analyses is listed
-with what is missing.
+drift, the strongest modifiers, which known negators and intensifiers the modifier screen lists, the position
+curves' fits in logits (or "flat" within noise), the share of the RNN-BoW gap the augmented bag-of-words
+recovers (when a comparison is stored), and warnings where an analysis does not apply as it does to a line
+attractor. A model fine-tuned from another or trained with inserted zero inputs is included, marked as a
+`variant`; one without stored analyses is listed with what is missing.
 """
 from __future__ import annotations
 
@@ -25,15 +25,14 @@ from core.analysis.dynamics import model_reach_warnings
 from core.analysis.settings import Settings
 from core.analysis.views import dynamics_view
 from core.analysis.modifiers import fitted_timescale, weak_effect_warnings
+from core.analysis.modulation import KNOWN_MODIFIERS as KNOWN
 from core.experiments.compare import comparisons
 from core.models.augmented import TOP_MODIFIERS
 from core.models.rnn import ARCHS
 from core.models.store import MODELS_DIR, list_models, load_model, read_json
 
-KNOWN = {"negators": ("not", "n't", "never", "no", "nothing"),
-         "intensifiers": ("very", "really", "so", "extremely", "too")}
 MARGINAL = 0.99     # |lambda| above this at the reference: a timescale over 100 tokens
-V0_MISS = 100.0     # |g_end(0)| above this: v0 misses a word's effect on the readout by orders of magnitude
+V0_MISS = 100.0     # |one-step effect / v0| above this: v0 misses a word's effect on the readout by orders of magnitude
 N_TOP = 5           # modifiers per row
 DEFAULT_DATA = "sst2:train"
 
@@ -70,18 +69,16 @@ def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
 
 
 def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
-    """Each known negator and intensifier as the stored modifier screen lists it: a modifier (class, strength,
-    timescale), a strong valence word that changes M(1) by saturation (class, role "valence"), or None (class
-    none at this network, or beyond the listed words)."""
-    listed = {m["word"]: {"class": m["class"], "role": "modifier", "strength": m["strength"],
+    """Each known negator and intensifier as the stored modifier analysis lists it: a confirmed modifier (class,
+    strength, timescale), or None (not confirmed against ordinary words of its valence at this network, or beyond
+    the listed words)."""
+    listed = {m["word"]: {"class": m["class"], "strength": m["strength"],
                           "timescale": fitted_timescale(m)}
               for m in mods["modifiers"]}
-    listed.update({m["word"]: {"class": m["class"], "role": "valence", "strength": m["m1"] - 1, "timescale": None}
-                   for m in mods["saturating_valence_words"] if m["word"] not in listed})
     return {group: {w: listed.get(w) for w in words} for group, words in KNOWN.items()}
 
 
-def _gap(path: Path, test_data: str | None) -> dict | None:
+def stored_gap(path: Path, test_data: str | None) -> dict | None:
     """The `full` augmented BoW's share of the RNN-BoW gap from a stored comparison, or None when none is
     stored. Preferred: one made with this engine's modifier measurements (`current`), on the model's test set,
     at the default K; an earlier engine's is used only when no current one exists, and says so."""
@@ -99,19 +96,19 @@ def _gap(path: Path, test_data: str | None) -> dict | None:
 
 def _warnings(summary: dict, eigvals, pos: dict | None) -> list[str]:
     """The dynamics summary's warnings; where the slow dynamics at the reference are more than one mode; and
-    where v0 misses what a word does to the readout (g_end(0), a word's one-step effect on the readout over its
-    v0, far from 1: the integration mode barely reaches the readout)."""
+    where v0 misses what a word does to the readout (the position result's `one_step_over_v0`, a word's one-step
+    effect on the readout over its v0, far from 1: the integration mode barely reaches the readout)."""
     out = list(summary["warnings"])
     slow = int((np.abs(eigvals) > MARGINAL).sum())
     if slow >= 2:
         out.append(f"{slow} modes at the reference point have |lambda| > {MARGINAL} (timescales over "
                    f"{-1 / math.log(MARGINAL):.0f} tokens): the slow dynamics are not one line, and v, v0 and the "
                    "modifier strengths follow the integration mode alone")
-    if pos is not None and abs(pos["end"]["curve"][0]) > V0_MISS:
-        out.append(f"a word's one-step effect on the readout at the reference point is {pos['end']['curve'][0]:.3g} "
+    ratio = None if pos is None else pos.get("one_step_over_v0")
+    if ratio is not None and abs(ratio) > V0_MISS:
+        out.append(f"a word's one-step effect on the readout at the reference point is {ratio:.3g} "
                    "times its persistent valence v0 (median over probe words): the integration mode there barely "
-                   "reaches the readout, so v0, the modifier strengths and the position curves, all ratios to v0, "
-                   "are not meaningful")
+                   "reaches the readout, so v0 and the modifier strengths, ratios to v0, are not meaningful")
     return out
 
 
@@ -166,11 +163,11 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
             "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
                            mods["screen"]["thresholds"]["intensifier_above"]]})
     if pos is not None:
-        out["position"] = {side: {"amplitude": pos[side]["amplitude"], "fit_r2": pos[side]["fit_r2"],
-                                  "timescale": fitted_timescale(pos[side])} for side in ("begin", "end")}
+        out["position"] = {side: {k: pos[side][k] for k in ("asymptote", "amplitude", "fit_r2", "varies")}
+                           | {"timescale": fitted_timescale(pos[side])} for side in ("begin", "end")}
     if mods is not None and dyn is not None:
         out["warnings"] += weak_effect_warnings(mods)
-    out["gap"] = _gap(path, info["test_dataset"])
+    out["gap"] = stored_gap(path, info["test_dataset"])
     return out
 
 
@@ -213,11 +210,19 @@ def _num(v: float | None, fmt: str) -> str:
     return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
 
 
+def _position_cell(side: dict) -> str:
+    """A position curve in a table cell: asymptote + amplitude (timescale) in logits and tokens, "flat" where
+    the curve does not vary beyond its noise (its level then)."""
+    if not side["varies"]:
+        return f"flat {side['asymptote']:.2f}"
+    return f"{side['asymptote']:.2f}{side['amplitude']:+.2f} ({_num(side['timescale'], '.1f')})"
+
+
 CLASS_MARK = {"negator": "N", "attenuator": "A", "intensifier": "I", "none": "0"}
 
 
 def _marks(group: dict[str, dict | None]) -> str:
-    return " ".join(f"{w}:{'-' if d is None else CLASS_MARK[d['class']] + ('v' if d['role'] == 'valence' else '')}"
+    return " ".join(f"{w}:{'-' if d is None else CLASS_MARK[d['class']]}"
                     for w, d in group.items())
 
 
@@ -237,21 +242,20 @@ def table(rows_: list[dict]) -> str:
         lines.append(f"{head} {r['n_fixed_points']:>6} ({r['n_stable_fixed_points']:>5}) {r['n_slow_points']:>6} "
                      f"{lo_hi[0]:>7.2f}..{lo_hi[1]:<7.2f} {ref['readout']:>+7.2f} {ref['lambda1']:>7.4f} "
                      f"{'yes' if ref['stable'] else 'NO':>6} {taus:>16} {r['n_marginal_modes']:>5} {drift:>11}")
-    lines += ["", f"{'arch':8} {'model':14} {'top modifiers: s, tau':48} {'position a (tau) begin / end':30} "
-                  "gap recovered by full [95% CI]"]
+    lines += ["", f"{'arch':8} {'model':14} {'top modifiers: s, tau':48} "
+                  f"{'position c+a (tau), logits: begin / end':40} gap recovered by full [95% CI]"]
     for r in rows_:
         mods = ", ".join(f"{m['word']} {m['strength']:+.2f} {_num(m['timescale'], '.1f')}"
                          for m in r.get("modifiers", [])[:3])
         pos = r.get("position")
-        pos_s = (f"{pos['begin']['amplitude']:+.3g} ({_num(pos['begin']['timescale'], '.1f')}) / "
-                 f"{pos['end']['amplitude']:+.3g} ({_num(pos['end']['timescale'], '.1f')})") if pos else "-"
+        pos_s = " / ".join(_position_cell(pos[side]) for side in ("begin", "end")) if pos else "-"
         g = r["gap"]
         gap = (f"{g['gap_recovered']:.0%} [{_num(g['gap_ci'][0], '.0%')}, {_num(g['gap_ci'][1], '.0%')}] on {g['data']}"
                + ("" if g["current"] else " (earlier engine)")
                + (" (not meaningful: the RNN-BoW gap is within its interval)" if g["gap_too_small"] else "")
                if g else "-")
         na = "does not apply (w . r1 = 0)" if r.get("not_applicable") else "-"
-        lines.append(f"{r['arch']:8} {r['model']:14} {mods or na:48} {pos_s if pos else na:30} {gap}")
+        lines.append(f"{r['arch']:8} {r['model']:14} {mods or na:48} {pos_s if pos else na:40} {gap}")
     lines += ["", "attractor (the rule of METHOD section 5; tau in tokens, gap and drift in logits):"]
     for r in rows_:
         a = r.get("attractor")

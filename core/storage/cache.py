@@ -12,8 +12,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from core.storage.io import atomic_write
@@ -21,7 +22,6 @@ from core.storage.io import atomic_write
 CACHE_VERSION = 2
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache"
 SHIPPED_DIR = "analyses"          # inside a model folder
-HALF_MIN_NUMEL = 100_000           # shipped copies store tensors this large in float16 (mode vectors)
 
 
 def cache_dir() -> Path:
@@ -86,33 +86,49 @@ def lookup(model_checksum: str, name: str, settings: dict, model_dir: Path | Non
     return None
 
 
-def compact(result: dict) -> dict:
-    """A smaller copy to ship: float64 -> float32 and tensors of HALF_MIN_NUMEL+ values (the mode
-    vectors) -> float16; the full-precision result stays in the local cache."""
+def compact(result: dict, omit: tuple[str, ...] = ()) -> dict:
+    """A smaller copy to ship: every floating-point tensor in float32 (never float16: the points and mode vectors
+    must give a recompute the same nearest points and valences as the full result), without the keys in `omit`
+    (what no reader takes from a shipped copy); the full-precision result stays in the local cache."""
     out = {}
     for k, v in result.items():
+        if k in omit:
+            continue
         if isinstance(v, torch.Tensor) and v.is_floating_point():
-            v = v.to(torch.float16 if v.numel() >= HALF_MIN_NUMEL else torch.float32)
+            v = v.to(torch.float32)
         out[k] = v
     return out
 
 
+def plain(value: Any) -> Any:
+    """`value` with every numpy scalar or array inside dicts, lists and tuples made a Python number or list: what
+    torch.load(weights_only=True) reads back (it refuses numpy objects, so such a result would be unreadable)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
+
+
 def cached(model_checksum: str, name: str, settings: dict, compute: Callable[[], dict],
            refresh: bool = False, log: Callable[[str], None] | None = None, model_dir: Path | None = None,
-           ship: bool = False) -> tuple[dict, bool]:
+           ship: bool = False, ship_omit: tuple[str, ...] = ()) -> tuple[dict, bool]:
     """(result, loaded_from_cache). `compute` returns a dict of tensors / JSON-able values. With
-    `ship`, a compact copy also goes to the model's `analyses/` folder."""
+    `ship`, a compact copy (`compact`, without the keys in `ship_omit`) also goes to the model's `analyses/`
+    folder."""
     key = cache_key(model_checksum, name, settings)
     res = None if refresh else lookup(model_checksum, name, settings, model_dir, log)
     hit = res is not None
     if not hit:
-        res = compute()
+        res = plain(compute())
         atomic_write(cache_dir() / entry_file(model_checksum, name, settings),
                      lambda f: torch.save({"key": key, "result": res}, f))
     if ship:
         if model_dir is None:
             raise ValueError("ship needs the model folder")
-        small = compact(res)
+        small = compact(res, ship_omit)
         atomic_write(Path(model_dir) / SHIPPED_DIR / entry_file(model_checksum, name, settings),
                      lambda f: torch.save({"key": key, "result": small}, f))
     return res, hit

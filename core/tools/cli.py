@@ -110,13 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--words", default=None, help="comma-separated words to analyse instead of screening")
     mo.add_argument("--K", type=int, default=20, help="curve length M(1..K)")
     mo.add_argument("--frequent", type=int, default=5000, help="rank only the N most frequent words (0: all)")
+    mo.add_argument("--screen", action="store_true",
+                    help="also list every screened word (v0, valence-free statistic, its null band, class, whether "
+                         "the exact measurement confirmed it, frequency rank): `screen_words` with --json")
     va = context_parser("validity", "agreement of the linearised valence v with the exact v_relax on real text")
     va.add_argument("--on", required=True, help="dataset whose texts to use (name or path)")
     va.add_argument("--max-tokens", type=int, default=4000)
     po = context_parser("position", "beginning- and end-of-document effects")
-    po.add_argument("--length", type=int, default=50)
+    po.add_argument("--length", type=int, default=None,
+                    help="positions of both curves (default: matched to the data's median document, 10..250)")
     po.add_argument("--word", default=None, help="also place this word at each position 1..length of neutral "
                                                  "inputs and report what it leaves in the final readout")
+    po.add_argument("--refresh", action="store_true", help="recompute even if cached")
 
     sh = sub.add_parser("ship", help="store a model's default analyses in models/<name>/analyses/ (pages open "
                         "instantly and need no dataset)")
@@ -176,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--limit", type=int, default=None, help="only the first N texts")
     er.add_argument("--data-root", default=None)
     er.add_argument("--json", action="store_true", help="the result without its per-text rows")
+
+    cl = sub.add_parser("claims", help="the papers' claims on one RNN, from its stored analyses: the figure measured, "
+                        "its interval and a verdict (reproduced, partly, contradicted, does not apply, not measured) "
+                        "by a stated rule")
+    cl.add_argument("model", help="the RNN")
+    cl.add_argument("--neutral", default=None, help=NEUTRAL_HELP)
+    cl.add_argument("--n-seeds", type=int, default=1000, help="fixed-point seeds of the stored analyses to read "
+                    "(default 1000, as shipped)")
+    cl.add_argument("--rules", action="store_true", help="also print each verdict's rule")
+    cl.add_argument("--json", action="store_true", help="the ledger: a list of {claim, paper, measured, interval, "
+                    "verdict, rule, why, source, ...}")
     from core.tools.importer import add_parser as add_import_parser
     from core.experiments.sweep import add_parser as add_sweep_parser
     from core.tools import doctor
@@ -378,32 +394,44 @@ def cmd_modifiers(args) -> int:
     words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words else None
     res = modifiers(_settings(args), top=args.top, words=words, K=args.K, frequent=args.frequent or None,
                     log=lambda m: print(m, file=sys.stderr))
+    sc = res["screen"]
+    rows = sc.pop("words", [])
+    if args.screen:
+        res["screen_words"] = rows
     if args.json:
         print(json.dumps(res))
         return 0
-    sc = res["screen"]
-    th = sc["thresholds"]
-    print(f"screened {sc['n_words']} words: " + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
-          + f"; noise band M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f} "
-            f"(robust z = {th['z']:g} of log M(1))")
-    print(f"{'word':<14}{'class':<12}{'strength':>9}{'95% CI':>17}{'tau':>8} {'R2':>7}{'modes tau':>10}"
-          f"{'real text':>10}  modes excited")
+    rho_v = sc.get("v0_statistic_spearman")
+    print(f"screened {sc['n_words']} words ({sc['screen_states']} states, linear): {sc['flagged']} flagged against "
+          f"their matched null; {sc['measured_exact']} measured on the network ({sc['n_states']} states, "
+          f"{sc['states']}), {sc['confirmed']} confirmed: " + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
+          + ("" if not sc.get("not_measured") else f"; {sc['not_measured']} flagged words not measured")
+          + f"; rank correlation of v0 with the statistic {'n/a' if rho_v is None else f'{rho_v:+.2f}'}")
+    print(f"{'word':<14}{'class':<12}{'M(1)':>7}{'95% CI':>16}{'null':>7}{'linear':>8}{'tau':>7}{'R2':>6}"
+          f"{'curve err':>10}{'real text':>10}{'base':>6}")
     for m in res["modifiers"]:
         lo, hi = m["strength_ci"]
-        modes_s = ", ".join(f"{x['mode']}({_mode_text(x)})" for x in m["modes"])
         agree = "" if m["real_text_agreement"] is None else f"{m['real_text_agreement']:.0%}"
-        mt = "" if m["mode_timescale"] is None else f"{m['mode_timescale']:.1f}"
+        base = "" if m.get("real_text_base_rate") is None else f"{m['real_text_base_rate']:.0%}"
         tau = "-" if fitted_timescale(m) is None else f"{m['timescale']:.2f}"
-        print(f"{m['word'][:13]:<14}{m['class']:<12}{m['strength']:>9.2f}{f'[{lo:.2f}, {hi:.2f}]':>17}"
-              f"{tau:>8} {m['fit_r2']:>7.2f}{mt:>10}{agree:>10}  {modes_s}")
+        null = "" if m.get("null_median") is None else f"{m['null_median']:.2f}"
+        print(f"{m['word'][:13]:<14}{m['class']:<12}{m['strength'] + 1:>7.2f}{f'[{lo + 1:.2f}, {hi + 1:.2f}]':>16}"
+              f"{null:>7}{m['strength_linear'] + 1:>8.2f}{tau:>7} {m['fit_r2']:>5.2f}{m['curve_error']:>10.2f}"
+              f"{agree:>10}{base:>6}")
+    if args.screen:
+        print(f"{'word':<14}{'v0':>8}{'statistic':>10}{'null band':>18}  class (screen)  confirmed  rank")
+        for r in rows:
+            lo, hi = r["null_band"]
+            print(f"{r['word'][:13]:<14}{r['v0']:>8.3f}{r['statistic']:>10.3f}{f'[{lo:.2f}, {hi:.2f}]':>18}  "
+                  f"{r['class']} ({r['screen_class']})  {r['confirmed_exact']}  {r['frequency']}")
     if not res["modifiers"]:
-        print("no word with little valence of its own modulates later words above the noise band")
+        print("no word modulates later words beyond ordinary words of its own valence, on the network itself")
     elif any(fitted_timescale(m) is None for m in res["modifiers"]):
-        print("tau -: the curve M(k) - 1 does not decay like an exponential (R2 under 0.5), so it has no timescale")
-    rho = res["mode_effect_spearman"]
-    print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, screen {res['screen_seconds']:.1f} s; "
-          f"rank correlation of effect and mode timescales: {'n/a' if rho is None else f'{rho:.2f}'}; "
-          f"real text: {res.get('agreement_data') or 'not available'})")
+        print("tau -: the curve M(k) does not decay like an exponential (R2 under 0.5), so it has no timescale")
+    print(f"({res['n_probe']} probe words, neutral input {res['neutral_input']}, {res['seconds']:.1f} s; "
+          f"M(1) and its interval across starting states, null: the median of ordinary words of the same valence and "
+          f"frequency; curve err: RMS distance of M(k) from the curve its modes predict; base: the real-text check on "
+          f"ordinary words of the same frequency; real text: {res.get('agreement_data') or 'not available'})")
     for w in res["reference"]["warnings"] + ([] if words else weak_effect_warnings(res)):
         print(f"WARNING: {w}")
     return 0
@@ -436,14 +464,13 @@ def cmd_validity(args) -> int:
 
 def cmd_position(args) -> int:
     from core.analysis.api import position
-    from core.analysis.modifiers import fitted_timescale
+    from core.analysis.position import describe_fit, position_header, word_at_positions
     s = _settings(args)
-    res = position(s, length=args.length, log=lambda m: print(m, file=sys.stderr))
+    res = position(s, length=args.length, refresh=args.refresh, log=lambda m: print(m, file=sys.stderr))
     if args.word is not None:
         from core.analysis.context import engine
-        from core.analysis.position import word_at_positions
         eng = engine(s)
-        res["probe"] = word_at_positions(eng, args.word, args.length)
+        res["probe"] = word_at_positions(eng, args.word, args.length or res["window"])
     if args.json:
         print(json.dumps(res))
         return 0
@@ -451,12 +478,10 @@ def cmd_position(args) -> int:
         pr = res["probe"]
         print(f"probe {pr['word']!r} (v0 {pr['v0']:+.3f}) alone in {pr['length']} neutral inputs, effect on the final "
               "readout by position: " + " ".join(f"{e:+.2f}" for e in pr["effect"][:10]) + " ...")
+    print(position_header(res))
     for side in ("begin", "end"):
         r = res[side]
-        fit = (f"amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f})"
-               if fitted_timescale(r) is not None else
-               f"no exponential decay (R2 {r['fit_r2']:.2f}, under 0.5): no amplitude or timescale")
-        print(f"{side}: {fit}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:10]) + " ...")
+        print(f"{side}: {describe_fit(r)}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:10]) + " ...")
     return 0
 
 
@@ -604,6 +629,14 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_claims(args) -> int:
+    from core.experiments.claims import ledger, table
+    s = _settings(args)
+    res = ledger(s, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(res) if args.json else table(res, s.name, s.neutral, rules=args.rules))
+    return 0
+
+
 def cmd_errors(args) -> int:
     from tqdm import tqdm
     from core.analysis.error_analysis import error_analysis
@@ -642,4 +675,4 @@ def cmd_errors(args) -> int:
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
             "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
             "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "universality": cmd_universality, "results": cmd_results, "compare": cmd_compare,
-            "errors": cmd_errors}
+            "errors": cmd_errors, "claims": cmd_claims}

@@ -169,17 +169,17 @@ def toy_section(m: dict | None, models: list[dict]) -> list[str]:
                      _num(found["mode_timescale"], ".1f"), " ".join(f"{t:+.0f}" for t in truth),
                      " ".join(f"{c:+.2f}" for c in found["curve"][:6])])
     sc = mods["screen"]
-    th = sc["thresholds"]
-    out += [f"Modifiers of `{TOY_MODEL}` (screen of {sc['n_words']} words: "
-            + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
-            + f"; noise band of M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f}):", ""]
+    out += [f"Modifiers of `{TOY_MODEL}` (screen of {sc['n_words']} words, measured on the network: "
+            + ", ".join(f"{k} {v}" for k, v in sc["counts"].items()) + "):", ""]
     out += _table(["word", "class found", "true s = M(1) - 1", "measured s [95% CI]", "tau (fit)", "modes tau",
                    "true M(1..6)", "measured M(1..6)"], rows) + [""]
     pos = m.get("position")
     if pos is not None:
-        out += ["Position curves (truth: flat at 1): "
-                + "; ".join(f"g_{side} {min(pos[side]['curve']):.2f} .. {max(pos[side]['curve']):.2f} over "
-                            f"{len(pos[side]['curve'])} tokens" for side in ("begin", "end")) + ".", ""]
+        out += ["Position curves in logits (truth: no position effect, flat): "
+                + "; ".join(f"{side} {min(pos[side]['curve']):.2f} .. {max(pos[side]['curve']):.2f} over "
+                            f"{len(pos[side]['curve'])} tokens, "
+                            + ("varies beyond its noise" if pos[side]["varies"] else "flat within noise")
+                            + f" ({pos[side]['noise']:.2f})" for side in ("begin", "end")) + ".", ""]
     dyn = m.get("dynamics")
     if dyn is not None:
         s = dyn["summary"]
@@ -271,6 +271,32 @@ def comparisons_section(models: list[dict]) -> list[str]:
     return out
 
 
+def claims_section(models: list[dict]) -> list[str]:
+    """The papers' claims on every RNN (rows: claims; columns: models), each cell the verdict and the figure as
+    `python -m core claims MODEL` gives them, judged from the same stored material; then every rule in words."""
+    from core.experiments.claims import CLAIMS, PAPERS, VERDICTS, assess, cell  # lazy: keeps --help fast
+
+    ledgers = {}
+    for m in models:
+        dyn, row, reach = m.get("dynamics"), m.get("row") or {}, m.get("reach") or []
+        ledgers[m["info"]["name"]] = {e["key"]: e for e in assess({
+            "summary": None if dyn is None else dyn["summary"], "attractor": row.get("attractor"),
+            "modifiers": m.get("modifiers"), "position": m.get("position"), "gap": row.get("gap"),
+            "not_applicable": reach[0] if reach else None})}
+    out = ["## The papers' claims", "",
+           "Each claim of paper A (" + PAPERS["A"] + ") and paper B (" + PAPERS["B"] + "), judged on each RNN from its "
+           "stored analyses at the default settings (`python -m core claims MODEL`, with `--json` for the unrounded "
+           "figures, intervals and the reason of each verdict; the *Papers' claims* page). Verdicts: "
+           + ", ".join(VERDICTS) + " (the stored analysis lacks the figure). The rule of each is below the table.", ""]
+    if not ledgers:
+        return out + ["No RNN is shipped.", ""]
+    names = list(ledgers)
+    out += _table(["claim", "paper"] + [f"`{n}`" for n in names],
+                  [[c.title, c.paper] + [cell(ledgers[n][c.key]) for n in names] for c in CLAIMS]) + [""]
+    out += ["Rules:", ""] + [f"- **{c.title}** ({c.paper}): {c.rule}" for c in CLAIMS] + [""]
+    return out
+
+
 def _dynamics_lines(dyn: dict) -> list[str]:
     """The dynamics summary as `python -m core analyze MODEL` reports it (same quantities, same formats)."""
     s = dyn["summary"]
@@ -314,49 +340,56 @@ def _attractor_lines(a: dict | None) -> list[str]:
 
 
 def _modifier_lines(name: str, mods: dict) -> list[str]:
-    """The modifier screen and its list, in `python -m core modifiers MODEL`'s formats."""
+    """The modifier screen, its confirmation on the network and the confirmed list, as `python -m core modifiers
+    MODEL` reports them."""
     sc = mods["screen"]
-    th = sc["thresholds"]
-    rho = mods.get("mode_effect_spearman")
-    out = [f"Modifiers: screened {sc['n_words']:,} words: " + ", ".join(f"{k} {v:,}" for k, v in sc["counts"].items())
-           + f"; noise band M(1) {th['attenuator_below']:.2f} .. {th['intensifier_above']:.2f} (robust z = {th['z']:g} "
-           f"of log M(1)); {mods['n_probe']} probe words; rank correlation of effect and mode timescales: "
-           f"{'n/a' if rho is None else f'{rho:.2f}'}; real-text check on "
-           f"{mods.get('agreement_data') or 'no test set'}.", ""]
+    rho, ci = mods.get("mode_effect_spearman"), mods.get("mode_effect_spearman_ci")
+    rho_v = sc.get("v0_statistic_spearman")
+    out = [f"Modifiers: screened {sc['n_words']:,} words (linear, {sc['screen_states']} states): {sc['flagged']} "
+           f"flagged against their matched null; {sc['measured_exact']} measured on the network ({sc['n_states']} "
+           f"states from {sc['states']}), {sc['confirmed']} confirmed: "
+           + ", ".join(f"{k} {v:,}" for k, v in sc["counts"].items())
+           + ("" if not sc.get("not_measured") else f"; {sc['not_measured']} flagged words not measured")
+           + f". Rank correlation of v0 with the valence-free statistic: {_num(rho_v, '+.2f')}; of effect and mode "
+           f"timescales: {'n/a' if rho is None else f'{rho:.2f}'}"
+           + ("" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]")
+           + f"; {mods['n_probe']} probe words; real-text check on {mods.get('agreement_data') or 'no test set'}.", ""]
     if not mods["modifiers"]:
-        return out + ["No word with little valence of its own modulates later words above the noise band.", ""]
+        return out + ["No word modulates later words beyond ordinary words of its own valence, on the network "
+                      "itself.", ""]
     rows = []
     for i, m in enumerate(mods["modifiers"][:MODIFIERS_SHOWN], 1):
         lo, hi = m["strength_ci"]
         rt = m.get("real_text") or {}
         agree = "-" if m["real_text_agreement"] is None else f"{m['real_text_agreement']:.0%}"
-        rows.append([str(i), m["word"], m["class"], f"{m['strength']:.2f} [{lo:.2f}, {hi:.2f}]",
-                     _num(_fitted(m), ".2f"), f"{m['fit_r2']:.2f}", _num(m["mode_timescale"], ".1f"),
-                     f"{agree} ({rt['n']})" if "n" in rt else agree, f"{m['v0']:+.2f}"])
-    out += _table(["#", "word", "class", "strength s [95% CI]", "tau", "R2", "modes tau", "real text (n)", "v0"],
-                  rows)
+        base = "-" if m.get("real_text_base_rate") is None else f"{m['real_text_base_rate']:.0%}"
+        rows.append([str(i), m["word"], m["class"], f"{m['strength'] + 1:.2f} [{lo + 1:.2f}, {hi + 1:.2f}]",
+                     _num(m.get("null_median"), ".2f"), f"{m['strength_linear'] + 1:.2f}",
+                     _num(_fitted(m), ".2f"), f"{m['curve_error']:.2f}",
+                     f"{agree} ({rt['n']})" if "n" in rt else agree, base, f"{m['v0']:+.2f}"])
+    out += _table(["#", "word", "class", "M(1) [95% CI]", "null M(1)", "linear M(1)", "tau", "curve error",
+                   "real text (n)", "base rate", "v0"], rows)
     rest = len(mods["modifiers"]) - MODIFIERS_SHOWN
     if rest > 0:
         out += ["", f"... and {rest} more listed (`python -m core modifiers {name}` prints them all)."]
     if any(_fitted(m) is None for m in mods["modifiers"][:MODIFIERS_SHOWN]):
-        out += ["", "tau -: the curve M(k) - 1 does not decay like an exponential (R2 under 0.5), so it has no "
+        out += ["", "tau -: the curve M(k) does not decay like an exponential (R2 under 0.5), so it has no "
                     "timescale."]
     sat = mods.get("saturating_valence_words") or []
     if sat:
-        out += ["", "Strong valence words outside the band (saturation, not listed): "
-                + ", ".join(f"{w['word']} ({w['class']})" for w in sat)]
+        out += ["", "Look like modifiers against the whole vocabulary, but not against words of their own valence: "
+                + ", ".join(w["word"] for w in sat)]
     return out + [""]
 
 
 def _position_lines(pos: dict) -> list[str]:
     """Beginning- and end-of-document effects, in `python -m core position MODEL`'s formats."""
-    out = []
+    from core.analysis.position import describe_fit, position_header  # lazy: keeps --help fast
+    out = [f"- {position_header(pos)}"]
     for side in ("begin", "end"):
         r = pos[side]
-        fit = (f"amplitude {r['amplitude']:+.3f}, timescale {r['timescale']:.1f} tokens (R2 {r['fit_r2']:.2f})"
-               if _fitted(r) is not None else
-               f"no exponential decay (R2 {r['fit_r2']:.2f}, under 0.5): no amplitude or timescale")
-        out.append(f"- {side}: {fit}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:CURVE_SHOWN]) + " ...")
+        out.append(f"- {side}: {describe_fit(r)}; curve " + " ".join(f"{v:.2f}" for v in r["curve"][:CURVE_SHOWN])
+                   + " ...")
     return out
 
 
@@ -410,15 +443,18 @@ def generate() -> str:
                  "Contents: [Shipped models](#shipped-models) · [Toy language](#toy-language-the-known-answers) · "
                  "[Four architectures](#four-architectures-side-by-side) · "
                  "[Bag-of-words vs RNN](#bag-of-words-vs-rnn-stored-comparisons) · "
+                 "[The papers' claims](#the-papers-claims) · "
                  "[Each RNN's analyses](#each-rnns-analyses)", ""]
         lines += models_section(models)
         lines += toy_section(toy, models)
         lines += universality_section()
         lines += comparisons_section(rnns)
+        lines += claims_section(rnns)
         lines += ["## Each RNN's analyses", "",
                   "Per RNN, in name order: the dynamics summary (fixed and slow points, reference point, drift, "
-                  "slowest timescales), the modifiers the screen lists (strength s = M(1) - 1 with its 95% interval "
-                  "across probe words; a timescale only where the exponential fit describes the curve), the "
+                  "slowest timescales), the modifiers confirmed on the network (M(1) with its 95% interval "
+                  "across starting states, beside its matched null; a timescale only where the exponential fit describes "
+                  "the curve), the "
                   "beginning- and end-of-document effects, and the warnings the CLI and the pages show beside them.",
                   ""]
         for m in rnns:
