@@ -57,14 +57,14 @@ def test_generation_is_deterministic(generated):
 
 def test_a_modifier_figure_is_the_clis(generated, capsys):
     """Known answer: toy-gru's strongest modifier as `python -m core modifiers toy-gru --json` gives it appears in
-    the document's toy-gru table row, in the CLI's own format (strength and interval to 2 decimals)."""
+    the document's toy-gru table row, in the CLI's own format (M(1) = 1 + strength and its interval to 2
+    decimals), with the screen's valence correlation."""
     res = _cli_json(capsys, "modifiers", "toy-gru")
     m = res["modifiers"][0]
     lo, hi = m["strength_ci"]
-    row = f"| 1 | {m['word']} | {m['class']} | {m['strength']:.2f} [{lo:.2f}, {hi:.2f}] |"
+    row = f"| 1 | {m['word']} | {m['class']} | {m['strength'] + 1:.2f} [{lo + 1:.2f}, {hi + 1:.2f}] |"
     assert row in _section(generated, "toy-gru")
-    assert f"{res['screen']['thresholds']['attenuator_below']:.2f} .. " \
-           f"{res['screen']['thresholds']['intensifier_above']:.2f}" in _section(generated, "toy-gru")
+    assert f"valence-free statistic: {res['screen']['v0_statistic_spearman']:+.2f}" in _section(generated, "toy-gru")
 
 
 def test_dynamics_and_position_figures_are_the_clis(generated, capsys):
