@@ -101,10 +101,10 @@ def test_free_asymptote_fit_recovers_a_known_curve():
     """M(k) = 0.6 - 1.4 exp(-(k-1)/3): the fit finds the asymptote, amplitude and timescale (an asymptote forced
     to 1 could not); a flat curve has no R^2."""
     k = np.arange(20)
-    f = MOD.fit_decay_free(0.6 - 1.4 * np.exp(-k / 3.0))
+    f = MOD.fit_free_decay(0.6 - 1.4 * np.exp(-k / 3.0))
     assert f["asymptote"] == pytest.approx(0.6, abs=1e-3) and f["amplitude"] == pytest.approx(-1.4, abs=1e-2)
     assert f["timescale"] == pytest.approx(3.0, rel=0.02) and f["r2"] > 0.999
-    assert math.isnan(MOD.fit_decay_free(np.full(20, 0.8))["r2"])
+    assert math.isnan(MOD.fit_free_decay(np.full(20, 0.8))["r2"])
 
 
 def test_median_interval_order_statistics():

@@ -278,7 +278,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     gr = R @ modulation_gradient(engine, probe_ids, probe_v0).to(torch.complex128)   # G . r_a
     contrib = coef * gr[None, :]                               # each mode's share of the effect on valence
     effect = contrib.abs()
-    fits = [fit_decay_free(M[i]) for i in range(len(ids))]
+    fits = [fit_free_decay(M[i]) for i in range(len(ids))]
     kk = np.arange(K)
     predicted = 1.0 + np.real(contrib.numpy() @ (lam.numpy()[:, None] ** kk[None, :]))   # (W, K)
     lags = [int(min(AGREEMENT_LAG, max(1, round(f["timescale"])))) if fit_described(f["r2"], f["timescale"])
@@ -334,22 +334,32 @@ def _rank_key(m1: float, z: float) -> float:
     return abs(z) if z == z else 0.0
 
 
-def fit_decay_free(curve: np.ndarray) -> dict:
-    """Fit curve[k] ~ c + a exp(-k/tau) (k from 0) with a free asymptote c: for each tau of the grid, c and a by
-    least squares; returns {"asymptote", "amplitude", "timescale", "r2"} (r2 NaN for a flat curve)."""
+def fit_free_decay(curve, x0: float = 0.0, tau_max: float | None = None) -> dict:
+    """Least-squares fit of curve[i] ~ c + a exp(-i / tau) (i = x - x0, from 0 at the first point) with a free
+    asymptote c: over the grid of timescales TAU_GRID (up to tau_max), c and a solved linearly for each tau.
+    Returns {"asymptote": c, "amplitude": a (the first point's excess over c), "timescale": tau, "r2",
+    "timescale_at_limit": whether tau is the grid's largest (the decay is no faster than the grid allows)}."""
     y = np.asarray(curve, dtype=np.float64)
-    k = np.arange(len(y))
-    best = None
-    for tau in TAU_GRID:
-        X = np.stack([np.ones_like(y), np.exp(-k / tau)], 1)
-        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-        sse = float(((X @ coef - y) ** 2).sum())
-        if best is None or sse < best[0] - 1e-15:
-            best = (sse, float(coef[0]), float(coef[1]), float(tau))
-    sse, c, a, tau = best
+    if y.ndim != 1 or len(y) < 3:
+        raise ValueError("a decay fit needs at least 3 points")
+    grid = TAU_GRID if tau_max is None else TAU_GRID[TAU_GRID <= tau_max]
+    if not len(grid):
+        raise ValueError(f"tau_max {tau_max} is below the grid's smallest timescale {TAU_GRID[0]}")
+    i = np.arange(len(y), dtype=np.float64)
+    e = np.exp(-i[None, :] / grid[:, None])                             # (G, n)
+    n, se, see = len(y), e.sum(1), (e ** 2).sum(1)
+    sy, sey = y.sum(), e @ y
+    det = n * see - se ** 2
+    ok = det > 1e-12 * n * n
+    a = np.where(ok, (n * sey - se * sy) / np.where(ok, det, 1.0), 0.0)
+    c = (sy - a * se) / n
+    sse = ((y[None, :] - c[:, None] - a[:, None] * e) ** 2).sum(1)
+    sse[~ok] = np.inf
+    g = int(np.argmin(sse))
     ss_tot = float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - sse / ss_tot if ss_tot > 1e-12 else float("nan")
-    return {"asymptote": c, "amplitude": a, "timescale": tau, "r2": r2}
+    r2 = 1.0 - float(sse[g]) / ss_tot if ss_tot > 1e-24 else float("nan")
+    return {"asymptote": float(c[g]), "amplitude": float(a[g]), "timescale": float(grid[g]), "r2": r2,
+            "timescale_at_limit": bool(g == len(grid) - 1)}
 
 
 def modulation_gradient(engine, probe_ids: list[int], probe_v0: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from core.analysis.dynamics import neutral_input, relax
-from core.analysis.modifiers import FIT_MIN_R2, TAU_GRID, clean_probe_words, fitted_timescale, median_interval
+from core.analysis.modifiers import (FIT_MIN_R2, clean_probe_words, fit_free_decay, fitted_timescale,
+                                     median_interval)
 
 WINDOW_MIN = 10     # the window W = clip(round(median document tokens), WINDOW_MIN, WINDOW_MAX) positions
 WINDOW_MAX = 250    # (the measurement's cost grows with W x probes x relax steps; IMDB's median review: 211 tokens)
@@ -39,34 +40,6 @@ def window(summary: dict | None) -> int:
     if n is None or not math.isfinite(n):
         return WINDOW_DEFAULT
     return int(min(WINDOW_MAX, max(WINDOW_MIN, round(n))))
-
-
-def fit_free_decay(curve, x0: float = 0.0, tau_max: float | None = None) -> dict:
-    """Least-squares fit of curve[i] ~ c + a exp(-i / tau) (i = x - x0, from 0 at the first point) with a free
-    asymptote c: over the grid of timescales TAU_GRID (up to tau_max), c and a solved linearly for each tau.
-    Returns {"asymptote": c, "amplitude": a (the first point's excess over c), "timescale": tau, "r2",
-    "timescale_at_limit": whether tau is the grid's largest (the decay is no faster than the grid allows)}."""
-    y = np.asarray(curve, dtype=np.float64)
-    if y.ndim != 1 or len(y) < 3:
-        raise ValueError("a decay fit needs at least 3 points")
-    grid = TAU_GRID if tau_max is None else TAU_GRID[TAU_GRID <= tau_max]
-    if not len(grid):
-        raise ValueError(f"tau_max {tau_max} is below the grid's smallest timescale {TAU_GRID[0]}")
-    i = np.arange(len(y), dtype=np.float64)
-    e = np.exp(-i[None, :] / grid[:, None])                             # (G, n)
-    n, se, see = len(y), e.sum(1), (e ** 2).sum(1)
-    sy, sey = y.sum(), e @ y
-    det = n * see - se ** 2
-    ok = det > 1e-12 * n * n
-    a = np.where(ok, (n * sey - se * sy) / np.where(ok, det, 1.0), 0.0)
-    c = (sy - a * se) / n
-    sse = ((y[None, :] - c[:, None] - a[:, None] * e) ** 2).sum(1)
-    sse[~ok] = np.inf
-    g = int(np.argmin(sse))
-    ss_tot = float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - float(sse[g]) / ss_tot if ss_tot > 1e-24 else float("nan")
-    return {"asymptote": float(c[g]), "amplitude": float(a[g]), "timescale": float(grid[g]), "r2": r2,
-            "timescale_at_limit": bool(g == len(grid) - 1)}
 
 
 def describe_curve(effects: torch.Tensor, x0: int, x: str) -> dict:
