@@ -81,7 +81,7 @@ table = pd.DataFrame([{
     "modes |λ| > 0.99": r["n_marginal_modes"],
     "drift (tokens/logit)": (f"≥ {r['drift_tokens_per_logit']:.0f}" if r["drift_capped_share"] > 0.5
                              else f"{r['drift_tokens_per_logit']:.0f}"),
-    "top modifiers (s, τ)": "does not apply" if r.get("not_applicable") else ", ".join(
+    "top modifiers (s, τ)": "does not apply" if "modifiers" in r.get("not_applicable", []) else ", ".join(
         f"{m['word']} {m['strength']:+.2f}, {fmt(m['timescale'], '.1f') or '–'}" for m in r.get("modifiers", [])[:3]),
     "negators": known(r["known"]["negators"]) if "known" in r else "",
     "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",

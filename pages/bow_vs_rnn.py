@@ -11,17 +11,20 @@ from core.analysis.views import comparison_runs, stale_versions
 from core.data.loaders import NAMED, DataError
 from core.experiments.augmented_fit import FitOptions
 from core.experiments.compare import compare, comparisons
-from core.models.augmented import TOP_MODIFIERS, VARIANTS
+from core.experiments.augmented_fit import TOP_MODIFIERS
+from core.models.augmented import VARIANTS
 from ui.charts import metric_row, reference_rule, show_chart
 from ui.engine import CORE_ERRORS
 from ui.navigation import method_link
 from ui.state import current
 
 VARIANT_HELP = {"bow": "plain bag-of-words on the RNN's tokens (the reference: 0% of the gap)",
-                "mod_fixed": "+ the RNN's modifiers with their measured strength and timescale",
-                "mod_learned": "+ modifiers whose strength and timescale are then learned",
+                "mod_fixed": "+ the RNN's confirmed modifiers with their measured strength and timescale (the headline)",
+                "mod_learned": "+ the same modifiers, their strength and timescale then learned",
                 "position": "+ beginning/end-of-document gain only",
                 "full": "+ modifiers and position, learned",
+                "valence_only": "control: the same words, each with the effect its valence alone predicts",
+                "shuffled": "control: the same effects on random ordinary words of similar frequency",
                 "bigram": "bag of words and word pairs (a reference without the RNN's measurements)"}
 
 
@@ -54,12 +57,36 @@ for r in sorted(full, key=lambda r: r["data"]):
     stale = stale_versions(r["settings"])
     if stale:
         st.info(f"Measured with earlier versions of the analyses (solver v{stale['solver']}, modifiers "
-                f"v{stale['modifiers']}; now v{stale['solver_now']}, v{stale['modifiers_now']}): the bag-of-words "
-                "models were built from the modifiers and position effects measured then. `python -m core compare "
-                f"--rnn {info['name']} --data {r['data']}` remeasures them (needs the dataset).")
+                f"v{stale['modifiers']}, comparison v{stale['compare'] or 1}; now v{stale['solver_now']}, "
+                f"v{stale['modifiers_now']}, v{stale['compare_now']}): the bag-of-words models were built from the "
+                "modifiers and position effects measured then (before the comparison used only confirmed modifiers, "
+                "and without its controls). 'Run a comparison' below remeasures it (needs the dataset).")
     if r.get("gap_too_small"):
         st.warning("The RNN's gain over the bag-of-words is within its own bootstrap interval: the gaps recovered "
                    "below are not meaningful on this test set.")
+    head = r.get("headline")
+    if head:
+        by = {v["name"]: v for v in r["variants"]}
+        if not head["modifiers"]:
+            st.markdown(f"**{info['name']} has no confirmed modifier**, so the measured mechanism adds nothing to the "
+                        "bag-of-words here: the modifier variants are the bag-of-words.")
+        else:
+            beyond = head["beyond"]
+            st.markdown(
+                f"**The {len(head['modifiers'])} confirmed modifiers, as measured, recover "
+                f"{head['gap_recovered']:.0%}** of the gap (95% interval {head['gap_ci'][0]:.0%} … "
+                f"{head['gap_ci'][1]:.0%}). Controls built the same way: the effects their valence alone predicts "
+                f"recover {by['valence_only']['gap_recovered']:.0%}, the same effects on random words "
+                f"{by['shuffled']['gap_recovered']:.0%}."
+                if {"valence_only", "shuffled"} <= set(by) else
+                f"**The {len(head['modifiers'])} confirmed modifiers, as measured, recover "
+                f"{head['gap_recovered']:.0%}** of the gap.")
+            if beyond:
+                st.caption("Beyond the controls (paired bootstrap, 95%): "
+                           + "; ".join(f"{b['value']:+.0%} [{b['ci'][0]:+.0%}, {b['ci'][1]:+.0%}] over {name}"
+                                       for name, b in beyond.items())
+                           + ".")
+            st.text("Confirmed modifiers used: " + ", ".join(head["modifiers"]))   # vocabulary tokens, shown literally
     df = pd.DataFrame([{"variant": v["name"], "what": VARIANT_HELP.get(v["name"], ""), "accuracy": v["accuracy"],
                         "gap recovered": v["gap_recovered"], "low": v["gap_ci"][0], "high": v["gap_ci"][1]}
                        for v in r["variants"]])
@@ -77,7 +104,7 @@ for r in sorted(full, key=lambda r: r["data"]):
                                 "gap recovered": st.column_config.NumberColumn(format="percent"),
                                 "low": st.column_config.NumberColumn("95% low", format="percent"),
                                 "high": st.column_config.NumberColumn("95% high", format="percent")})
-    st.caption(f"K = {r['settings']['top']:,} modifiers; dashed lines: the BoW (0%) and the RNN (100%). The "
+    st.caption(f"At most K = {r['settings']['top']:,} confirmed modifiers; dashed lines: the BoW (0%) and the RNN (100%). The "
                "intervals are wide when the RNN's gain is small: read them before the point estimates. The BoW here is "
                "the comparison's own `bow` variant, fitted on exactly the tokens the RNN reads (its window) with C "
                "chosen by dev log-loss, so its accuracy can differ a little from a shipped bag-of-words model's.")
@@ -88,7 +115,7 @@ for r in sorted(full, key=lambda r: r["data"]):
                  "low": v["gap_ci"][0], "high": v["gap_ci"][1], "accuracy": v["accuracy"]}
                 for s in ks for v in s["variants"] if v["name"] in ("mod_fixed", "full")]
         kdf = pd.DataFrame(rows).sort_values(["variant", "K"])
-        st.markdown("**How many modifiers does it take?** (the K strongest, by the size of their effect)")
+        st.markdown("**How many modifiers does it take?** (the K strongest confirmed ones)")
         kb = alt.Chart(kdf).encode(x=alt.X("K:Q", scale=alt.Scale(type="log"), title="number of modifiers K"),
                                    color=alt.Color("variant:N", scale=alt.Scale(scheme="dark2")))
         kchart = (kb.mark_line(point=True).encode(y=alt.Y("gap recovered:Q", axis=alt.Axis(format="%")),
@@ -101,7 +128,8 @@ with st.expander("Run a comparison"):
     st.caption("Fits every variant on the RNN's training data (cached), then scores the test set: minutes on a "
                "laptop, longer on IMDB. Needs the datasets on this machine.")
     data = st.selectbox("Test set", [d for d in NAMED if d.endswith(":test")] + ["toy-long:test"], key="cmp_data")
-    top = st.number_input("Modifiers K", 10, 5000, TOP_MODIFIERS, 10, key="cmp_top")
+    top = st.number_input("Modifiers K (at most, of the confirmed ones)", 1, TOP_MODIFIERS, TOP_MODIFIERS, 1,
+                          key="cmp_top")
     if st.button("Run", key="cmp_run"):
         failed = None
         with st.status(f"Comparing on {data}...", expanded=True) as status:

@@ -139,8 +139,10 @@ with right:
         color=alt.Color("stability:N", scale=alt.Scale(domain=["stable", "unstable"], range=["#2b8cbe", "#d62728"])),
         shape=alt.Shape("kind:N", scale=POINT_KINDS), tooltip=tip)
     show_chart(line + reference_rule([1.0]), "lambda1", fp)
-    st.caption("Were this a line attractor, |λ₁| would stay close to 1 along all of it (dashed: |λ| = 1); red points "
-               "are unstable (|λ₁| above 1 + tolerance): states leave them.")
+    st.caption("|λ₁| here is the integration mode's, tracked continuously along the attractor from the reference "
+               "point (where it is the slowest mode), not each point's largest |λ|. Were this a line attractor, it "
+               "would stay close to 1 along all of it (dashed: |λ| = 1); red points are unstable (some mode's |λ| above "
+               "1 + tolerance): states leave them.")
 
 st.subheader("Slowest modes at the reference point")
 ts = pd.DataFrame(slowest_modes(res["ref_eigvals"], N_TIMESCALES))

@@ -47,7 +47,15 @@ top = c1.slider("Most modifiers listed", 10, 60, 30, key="top", disabled=words i
                 help="How many of the confirmed modifiers get full curves M(1..K) (the shipped analyses list 30).")
 res = core_call(find, settings, top, words)
 mods = res["modifiers"]
-reference_warnings(res["reference"]["warnings"] + ([] if words else weak_effect_warnings(res)))
+exact = res.get("valence_measure") == "exact"
+reference_warnings([w for w in res["reference"]["warnings"] if not (exact and "does not reach the readout" in w)]
+                   + ([] if words else weak_effect_warnings(res)))
+if exact:
+    st.info(f"**Measured on the network throughout.** {info['name']}'s integration mode does not reach the readout "
+            "at this reference (every linearised valence v0 is 0), so a word's valence here is its own effect on the "
+            f"readout {res['readout_lag']} tokens later (the median document's length; nothing lasts longer in this "
+            "network), the probes and matched nulls use that valence, and the screen is exact. No curve from the "
+            "modes is predicted: that linearisation does not reach the readout.")
 sc = res["screen"]
 st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
            f"{sc['n_words']:,} frequent words screened at {sc['screen_states']} states · flagged words confirmed "
@@ -60,7 +68,8 @@ metric_row(*[(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
             {"help": "Rank correlation, over the screened words, of a word's own valence v0 with its modifier "
                      "statistic (M(1) minus its matched null's median). Near 0: the statistic does not measure "
                      "valence."}))
-st.caption(f"The screen flagged {sc['flagged']} words (linear estimate); {sc['measured_exact']} were measured on the "
+st.caption(f"The screen flagged {sc['flagged']} words ({'exact' if exact else 'linear estimate'}); "
+           f"{sc['measured_exact']} were measured on the "
            f"network itself and {sc['confirmed']} confirmed"
            + (f"; {sc['not_measured']} flagged words beyond the strongest {sc['measured_exact']} were not measured"
               if sc.get("not_measured") else "")
@@ -69,10 +78,11 @@ if not mods:
     st.info("No word modulates later words beyond ordinary words of its own valence, on the network itself.")
     st.stop()
 
+SCREEN_COL = "exact screen M(1)" if exact else "linear M(1)"
 df = pd.DataFrame([{"word": m["word"], "class": m["class"], "M(1)": m["strength"] + 1,
                     "95% CI": f"{m['strength_ci'][0] + 1:+.2f} … {m['strength_ci'][1] + 1:+.2f}",
                     "null M(1)": m["null_median"],
-                    "linear M(1)": m["strength_linear"] + 1,
+                    SCREEN_COL: m["strength_linear"] + 1,
                     "timescale": fitted_timescale(m),
                     "curve error": m["curve_error"], "fit_r2": m["fit_r2"],
                     "real text": m["real_text_agreement"], "base rate": m["real_text_base_rate"],
@@ -81,17 +91,19 @@ df = pd.DataFrame([{"word": m["word"], "class": m["class"], "M(1)": m["strength"
                     "modes excited (τ)": fmt_modes(m["modes"]), "PC1": m["pc"][0], "PC2": m["pc"][1],
                     "UMAP1": m["umap"][0], "UMAP2": m["umap"][1], "cluster": str(m["cluster"])} for m in mods])
 st.subheader("Modifiers, strongest first")
-st.dataframe(df[["word", "class", "M(1)", "95% CI", "null M(1)", "linear M(1)", "timescale", "fit_r2", "curve error",
+st.dataframe(df[["word", "class", "M(1)", "95% CI", "null M(1)", SCREEN_COL, "timescale", "fit_r2", "curve error",
                  "real text", "base rate", "n (real text)", "v0", "modes excited (τ)"]],
              hide_index=True, width="stretch",
              column_config={**{c: st.column_config.NumberColumn(format="%.2f")
-                               for c in ("M(1)", "null M(1)", "linear M(1)", "timescale", "fit_r2", "curve error",
+                               for c in ("M(1)", "null M(1)", SCREEN_COL, "timescale", "fit_r2", "curve error",
                                          "v0")},
                             "real text": st.column_config.NumberColumn(format="percent"),
                             "base rate": st.column_config.NumberColumn(format="percent")})
 st.caption("M(1): the factor on the next word's effect, measured on the network with its 95% interval across "
            "starting states; null M(1): the same for ordinary words of the same valence and frequency (1 need not be "
-           "ordinary); linear M(1): the screen's linear estimate. timescale: τ of the fit M(k) ≈ c + a·exp(-(k-1)/τ), "
+           f"ordinary); {SCREEN_COL}: the screen's {'exact value at fewer states' if exact else 'linear estimate'}; "
+           "v0: the word's own valence" + (f" (its exact effect on the readout {res['readout_lag']} tokens later)"
+                                           if exact else "") + ". timescale: τ of the fit M(k) ≈ c + a·exp(-(k-1)/τ), "
            f"in tokens (None where R² is under {FIT_MIN_R2}: no exponential decay); curve error: RMS distance between "
            "the measured M(k) and the curve the modes the word excites predict (Σ c_a λ_a^(k-1) at the reference "
            "point). real text: share of test-set occurrences before a valence word where swapping the word for the "
@@ -128,7 +140,7 @@ chosen = st.multiselect("Words", list(df["word"]), default=list(df["word"][:5]))
 if chosen:
     curves = pd.DataFrame([{"word": m["word"], "curve": name, "k": k + 1, "M": v} for m in mods if m["word"] in chosen
                            for name, key in (("measured", "curve"), ("predicted by its modes", "predicted_curve"))
-                           for k, v in enumerate(m[key])])
+                           for k, v in enumerate(m[key] or [])])
     show_chart(alt.Chart(curves).mark_line(point=True).encode(
         x=alt.X("k:Q", title="k (the valence word is the k-th token after the modifier)"), y=alt.Y("M:Q", title="M(k)"),
         color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash="curve:N",

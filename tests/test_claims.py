@@ -223,6 +223,10 @@ def test_assess_where_the_modifier_analysis_does_not_apply():
     for key in ("negators", "intensifiers", "transient", "subspace", "position"):
         assert by[key]["verdict"] == NA and "does not reach the readout" in by[key]["why"]
     assert by["augmented-bow"]["verdict"] == NM
+    # Modifiers measured on the network itself (valence and screen exact) are a measurement there; position is not.
+    material["modifiers"] = dict(material["modifiers"], valence_measure="exact")
+    by = {e["key"]: e for e in C.assess(material)}
+    assert by["negators"]["verdict"] == R and by["position"]["verdict"] == NA
 
 
 def test_every_verdict_is_reachable():

@@ -57,7 +57,8 @@ def designed_engine(n_ordinary: int = 120, seed: int = 0):
             hs.append(h[0])
         return torch.stack(hs)
 
-    eng = SimpleNamespace(model=model, embed=embed.double(), relax_steps=10, run=run,
+    eng = SimpleNamespace(model=model, embed=embed.double(), relax_steps=10, run=run, reaches_readout=True,
+                          summary={"median_doc_tokens": 7.0},
                           y=lambda h: h[..., 0], nearest=lambda h: torch.zeros(h.shape[0], dtype=torch.long),
                           w_r1=torch.ones(1, dtype=torch.float64), l1=torch.tensor([[1.0, 0.0]], dtype=torch.float64),
                           v0_all=embed[:, 0].clone(), vocab=SimpleNamespace(itos=itos))
@@ -146,3 +147,22 @@ def test_median_interval_is_the_order_statistic_interval():
     assert float(med[0]) == 50.0 and float(lo[0]) == 41.0 and float(hi[0]) == 60.0
     y = torch.tensor([[1.0, math.nan, 3.0]], dtype=torch.float64)
     assert float(MD.median_interval(y)[0][0]) == 1.0                  # torch's lower median of the measured values
+
+
+def test_exact_valence_where_no_linear_valence_reaches_the_readout(designed):
+    """Where the integration mode misses the readout (every v0 is 0), the valence used for probes and nulls is each
+    word's own exact effect on the readout R steps later, R the median document's length. On the designed network:
+    the modifier's is 0, the strong word's 3 / (1 + (s/B)^2) at each state s (median over states), a probe's +-1
+    likewise; and the factors measured with that R are the same (the line attractor keeps every effect)."""
+    eng, probe, itos = designed
+    flat = SimpleNamespace(**{**vars(eng), "reaches_readout": False})
+    assert MD.readout_lag(eng) == 10 and MD.readout_lag(flat) == 7
+    short = MD.Probe(flat, probe.states, probe.probe_ids, probe.source, MD.readout_lag(flat))
+    ids = [itos.index("m"), itos.index("V"), itos.index("p1"), itos.index("n1")]
+    val = MD.word_valence(short, ids, n_states=8)
+    s = probe.states[:8, 0]
+    expected = [0.0, float((3 / (1 + (s / B) ** 2)).median()), float((1 / (1 + (s / B) ** 2)).median()),
+                float((-1 / (1 + (s / B) ** 2)).median())]           # torch's median: the lower middle value
+    assert val.tolist() == pytest.approx(expected, abs=1e-9)
+    g = MD.median_interval(short.gains([itos.index("m")], 1, 8))[0]
+    assert float(g[0]) == pytest.approx(1 + GAIN, abs=1e-6)

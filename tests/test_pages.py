@@ -221,15 +221,20 @@ def test_error_analysis_scores_the_toy_test_set():
     assert any(b.label.startswith("Open text ") for b in at.button)
 
 
-def test_bow_vs_rnn_page_shows_the_shipped_comparison_and_k_sweep():
+def test_bow_vs_rnn_page_shows_the_shipped_comparison_with_its_controls():
+    """sst2-gru's shipped comparison: every variant with its interval, and the headline (its confirmed modifiers as
+    measured) beside the two controls, the words shown literally."""
     at = open_app("bow_vs_rnn", model="sst2-gru")
     assert not errors(at)
     assert metric(at, "RNN accuracy") == "85.34%"          # models/sst2-gru/metrics.json: 0.8534
     table = at.dataframe[0].value.set_index("variant")
     assert table.loc["bow", "gap recovered"] == pytest.approx(0.0)
-    assert {"mod_fixed", "mod_learned", "position", "full", "bigram"} <= set(table.index)
+    assert {"mod_fixed", "mod_learned", "position", "full", "valence_only", "shuffled", "bigram"} <= set(table.index)
     assert (table["low"] <= table["gap recovered"]).all() and (table["gap recovered"] <= table["high"]).all()
-    assert len(at.get("vega_lite_chart")) == 2               # the gap chart and the K sweep
+    head = [m.value for m in at.markdown if "confirmed modifiers, as measured, recover" in m.value]
+    assert len(head) == 1 and "valence alone predicts" in head[0] and "on random words" in head[0]
+    assert any(t.value.startswith("Confirmed modifiers used: ") for t in at.text)
+    assert len(at.get("vega_lite_chart")) == 1               # the gap chart (no K sweep is shipped)
 
 
 def test_error_analysis_on_a_missing_dataset_says_what_is_missing():
@@ -241,11 +246,12 @@ def test_error_analysis_on_a_missing_dataset_says_what_is_missing():
 
 def test_an_analysis_that_does_not_apply_says_so_instead_of_showing_numbers():
     """sst2-lstm at its default neutral input: the integration mode lies in c, behind saturated tanh units,
-    so v0 = 0 for every word. Modifiers and Position say the analysis does not apply (a warning, not an
-    error and not a table of 0/0 ratios); Dynamics names the reason among its reference warnings."""
+    so v0 = 0 for every word. Position says its analysis does not apply (a warning, not an error and not a table
+    of 0/0 ratios); Modifiers shows what it measured on the network itself and says how; Dynamics names the
+    reason among its reference warnings."""
     at = open_app("modifiers", model="sst2-lstm")
-    assert not errors(at) and not at.dataframe
-    assert any("Does not apply here" in w.value and "does not reach the readout" in w.value for w in at.warning)
+    assert not errors(at) and not any("Does not apply here" in w.value for w in at.warning)
+    assert any("Measured on the network throughout" in i.value for i in at.info)
     at.switch_page("pages/position.py").run()
     assert not at.exception and not errors(at)
     assert any("Does not apply here" in w.value for w in at.warning)
@@ -256,7 +262,8 @@ def test_an_analysis_that_does_not_apply_says_so_instead_of_showing_numbers():
 def test_claims_page_shows_the_ledger_of_the_papers_claims():
     """Every claim, one row each, with a verdict. On the toy GRU the grammar's answers: "not" flips and "very"
     amplifies (reproduced), and its two modifiers are too few for a subspace (does not apply); on sst2-lstm the
-    modifier analysis does not apply at all (w . r_1 = 0), and the page says so claim by claim."""
+    position analysis does not apply (w . r_1 = 0), and the page says so, while its modifiers, measured exactly,
+    are judged."""
     from core.experiments.claims import BY_KEY, CLAIMS, VERDICTS
     at = open_app("claims")
     assert not errors(at)
@@ -272,4 +279,5 @@ def test_claims_page_shows_the_ledger_of_the_papers_claims():
     at.sidebar.selectbox(key="model").select("sst2-lstm").run()
     assert not at.exception and not errors(at)
     verdict = at.dataframe[0].value.set_index("claim")["verdict"]
-    assert all(verdict[BY_KEY[k].title] == "does not apply" for k in ("negators", "intensifiers", "position"))
+    assert verdict[BY_KEY["position"].title] == "does not apply"
+    assert all(verdict[BY_KEY[k].title] not in ("does not apply", "not measured") for k in ("negators", "intensifiers"))

@@ -89,17 +89,18 @@ def test_several_marginal_modes_and_a_v0_that_misses_the_readout_are_named():
 
 def test_gap_comes_from_the_stored_full_variant_at_the_default_k(arch_models, tmp_path, monkeypatch):
     """Stored comparisons of toy-gru: the row reads the `full` variant of the current engine's comparison at the
-    default K, not the one at K = 30, one without `full`, nor an earlier engine's; that one only when it is all
+    default K, not the one at K = 10, one without `full`, nor an earlier engine's; that one only when it is all
     there is, and marked so."""
     from core.analysis.api import MODIFIERS_VERSION
-    from core.models.augmented import TOP_MODIFIERS
-    from core.analysis.settings import SOLVER_VERSION
+    from core.experiments.augmented_fit import TOP_MODIFIERS
+    from core.analysis.settings import COMPARE_VERSION, SOLVER_VERSION
     monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path))     # these entries stay out of the module's cache
     path = arch_models / "toy-gru"
     checksum = model_checksum(path)
-    for top, gap, solver in ((30, 0.25, SOLVER_VERSION), (TOP_MODIFIERS, 0.8, SOLVER_VERSION), (7, None, SOLVER_VERSION),
+    for top, gap, solver in ((10, 0.25, SOLVER_VERSION), (TOP_MODIFIERS, 0.8, SOLVER_VERSION), (7, None, SOLVER_VERSION),
                              (TOP_MODIFIERS, 0.3, SOLVER_VERSION - 1)):
-        settings = {"data": "toy:test", "top": top, "solver": solver, "modifiers": MODIFIERS_VERSION}
+        settings = {"data": "toy:test", "top": top, "solver": solver, "modifiers": MODIFIERS_VERSION,
+                    "version": COMPARE_VERSION}
         variants = [{"name": "bow", "accuracy": 0.7, "gap_recovered": 0.0, "gap_ci": [0.0, 0.0]}]
         if gap is not None:
             variants.append({"name": "full", "accuracy": 0.9, "gap_recovered": gap, "gap_ci": [gap - 0.1, gap + 0.1]})

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.analysis import views as V
-from core.analysis.settings import MODIFIERS_VERSION, SOLVER_VERSION
+from core.analysis.settings import COMPARE_VERSION, MODIFIERS_VERSION, SOLVER_VERSION
 from core.data.text import PAD, UNK, Vocab
 from core.models.store import MODELS_DIR, list_models
 from core.storage.cache import SHIPPED_DIR
@@ -122,10 +122,12 @@ def test_comparison_runs_and_versions():
     other_k = {"settings": {"variants": ["mod_fixed", "full"], "top": 10}}
     partial = {"settings": {"variants": ["bow"], "top": 100}}
     assert V.comparison_runs([full, other_k, partial], ("bow", "full"), 100) == ([full], [full, other_k])
-    assert V.stale_versions({"solver": SOLVER_VERSION, "modifiers": MODIFIERS_VERSION}) is None
-    assert V.stale_versions({"solver": SOLVER_VERSION - 1, "modifiers": MODIFIERS_VERSION}) == {
-        "solver": SOLVER_VERSION - 1, "modifiers": MODIFIERS_VERSION, "solver_now": SOLVER_VERSION,
-        "modifiers_now": MODIFIERS_VERSION}
+    now = {"solver": SOLVER_VERSION, "modifiers": MODIFIERS_VERSION, "version": COMPARE_VERSION}
+    assert V.stale_versions(now) is None
+    assert V.stale_versions(dict(now, solver=SOLVER_VERSION - 1)) == {
+        "solver": SOLVER_VERSION - 1, "modifiers": MODIFIERS_VERSION, "compare": COMPARE_VERSION,
+        "solver_now": SOLVER_VERSION, "modifiers_now": MODIFIERS_VERSION, "compare_now": COMPARE_VERSION}
+    assert V.stale_versions(dict(now, version=COMPARE_VERSION - 1))["compare"] == COMPARE_VERSION - 1
 
 
 def test_shipped_stamp_names_each_models_weights_and_analysis_files():

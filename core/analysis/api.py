@@ -54,17 +54,19 @@ def _refused_before(key: tuple) -> None:
 
 
 def _measured_on_engine(s: Settings, name: str, key: dict, measure: Callable[[ContextEngine], dict],
-                        refresh: bool, log, ship: bool, stored_only: bool) -> dict | None:
+                        refresh: bool, log, ship: bool, stored_only: bool, needs_reach: bool = True) -> dict | None:
     """The shape every analysis measured on the engine shares: the stored result (or None, with stored_only),
-    else `measure` on a fresh engine, cached under `key`; NotApplicable, remembered, where the integration mode
-    at the reference does not reach the readout."""
+    else `measure` on a fresh engine, cached under `key`; with needs_reach, NotApplicable, remembered, where the
+    integration mode at the reference does not reach the readout."""
     if stored_only:
         return stored(s, name, key, log)
-    _refused_before(s.refusal_key())
+    if needs_reach:
+        _refused_before(s.refusal_key())
 
     def compute() -> dict:
         eng = engine(s, log=log)
-        not_applicable(eng, s.refusal_key())
+        if needs_reach:
+            not_applicable(eng, s.refusal_key())
         return measure(eng)
 
     res, hit = cached(s.checksum, name, key, compute, refresh, log, model_dir=s.path, ship=ship)
@@ -76,8 +78,9 @@ def modifiers(s: Settings, top: int = MODIFIERS_TOP, words: list[str] | None = N
               log=None, ship: bool = False, stored_only: bool = False) -> dict | None:
     """find_modifiers on a model folder, cached on disk (or shipped with the model); adds `cached`,
     `neutral_input` and `agreement_data` (the test set the real-text check used, or null when that
-    data was not available). With stored_only: the stored result, or None, computing nothing. NotApplicable
-    where the integration mode at the reference does not reach the readout (v0 = 0 for every word)."""
+    data was not available). With stored_only: the stored result, or None, computing nothing. Where the integration
+    mode at the reference does not reach the readout (v0 = 0 for every word), everything is measured exactly
+    (core.analysis.modulation.word_valence)."""
     # The real-text check is for the explorer's short list, not for the augmented BoW's thousands of words.
     agree_name = s.test_data() if select == "significant" else None
 
@@ -88,14 +91,15 @@ def modifiers(s: Settings, top: int = MODIFIERS_TOP, words: list[str] | None = N
                     neutral_input=s.neutral, agreement_data=agree_name if texts is not None else None)
 
     key = s.modifiers_key(top=top, words=words, K=K, frequent=frequent, select=select, agreement=agree_name)
-    return _measured_on_engine(s, "modifiers", key, measure, refresh, log, ship, stored_only)
+    return _measured_on_engine(s, "modifiers", key, measure, refresh, log, ship, stored_only, needs_reach=False)
 
 
 def position(s: Settings, length: int | None = POSITION_LENGTH, refresh: bool = False, log=None, ship: bool = False,
              stored_only: bool = False) -> dict | None:
     """position_effects on a model folder over `length` positions (None: the window matched to the data's median
     document, core.analysis.position.window), cached on disk (or shipped with the model). With stored_only:
-    the stored result, or None, computing nothing. NotApplicable as for `modifiers`."""
+    the stored result, or None, computing nothing. NotApplicable, remembered, where the integration mode at the
+    reference does not reach the readout."""
     return _measured_on_engine(s, "position", s.position_key(length),
                                lambda eng: position_effects(eng, n=length),
                                refresh, log, ship, stored_only)

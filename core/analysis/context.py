@@ -96,6 +96,12 @@ class ContextEngine:
             k = min(k, drift / 5)
         return int(min(RELAX_MAX, max(RELAX_MIN, math.ceil(k))))
 
+    @property
+    def reaches_readout(self) -> bool:
+        """Whether the integration mode at the reference reaches the readout (w . r_1 != 0): else every linear
+        valence v0 is 0 and only exact measurements read the network (core.analysis.dynamics.reach_warnings)."""
+        return not reach_warnings(self.r1[self.ref], self.w)
+
     def slowest_transient(self) -> float | None:
         """The slowest decaying transient's timescale at the reference (tokens; the integration mode apart)."""
         return integration_figures(self.modes_lam[self.ref].numpy(), int(self.mode1[self.ref]))[

@@ -54,9 +54,10 @@ def reach_warnings(r1_ref: torch.Tensor, w: torch.Tensor) -> list[str]:
     if abs(float(r1_ref.double() @ w.double())) > READOUT_REACH * float(torch.linalg.vector_norm(w.double())):
         return []
     return ["the integration mode at the reference point does not reach the readout (w . r_1 = 0; in an LSTM it "
-            "can lie wholly in the cell state c, behind saturated tanh units): every word's persistent valence v0 "
-            "is 0 there, so v, v0 and every ratio to v0 (modifier strengths, position curves) are not meaningful; "
-            "the modifier and position analyses do not apply at this neutral input: try another"]
+            "can lie wholly in the cell state c, behind saturated tanh units): every word's linearised valence v0 "
+            "is 0 there, so v, v0 and every ratio to v0 are not meaningful, and the position analysis does not "
+            "apply at this neutral input (try another); the modifiers are measured on the network itself instead "
+            "(each word's valence is its exact effect on the readout)"]
 
 
 def model_reach_warnings(dyn: dict, model_dir, w: torch.Tensor | None = None) -> list[str]:

@@ -22,9 +22,9 @@ from scipy.stats import spearmanr
 from torch.func import grad
 
 from core.analysis.dynamics import NotApplicable, mode_time, neutral_input
-from core.analysis.modulation import (EXACT_MAX, EXACT_NULL_SIZE, KNOWN_MODIFIERS, N_PROBE_EACH, N_STATES, NULL_SIZE, NULL_STATES,
-                                      SCREEN_STATES, Z_THRESHOLD, judge, judged, make_probe, matched_nulls,
-                                      median_interval, null_stats)
+from core.analysis.modulation import (EXACT_MAX, EXACT_NULL_SIZE, KNOWN_MODIFIERS, N_PROBE_EACH, N_STATES, NULL_SIZE,
+                                      NULL_STATES, SCREEN_STATES, Z_THRESHOLD, judge, judged, make_probe, matched_nulls,
+                                      median_interval, null_stats, word_valence)
 
 PROBE_MODIFIER_CUTOFF = 0.5
 TAU_GRID = np.exp(np.linspace(np.log(0.1), np.log(1000.0), 600))
@@ -63,25 +63,48 @@ def fit_described(r2: float | None, tau: float | None) -> bool:
             and 0 < tau < math.inf)
 
 
-def probe_words(engine, n_each: int = 50, frequent: int = 5000,
-                exclude: set[int] | None = None) -> tuple[list[int], torch.Tensor]:
-    """Probe valence words P: the n_each most positive and most negative by v0 among the
-    `frequent` most frequent vocabulary words (ids are in frequency order), minus `exclude`."""
-    v0 = engine.v0_all[2:min(len(engine.vocab), frequent + 2)]
+def probe_words(engine, n_each: int = 50, frequent: int = 5000, exclude: set[int] | None = None,
+                valence: torch.Tensor | None = None, threshold: float | None = None) -> tuple[list[int], torch.Tensor]:
+    """Probe valence words P: the n_each most positive and most negative by valence (default v0, above the
+    engine's valence threshold) among the `frequent` most frequent vocabulary words (ids are in frequency
+    order), minus `exclude`."""
+    valence = engine.v0_all if valence is None else valence
+    threshold = engine.valence_threshold if threshold is None else threshold
+    v0 = valence[2:min(len(engine.vocab), frequent + 2)]
     exclude = exclude or set()
-    strong = [i for i in (v0.abs() > engine.valence_threshold).nonzero().squeeze(1).tolist() if i + 2 not in exclude]
+    strong = [i for i in (v0.abs() > threshold).nonzero().squeeze(1).tolist() if i + 2 not in exclude]
     strong = torch.tensor(strong, dtype=torch.long)
     pos = [int(i) + 2 for i in strong[torch.argsort(v0[strong], descending=True)] if v0[i] > 0][:n_each]
     neg = [int(i) + 2 for i in strong[torch.argsort(v0[strong])] if v0[i] < 0][:n_each]
     if v0.numel() and not float(v0.abs().amax()) > 0:
-        raise NotApplicable("every word's persistent valence v0 is 0 at the reference point (its integration mode does "
-                         "not reach the readout), so modulation cannot be measured there: the analysis does not "
-                         "apply at this neutral input; try another one (neutral zero, mean or a filler word)")
+        raise NotApplicable("every word's valence is 0 at the reference point, so modulation cannot be measured "
+                            "there: the analysis does not apply at this neutral input; try another one (neutral zero, "
+                            "mean or a filler word)")
     if not pos or not neg:
         raise ValueError(f"too few valence words to probe modulation: {len(pos)} positive and {len(neg)} "
-                         f"negative words have |v0| above the threshold {engine.valence_threshold:.3g}")
+                         f"negative words have a valence above the threshold {threshold:.3g}")
     ids = pos + neg
-    return ids, engine.v0_all[ids]
+    return ids, valence[ids]
+
+
+def exact_probe_words(probe, valence: torch.Tensor, threshold: float, n_each: int) -> list[int]:
+    """probe_words by exact valence, for a network whose linear v0 is 0 (see word_valence): the papers' modifier
+    words are never probes, and a probe that flips the others or scales them by more than 1 + PROBE_MODIFIER_CUTOFF
+    away from the typical probe's factor (measured exactly, as clean_probe_words does linearly) is dropped and
+    the probes are chosen again. Sets probe.probe_ids and returns them."""
+    eng = probe.engine
+    known = {eng.vocab.stoi[w] for ws in KNOWN_MODIFIERS.values() for w in ws if w in eng.vocab}
+    ids, _ = probe_words(eng, n_each, exclude=known, valence=valence, threshold=threshold)
+    probe.probe_ids, probe._base = ids, {}
+    m1 = median_interval(probe.gains(ids, 1, SCREEN_STATES))[0]
+    pos = m1[m1 > 0]
+    typical = float(pos.median()) if pos.numel() else 1.0
+    far = math.log(1 + PROBE_MODIFIER_CUTOFF)
+    modifying = {p for p, m in zip(ids, m1.tolist()) if not m == m or m <= 0 or abs(math.log(m / typical)) > far}
+    if modifying:
+        ids, _ = probe_words(eng, n_each, exclude=known | modifying, valence=valence, threshold=threshold)
+        probe.probe_ids, probe._base = ids, {}
+    return ids
 
 
 def clean_probe_words(engine, n_each: int = 50) -> tuple[list[int], torch.Tensor]:
@@ -115,23 +138,6 @@ def modulation_ratios(engine, h: torch.Tensor, probe_ids: list[int], probe_v0: t
     return torch.cat(out)
 
 
-def fit_decay(curve: np.ndarray, offset: int = 1) -> tuple[float, float, float]:
-    """Fit curve[k] - 1 ~ s exp(-(k)/tau) with s = curve[0] - 1 (or a free amplitude when
-    offset=0): returns (amplitude, tau, r2). k counts from 0 at the first point."""
-    y = np.asarray(curve, dtype=np.float64) - 1.0
-    k = np.arange(len(y))
-    basis = np.exp(-k[None, :] / TAU_GRID[:, None])                    # (G, K)
-    if offset:  # amplitude fixed to the first point
-        amp = np.full(len(TAU_GRID), y[0])
-    else:       # least-squares amplitude for each tau
-        amp = (basis @ y) / (basis ** 2).sum(1)
-    sse = ((y[None, :] - amp[:, None] * basis) ** 2).sum(1)
-    g = int(np.argmin(sse))
-    ss_tot = ((y - y.mean()) ** 2).sum()
-    r2 = 1.0 - sse[g] / ss_tot if ss_tot > 1e-12 else float("nan")
-    return float(amp[g]), float(TAU_GRID[g]), float(r2)
-
-
 @torch.no_grad()
 def screen(engine, probe_ids, probe_v0, ids: list[int] | None = None) -> torch.Tensor:
     """The linear M_m(1) at the reference point (median over probes of v(F(h*_ref, E[m]), E[p]) / v0(p)) for every
@@ -155,16 +161,29 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     whatever their class, with linear curves (the augmented BoW's many-word sweep). `texts` supply the
     starting states and the real-text check (random frequent-word prefixes and no check without them)."""
     t0 = time.time()
-    probe_ids, probe_v0 = clean_probe_words(engine, n_probe)
-    probe = make_probe(engine, texts, probe_ids, seed)
-    n_vocab = len(engine.vocab)
-    hi_id = n_vocab if not frequent else min(n_vocab, frequent + 2)
-    probe_set = set(probe_ids)
-    screened = [i for i in range(2, hi_id) if i not in probe_set]   # the probes themselves are valence words
     if words:
         unknown = [w for w in words if w not in engine.vocab or engine.vocab.stoi[w] < 2]
         if unknown:
             raise ValueError(f"not in {engine.clf.name}'s vocabulary: {', '.join(unknown)}")
+    n_vocab = len(engine.vocab)
+    hi_id = n_vocab if not frequent else min(n_vocab, frequent + 2)
+    linear = engine.reaches_readout     # else every v0 is 0: valence, probes and screen measured exactly
+    probe = make_probe(engine, texts, [], seed)
+    if linear:
+        valence, threshold = engine.v0_all, engine.valence_threshold
+        probe.probe_ids, probe_v0 = clean_probe_words(engine, n_probe)
+    else:
+        ids = sorted(set(range(2, hi_id)) | {engine.vocab.stoi[w] for w in words or []}
+                     | {engine.vocab.stoi[w] for ws in KNOWN_MODIFIERS.values() for w in ws if w in engine.vocab})
+        if progress:
+            progress(f"exact valence of {len(ids)} words at {SCREEN_STATES} starting states ({probe.source})")
+        valence = torch.zeros(n_vocab, dtype=torch.float64)
+        valence[ids] = word_valence(probe, ids)
+        threshold = 0.1 * float(valence[2:hi_id].abs().quantile(0.99))
+        exact_probe_words(probe, valence, threshold, n_probe)
+    probe_ids = probe.probe_ids
+    probe_set = set(probe_ids)
+    screened = [i for i in range(2, hi_id) if i not in probe_set]   # the probes themselves are valence words
     # The papers' own words are always measured exactly (and reported as `known_words`), listed or not.
     known = [w for ws in KNOWN_MODIFIERS.values() for w in ws if w in engine.vocab and engine.vocab.stoi[w] >= 2]
     in_screen = set(screened)
@@ -174,10 +193,11 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     where = {wid: i for i, wid in enumerate(universe)}
     n_screen = len(screened)
     if progress:
-        progress(f"linear screen of {len(universe)} words at {SCREEN_STATES} starting states ({probe.source})")
-    lin = median_interval(probe.gains(universe, 1, SCREEN_STATES, linear=True))
+        progress(f"{'linear' if linear else 'exact'} screen of {len(universe)} words at {SCREEN_STATES} starting "
+                 f"states ({probe.source})")
+    lin = median_interval(probe.gains(universe, 1, SCREEN_STATES, linear=linear))
     m1, lo, hi = (t.numpy() for t in lin)
-    v0 = engine.v0_all[universe].numpy()
+    v0 = valence[universe].numpy()
     rank = np.asarray(universe, dtype=np.float64)                       # ids are in frequency order
     lin_nulls = matched_nulls(v0, rank, np.arange(n_screen), NULL_SIZE)   # nearest first
     screen_cls, null_med, null_sc = judged(m1, lo, hi, v0, rank, np.arange(n_screen), NULL_SIZE, nulls=lin_nulls)
@@ -248,8 +268,10 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     screen_s = time.time() - t0
     base = {"known_words": known_words, "n_probe": len(probe_ids), "probe_words": [engine.vocab.itos[i] for i in probe_ids], "K": K,
             "vocab_size": n_vocab, "screen": screen_summary, "saturating_valence_words": saturating,
-            "valence_threshold": engine.valence_threshold, "select": "words" if words else select,
-            "reference": engine.reference(), "measured": "exact" if select != "ranked" or words else "linear"}
+            "valence_threshold": threshold, "select": "words" if words else select,
+            "valence_measure": "v0" if linear else "exact", "readout_lag": probe.relax,
+            "reference": engine.reference(),
+            "measured": "exact" if select != "ranked" or words or not linear else "linear"}
     if words:
         cand = to_confirm
     elif select == "ranked":
@@ -267,7 +289,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
         for j, i in enumerate(cand):      # M(1) from all the states the word was judged on
             M[j, 0], M_lo[j, 0], M_hi[j, 0] = final[i]["m1"], final[i]["low"], final[i]["high"]
     else:
-        cols = [median_interval(probe.gains(ids, k, SCREEN_STATES, linear=True)) for k in range(1, K + 1)]
+        cols = [median_interval(probe.gains(ids, k, SCREEN_STATES, linear=True)) for k in range(1, K + 1)]   # linear
         M, M_lo, M_hi = (np.stack([c[t].numpy() for c in cols], 1) for t in range(3))
     d = engine.model.step(engine.h_ref.expand(len(ids), -1), engine.embed[ids]) - engine.h_ref
     r1, l1 = engine.r1[engine.ref], engine.l1[engine.ref]
@@ -275,12 +297,15 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     lam, R, L = engine.full_modes(engine.ref)                 # all N modes at h*_ref, slowest first
     coef = (L @ d_perp.to(torch.complex128).T).T              # (W, N): l_a . d_m_perp
     exc = coef.abs()
-    gr = R @ modulation_gradient(engine, probe_ids, probe_v0).to(torch.complex128)   # G . r_a
-    contrib = coef * gr[None, :]                               # each mode's share of the effect on valence
-    effect = contrib.abs()
     fits = [fit_free_decay(M[i]) for i in range(len(ids))]
-    kk = np.arange(K)
-    predicted = 1.0 + np.real(contrib.numpy() @ (lam.numpy()[:, None] ** kk[None, :]))   # (W, K)
+    # The curve the excited modes predict goes through the linear valence at h*_ref: none where that is 0.
+    contrib = predicted = None
+    if linear:
+        gr = R @ modulation_gradient(engine, probe_ids, probe_v0).to(torch.complex128)   # G . r_a
+        contrib = coef * gr[None, :]                           # each mode's share of the effect on valence
+        kk = np.arange(K)
+        predicted = 1.0 + np.real(contrib.numpy() @ (lam.numpy()[:, None] ** kk[None, :]))   # (W, K)
+    effect = contrib.abs() if linear else exc                  # the modes listed: by effect, else by excitation
     lags = [int(min(AGREEMENT_LAG, max(1, round(f["timescale"])))) if fit_described(f["r2"], f["timescale"])
             else AGREEMENT_LAG for f in fits]
     classes = [final[i]["class"] if i in final else screen_cls[i] for i in cand]
@@ -288,16 +313,18 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     if texts:
         skip = {universe[i] for i in range(len(universe)) if screen_cls[i] != "none" or i in confirmed}
         seqs = engine.clf.encode(texts)
-        agree = real_text_agreement(engine, ids, classes, seqs, lags, skip=skip)
+        valenced = valence.abs() > threshold
+        agree = real_text_agreement(engine, ids, classes, seqs, lags, skip=skip, valenced=valenced)
         base_rates = real_text_base_rates(engine, ids, classes, seqs, lags, skip,
-                                          [universe[i] for i in range(n_screen) if i not in confirmed and screen_cls[i] == "none"])
+                                          [universe[i] for i in range(n_screen) if i not in confirmed and screen_cls[i] == "none"],
+                                          valenced=valenced)
     pcs, umap_xy, clusters = subspace((d_perp / engine.scale).numpy(), M, seed)   # an LSTM's h and c on their own scales
     mods = []
     for j, (i, wid) in enumerate(zip(cand, ids)):
         f = fits[j]
         fx = final.get(i)
         strong = torch.argsort(effect[j], descending=True)[:3].tolist()
-        err = float(np.sqrt(np.mean((M[j] - predicted[j]) ** 2)))
+        err = None if predicted is None else float(np.sqrt(np.mean((M[j] - predicted[j]) ** 2)))
         mods.append({
             "word": engine.vocab.itos[wid], "strength": float(M[j, 0] - 1), "strength_ci": [float(M_lo[j, 0] - 1),
                                                                                         float(M_hi[j, 0] - 1)],
@@ -309,11 +336,11 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
             "timescale": f["timescale"], "fit_r2": f["r2"], "asymptote": f["asymptote"], "class": classes[j],
             "role": "modifier", "effect_z": abs(fx["z"]) if fx else abs(float(z_lin[i])),
             "curve": [float(v) for v in M[j]], "curve_ci": [[float(a), float(b)] for a, b in zip(M_lo[j], M_hi[j])],
-            "predicted_curve": [float(v) for v in predicted[j]], "curve_error": err,
+            "predicted_curve": None if predicted is None else [float(v) for v in predicted[j]], "curve_error": err,
             "v0": float(v0[i]), "deflection": float(d[j].norm()), "deflection_perp": float(d_perp[j].norm()),
             "modes": [dict(mode=a, excitation=float(exc[j, a]), effect=float(effect[j, a]), **mode_time(complex(lam[a])))
                       for a in strong],
-            "mode_timescale": mode_timescale(contrib[j].numpy(), lam.numpy()),
+            "mode_timescale": None if contrib is None else mode_timescale(contrib[j].numpy(), lam.numpy()),
             "real_text_agreement": None if agree is None else agree[j]["share"],
             "real_text": None if agree is None else agree[j],
             "real_text_base_rate": None if base_rates is None else base_rates[j]["share"],
@@ -416,10 +443,10 @@ def mode_effect_spearman(mods: list[dict], seed: int = 0, n_boot: int = 1000) ->
 
 def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: list[str] | list[list[int]],
                         lags: list[int] | None = None, max_cases: int = AGREEMENT_MAX_CASES,
-                        skip: set[int] | None = None) -> list[dict]:
+                        skip: set[int] | None = None, valenced: torch.Tensor | None = None) -> list[dict]:
     """Check each modifier on real text (`texts`, or their encodings). In every text (read in the model's window)
-    where the word m comes at most lags[m] tokens (default AGREEMENT_LAG) before a valence word w (|v0(w)| above
-    the valence threshold, and not in `skip`: the words the screen flags, a set that does not depend on which
+    where the word m comes at most lags[m] tokens (default AGREEMENT_LAG) before a valence word w (`valenced`,
+    default |v0(w)| above the valence threshold, and not in `skip`: the words the screen flags, a set that does not depend on which
     words are checked; default: the checked words), compare the effect of w on the RNN's final logit with m in
     place and with m replaced by the neutral input x*:
         ratio = [y(m .. w) - y(m .. x*)] / [y(x* .. w) - y(x* .. x*)].
@@ -429,7 +456,7 @@ def real_text_agreement(engine, word_ids: list[int], classes: list[str], texts: 
     lags = lags or [AGREEMENT_LAG] * len(word_ids)
     seqs = _encoded(engine, texts)
     ratios = real_text_ratios(engine, seqs, list(zip(word_ids, lags)), max_cases,
-                              set(word_ids) if skip is None else skip)
+                              set(word_ids) if skip is None else skip, valenced)
     return [dict(_agreement(r, cls), lag=lag) for r, cls, lag in zip(ratios, classes, lags)]
 
 
@@ -447,11 +474,12 @@ def _agreement(ratio: np.ndarray, cls: str) -> dict:
 
 @torch.no_grad()
 def real_text_ratios(engine, seqs: list[list[int]], pairs: list[tuple[int, int]], max_cases: int,
-                     skip: set[int]) -> list[np.ndarray]:
+                     skip: set[int], valenced: torch.Tensor | None = None) -> list[np.ndarray]:
     """The real-text ratios (see real_text_agreement) of each (word, lag) pair: up to max_cases occurrences each,
     the first texts first, in one pass over the texts and one batched run of the network."""
     m = engine.model
-    valenced = engine.v0_all.abs() > engine.valence_threshold
+    if valenced is None:
+        valenced = engine.v0_all.abs() > engine.valence_threshold
     pos: dict[int, list[int]] = {}
     for k, (w, _) in enumerate(pairs):
         pos.setdefault(w, []).append(k)
@@ -524,14 +552,14 @@ BASE_MAX_CASES = 10       # occurrences checked per ordinary word (pooled over B
 
 
 def real_text_base_rates(engine, word_ids: list[int], classes: list[str], texts: list, lags: list[int],
-                         skip: set[int], ordinary: list[int]) -> list[dict]:
+                         skip: set[int], ordinary: list[int], valenced: torch.Tensor | None = None) -> list[dict]:
     """The real-text check's base rate for each modifier: the same check, with the modifier's class rule and lag,
     on the BASE_WORDS ordinary words (class none) nearest to it in frequency rank, pooled: how often a word that
     modulates nothing would "agree". {"share", "n", "words"} per modifier (share null under AGREEMENT_MIN_CASES)."""
     seqs = _encoded(engine, texts)
     near = [sorted((o for o in ordinary if o != wid), key=lambda o: (abs(o - wid), o))[:BASE_WORDS] for wid in word_ids]
     pairs = sorted({(o, lag) for ws, lag in zip(near, lags) for o in ws})
-    ratio = dict(zip(pairs, real_text_ratios(engine, seqs, pairs, BASE_MAX_CASES, skip)))
+    ratio = dict(zip(pairs, real_text_ratios(engine, seqs, pairs, BASE_MAX_CASES, skip, valenced)))
     out = []
     for ws, cls, lag in zip(near, classes, lags):
         pooled = np.concatenate([ratio[(o, lag)] for o in ws]) if ws else np.zeros(0)

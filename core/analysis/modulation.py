@@ -6,7 +6,9 @@ probe word p (a strong valence word), and a gap k (p is the k-th token after m):
 
   h_a(k)      = Phi_{k-1}(F(h, a))                          the state k-1 neutral inputs after input a
   e(h, a, p)  = y(Phi_R(F(h_a(k), E[p]))) - y(Phi_R(F(h_a(k), x*)))      p's lasting effect on the readout
-                (R: the engine's K neutral steps, at most RELAX_MAX: longer than most documents)
+                (R, readout_lag: the engine's K neutral steps, at most RELAX_MAX, longer than most documents;
+                where the integration mode does not reach the readout, nothing lasts, and R is the median
+                document's length: p's effect on the readout at the end of a typical document)
   g_m(h, k)   = sum_p e(h, m, p) e(h, x*, p) / sum_p e(h, x*, p)^2        the factor by which m scales it
   M_m(k)      = median over starting states of g_m(h, k), with a 95% interval across states
 
@@ -19,7 +21,9 @@ factor and are left out.
 
 The linear screen replaces each e by its linearisation at one point per state (the attractor point nearest
 F(h, x*), its r_1 and l_1 for both branches, so no branch switches modes): (w . r_1) l_1 . [F(h_a, E[p]) -
-F(h_a, x*)]. It is a fast pre-screen of every frequent word; only the exact measurement lists a word.
+F(h_a, x*)]. It is a fast pre-screen of every frequent word; only the exact measurement lists a word. Where the integration
+mode does not reach the readout (w . r_1 = 0: every linear valence is 0), the screen is exact too, and a word's
+valence, for choosing probes and matching nulls, is its own exact effect e(h, x*, m) (word_valence).
 """
 from __future__ import annotations
 
@@ -92,14 +96,24 @@ def ls_gain(e_m: torch.Tensor, e_0: torch.Tensor) -> torch.Tensor:
     return (e_m * e_0).sum(-1) / (e_0 ** 2).sum(-1).clamp_min(1e-300)
 
 
+def readout_lag(engine) -> int:
+    """R, the neutral steps after a probe at which its effect on the readout is read: the engine's K (at most
+    RELAX_MAX) where the integration mode carries valence to the readout; else, where nothing lasts, the median
+    document's length in tokens (at least 1)."""
+    if engine.reaches_readout:
+        return min(engine.relax_steps, RELAX_MAX)
+    return max(1, math.ceil(engine.summary.get("median_doc_tokens") or 1))
+
+
 @dataclass
 class Probe:
-    """The measurement set-up of one engine: starting states, probe words and, per gap, the probes' effects
-    after the neutral input (the denominator of every factor) and which states inform a factor."""
+    """The measurement set-up of one engine: starting states, probe words, the readout lag R and, per gap, the
+    probes' effects after the neutral input (the denominator of every factor) and which states inform a factor."""
     engine: object
     states: torch.Tensor
     probe_ids: list[int]
     source: str
+    relax: int
     _base: dict = field(default_factory=dict)
 
     @property
@@ -119,7 +133,7 @@ class Probe:
             b = hb.shape[0]
             hp = eng.model.step(hb[:, None, :].expand(b, P, -1).reshape(b * P, -1), self.x.repeat(b, 1))
             hs = eng.model.step(hb, neutral_input(eng.model, b))
-            yy = eng.y(relax(eng.model, torch.cat([hp, hs]), min(eng.relax_steps, RELAX_MAX)))
+            yy = eng.y(relax(eng.model, torch.cat([hp, hs]), self.relax))
             out.append(yy[:b * P].reshape(b, P) - yy[b * P:, None])
         return torch.cat(out).reshape(*h.shape[:-1], P)
 
@@ -190,9 +204,22 @@ class Probe:
 
 
 def make_probe(engine, texts: list[str] | None, probe_ids: list[int], seed: int = 0) -> Probe:
-    """The set-up for an engine: starting states from `texts` (or random prefixes) and the probe words."""
+    """The set-up for an engine: starting states from `texts` (or random prefixes), the probe words and R."""
     states, source = starting_states(engine, texts, N_STATES, seed)
-    return Probe(engine, states, probe_ids, source)
+    return Probe(engine, states, probe_ids, source, readout_lag(engine))
+
+
+@torch.no_grad()
+def word_valence(probe: Probe, word_ids: list[int], n_states: int = SCREEN_STATES, chunk: int = 512) -> torch.Tensor:
+    """Each word's own exact effect on the readout, R steps later: the median over the first n_states starting
+    states of y(Phi_R(F(h, E[w]))) - y(Phi_R(F(h, x*))). The valence the matched nulls and the probe choice use
+    where the linear v0 is 0 everywhere (the integration mode does not reach the readout)."""
+    states = probe.states[:n_states]
+    out = []
+    for s in range(0, len(word_ids), chunk):
+        out.append(Probe(probe.engine, states, word_ids[s:s + chunk], probe.source, probe.relax)
+                   ._effects_exact(states).median(0).values)
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
 
 
 def matched_nulls(v0: np.ndarray, freq_rank: np.ndarray, pool: np.ndarray, size: int,

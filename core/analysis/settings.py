@@ -17,8 +17,8 @@ from core.models.store import model_checksum, read_json, resolve_model_dir
 
 SOLVER_VERSION = 7      # fixed points, modes and the reference (core.analysis.dynamics)
 MODIFIERS_VERSION = 9   # the modifier analysis (core.analysis.modifiers, core.analysis.modulation)
-FIT_VERSION = 4         # the augmented-BoW fit (core.experiments.augmented_fit)
-COMPARE_VERSION = 1     # a BoW comparison (core.experiments.compare)
+FIT_VERSION = 5         # the augmented-BoW fit (core.experiments.augmented_fit)
+COMPARE_VERSION = 2     # a BoW comparison (core.experiments.compare)
 POSITION_VERSION = 1    # the position curves (core.analysis.position): in logits, free asymptote, windows from the data
 Q_TOL = 1e-8            # q below this: a fixed point (part of the dynamics key)
 N_MODES = 10            # slowest modes kept per fixed point (part of the dynamics key)
@@ -126,10 +126,10 @@ class Settings:
 
     def fit_key(self, variant: str, top: int, epochs: int, batch_size: int, context_lr: float,
                 patience: int) -> dict:
-        """An augmented-BoW fit next to this RNN, built on its ranked modifiers and position analyses."""
+        """An augmented-BoW fit next to this RNN, built on its confirmed modifiers and position analyses."""
         return {"variant": variant, "top": top, "epochs": epochs, "batch_size": batch_size, "context_lr": context_lr,
                 "patience": patience, "n_seeds": self.n_seeds, "neutral": self.neutral, "data_root": self.data_root,
-                "fit": FIT_VERSION, "modifier_selection": "ranked", "solver": SOLVER_VERSION,
+                "fit": FIT_VERSION, "modifier_selection": "confirmed", "solver": SOLVER_VERSION,
                 "modifiers_version": MODIFIERS_VERSION, "position_version": POSITION_VERSION}
 
     def bigram_key(self, max_len: int | None) -> dict:
@@ -151,5 +151,6 @@ class Settings:
 
     @staticmethod
     def is_current(key: dict) -> bool:
-        """Whether a stored comparison was measured with this engine's solver and modifier analysis."""
-        return (key.get("solver"), key.get("modifiers")) == (SOLVER_VERSION, MODIFIERS_VERSION)
+        """Whether a stored comparison was measured with this engine's solver, modifier analysis and comparison."""
+        return (key.get("solver"), key.get("modifiers"), key.get("version")) == (SOLVER_VERSION, MODIFIERS_VERSION,
+                                                                               COMPARE_VERSION)

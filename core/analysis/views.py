@@ -19,7 +19,7 @@ import torch
 from core.analysis.context import M_BAND
 from core.analysis.dynamics import attractor_plane, largest_modulus, mode_time, model_reach_warnings
 from core.analysis.modifiers import fitted_timescale
-from core.analysis.settings import MODIFIERS_VERSION, SOLVER_VERSION, Settings
+from core.analysis.settings import COMPARE_VERSION, MODIFIERS_VERSION, SOLVER_VERSION, Settings
 from core.data import toy
 from core.data.loaders import DataError, load_dataset
 from core.data.text import Vocab, tokenize
@@ -184,12 +184,13 @@ def comparison_runs(runs: list[dict], variants: tuple[str, ...], top: int) -> tu
 
 
 def stale_versions(settings: dict) -> dict | None:
-    """None when a stored comparison was measured with this engine's solver and modifier analysis; else
-    {"solver", "modifiers"} it was measured with and {"solver_now", "modifiers_now"}."""
+    """None when a stored comparison was measured with this engine's solver, modifier analysis and comparison; else
+    {"solver", "modifiers", "compare"} it was measured with and {"solver_now", "modifiers_now", "compare_now"}."""
     if Settings.is_current(settings):
         return None
     return {"solver": settings.get("solver"), "modifiers": settings.get("modifiers"),
-            "solver_now": SOLVER_VERSION, "modifiers_now": MODIFIERS_VERSION}
+            "compare": settings.get("version"), "solver_now": SOLVER_VERSION, "modifiers_now": MODIFIERS_VERSION,
+            "compare_now": COMPARE_VERSION}
 
 
 def source_text(index: int, texts: list[str] | None, data: str, fallback: str) -> str:

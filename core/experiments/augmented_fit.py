@@ -15,17 +15,21 @@ import torch
 import torch.nn.functional as F
 
 from core.analysis.api import modifiers, position
+from core.analysis.modulation import KNOWN_MODIFIERS
 from core.analysis.position import bow_position
-from core.analysis.settings import Settings
+from core.analysis.settings import MODIFIERS_TOP, Settings
 from core.data.dataset import Dataset
 from core.data.text import Vocab, encode_texts
 from core.experiments.train import TrainConfig, accuracy, epoch_batches, invocation, prepare_data
-from core.models.augmented import (_USES_MODIFIERS, _USES_POSITION, TOP_MODIFIERS, AugmentedBow, _check_variant,
-                                   shipped_copy, weighted_counts)
+from core.models.augmented import (_USES_MODIFIERS, _USES_POSITION, AugmentedBow, _check_variant, shipped_copy,
+                                   weighted_counts)
 from core.models.bow import C_GRID
 from core.models.rnn import pad_batch
 from core.models.store import MODELS_DIR, ModelError, check_model_name, read_json, save_model_dir
 from core.storage.cache import cached
+
+TOP_MODIFIERS = MODIFIERS_TOP   # K: at most this many of the confirmed modifiers the RNN's analysis lists
+SHUFFLE_SPAN = 2.0              # `shuffled`: a stand-in word's frequency rank within a factor 2 of the modifier's
 
 
 def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: list[str], dev_labels: np.ndarray,
@@ -44,8 +48,8 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
     The round with the lowest dev log-loss is kept (round 0: the RNN's measured values); training stops
     after `patience` rounds without improvement.
 
-    modifiers: [{"word", "strength", "timescale"}, ...] (core.analysis.api.modifiers' list; words outside
-    the vocabulary are skipped); position: {"begin": {"amplitude", "timescale"}, "end": {...}}, the amplitudes
+    modifiers: [{"word", "strength", "timescale"}, ...] (rnn_context's list; words outside the vocabulary are
+    skipped; a "moved_from" word, the `shuffled` control's, is recorded in the info); position: {"begin": {"amplitude", "timescale"}, "end": {...}}, the amplitudes
     relative (core.analysis.position.bow_position).
     """
     _check_variant(variant)
@@ -163,6 +167,9 @@ def fit_augmented(train_texts: list[str], train_labels: np.ndarray, dev_texts: l
             "dev_loss": best["dev_loss"],
             "dev_accuracy": accuracy(model.logits_of(dev_seqs), dev_labels), "history": history,
             "train_seconds": round(time.time() - t0, 1), "context": model.describe()}
+    moved = {m["word"]: m["moved_from"] for m in mods if "moved_from" in m}
+    if moved:
+        info["moved_from"] = moved
     return model, info
 
 
@@ -232,19 +239,60 @@ def rnn_setup(s: Settings, test_data: str | None = None, log=print) -> RnnData:
     return RnnData(train, dev, vocab, test, dict(settings, **text))
 
 
-def rnn_context(s: Settings, variant: str, top: int = TOP_MODIFIERS,
+def rnn_context(s: Settings, variant: str, vocab: Vocab, top: int = TOP_MODIFIERS, seed: int = 0,
                 log=None) -> tuple[list[dict] | None, dict | None]:
-    """The RNN's modifiers (top K) and position fits, as much as the variant needs (cached analyses). The position
-    curves are in logits: each side's amplitude is given relative to its asymptote (bow_position), the gain g(t)
-    the augmented BoW multiplies a word by, and no term where the curve is flat within noise."""
+    """The RNN's modifiers and position fits, as much as the variant needs (cached analyses).
+
+    Modifiers: the confirmed ones its modifier analysis lists at the default settings (measured on the real
+    recurrence and judged against a matched null; strongest first, at most `top`), each {"word", "strength"
+    (exact M(1) - 1), "timescale", "class"}. The controls change one thing: `valence_only` gives each word the
+    strength its valence alone predicts (the median exact M(1) - 1 of its matched null: ordinary words of the same
+    valence and frequency), `shuffled` moves each (strength, timescale) to a random ordinary word of similar
+    frequency (shuffled_words). Position: each side's amplitude relative to its asymptote (bow_position), the
+    gain g(t) the augmented BoW multiplies a word by, and no term where the curve is flat within noise."""
     mods = pos = None
     if variant in _USES_MODIFIERS:
-        res = modifiers(s, top=top, select="ranked", log=log)
+        res = modifiers(s, log=log)
         mods = [{"word": m["word"], "strength": m["strength"], "timescale": m["timescale"], "class": m["class"]}
-                for m in res["modifiers"]][:top]
+                for m in res["modifiers"] if m["word"] in vocab.stoi][:top]
+        if variant == "valence_only":
+            by_word = {m["word"]: m for m in res["modifiers"]}
+            mods = [dict(m, strength=by_word[m["word"]]["null_median"] - 1.0) for m in mods
+                    if by_word[m["word"]].get("null_median") is not None]
+        elif variant == "shuffled":
+            stand_ins = shuffled_words([m["word"] for m in mods], res["screen"]["words"], vocab, seed)
+            mods = [dict(m, word=w, moved_from=m["word"]) for m, w in zip(mods, stand_ins)]
     if variant in _USES_POSITION:
         pos = bow_position(position(s, log=log))
     return mods, pos
+
+
+def shuffled_words(words: list[str], screen: list[dict], vocab: Vocab, seed: int = 0) -> list[str]:
+    """A stand-in for each word: a random screened word that is ordinary (class none in the linear screen, not
+    one of the papers' modifier words, not in `words`), with a frequency rank within a factor SHUFFLE_SPAN of the
+    word's (the one nearest in rank where none is left there), each used once. Seeded, so a fit is reproducible."""
+    known = {w for ws in KNOWN_MODIFIERS.values() for w in ws}
+    taken = set(words)
+    pool = sorted(vocab.stoi[r["word"]] for r in screen
+                  if r.get("screen_class", r["class"]) == "none" and r["word"] not in known | taken
+                  and r["word"] in vocab.stoi)
+    if len(pool) < len(words):
+        raise ValueError(f"too few ordinary screened words ({len(pool)}) to stand in for {len(words)} modifiers")
+    rng = np.random.default_rng(seed)
+    free = np.array(pool)
+    used = np.zeros(len(free), dtype=bool)
+    out = []
+    for w in words:
+        rank = vocab.stoi[w]
+        near = np.flatnonzero(~used & (free >= rank / SHUFFLE_SPAN) & (free <= rank * SHUFFLE_SPAN))
+        if len(near):
+            j = int(rng.choice(near))
+        else:
+            left = np.flatnonzero(~used)
+            j = int(left[np.argmin(np.abs(free[left] - rank))])
+        used[j] = True
+        out.append(vocab.itos[int(free[j])])
+    return out
 
 
 def fitted_variant(s: Settings, data: RnnData, variant: str, opts: FitOptions = FitOptions(), refresh: bool = False,
@@ -253,7 +301,7 @@ def fitted_variant(s: Settings, data: RnnData, variant: str, opts: FitOptions = 
     and every setting, so `compare` and `train-augmented` share one fit: {"model", "info", "cached"}."""
 
     def compute() -> dict:
-        mods, pos = rnn_context(s, variant, opts.top, log=log)
+        mods, pos = rnn_context(s, variant, data.vocab, opts.top, seed=data.settings.get("seed", 0), log=log)
         model, info = fit_augmented(data.train.texts, data.train.labels, data.dev.texts, data.dev.labels, data.vocab,
                                     variant, mods, pos, data.settings["max_len"], data.settings["truncate"],
                                     epochs=opts.epochs, batch_size=opts.batch_size, context_lr=opts.context_lr,

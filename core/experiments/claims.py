@@ -502,8 +502,8 @@ def judge_augmented_bow(gap: dict | None) -> dict:
 def read(s: Settings, log=None) -> dict:
     """What the claims are judged from, read from storage only (the local cache or the model's shipped
     analyses; nothing is computed): the dynamics summary, the attractor figures, the modifier and position
-    analyses, the stored comparison's gap, and why the modifier and position analyses do not apply (the
-    integration mode at the reference does not reach the readout), if they do not. ValueError for a model that
+    analyses, the stored comparison's gap, and why the position analysis (and a modifier analysis not measured
+    exactly) does not apply (the integration mode at the reference does not reach the readout), if it does not. ValueError for a model that
     is not an RNN."""
     cfg = read_json(s.path / "config.json")
     if cfg.get("kind") != "rnn":
@@ -541,8 +541,9 @@ def assess(material: dict) -> list[dict]:
         "augmented-bow": judge_augmented_bow(material.get("gap")),
     }
     na = material.get("not_applicable")
-    if na:
-        for key in (*MODIFIER_CLAIMS, "position"):
+    if na:   # the position curves divide by the linear valence; modifiers count only where measured exactly
+        exact = mods_res is not None and mods_res.get("valence_measure") == "exact"
+        for key in ("position",) if exact else (*MODIFIER_CLAIMS, "position"):
             judged[key] = does_not_apply(f"the {'position' if key == 'position' else 'modifier'} analysis does "
                                          f"not apply here: {na}")
     out = []

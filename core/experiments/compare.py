@@ -1,5 +1,7 @@
 """RNN vs bag-of-words vs the context-augmented variants on one test set (paper A's closing result):
-accuracies, the share of the RNN's gain over the BoW each variant recovers, with bootstrap intervals."""
+accuracies, the share of the RNN's gain over the BoW each variant recovers, with bootstrap intervals, and the
+headline (the confirmed modifiers as measured, `mod_fixed`) against its two controls (`valence_only`,
+`shuffled`): how much of its share is more than the words' valence or than any words' would give."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,16 +9,23 @@ import numpy as np
 from core.analysis.settings import Settings
 from core.data.loaders import load_dataset
 from core.experiments.augmented_fit import FitOptions, fitted_variant, rnn_setup
-from core.models.augmented import VARIANTS
+from core.models.augmented import _USES_MODIFIERS, VARIANTS
 from core.models.bow import BowClassifier, fit_bow
 from core.models.store import load_model, model_checksum, resolve_model_dir
 from core.storage.cache import cached, comparable_entries
 
 
-def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: int = 1000, seed: int = 0) -> dict:
+HEADLINE = "mod_fixed"   # the confirmed mechanism as measured: only the word weights beta are fitted
+CONTRASTS = (("mod_fixed", "valence_only"), ("mod_fixed", "shuffled"))   # the headline against its controls
+
+
+def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: int = 1000, seed: int = 0,
+                  contrasts: tuple[tuple[str, str], ...] = ()) -> dict:
     """Gap recovered (acc - acc_ref) / (acc_top - acc_ref) for every entry of `correct` (0/1 arrays over
     the same test examples), with a bootstrap 95% interval (resamples of examples; resamples with a
-    non-positive denominator are left out), and the top-ref difference's own interval."""
+    non-positive denominator are left out), and the top-ref difference's own interval. `contrasts`: pairs
+    (a, b) whose difference of gaps recovered is given with its paired interval (the same resamples) in
+    out["contrasts"]["a-b"]."""
     rng = np.random.default_rng(seed)
     n = len(correct[ref])
     idx = rng.integers(0, n, size=(n_boot, n))
@@ -32,6 +41,13 @@ def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: in
         gb = (boot[k][ok] - boot[ref][ok]) / den_b[ok]
         ci = [float(np.percentile(gb, 2.5)), float(np.percentile(gb, 97.5))] if ok.sum() >= 10 else [float("nan")] * 2
         out["gaps"][k] = (g, ci)
+    out["contrasts"] = {}
+    for a, b in contrasts:
+        if a in correct and b in correct:
+            d = (acc[a] - acc[b]) / den if den != 0 else float("nan")
+            db = (boot[a][ok] - boot[b][ok]) / den_b[ok]
+            ci = [float(np.percentile(db, 2.5)), float(np.percentile(db, 97.5))] if ok.sum() >= 10 else [float("nan")] * 2
+            out["contrasts"][f"{a}-{b}"] = (float(d), ci)
     return out
 
 
@@ -66,10 +82,13 @@ def _compare(s: Settings, data: str, opts: FitOptions, variants: tuple[str, ...]
     rnn_clf = load_model(s.path)
     correct = {"rnn": (rnn_clf.logits(test.texts).numpy() > 0).astype(int) == test.labels}
     seed = settings.get("seed", 0)
+    words: dict[str, list[str]] = {}
     for v in variants:
         fit = fitted_variant(s, rnn_data, v, opts, refresh=refresh, log=log)
         log(f"{v}: {'loaded from cache' if fit['cached'] else 'trained'} (dev {fit['info']['dev_accuracy']:.4f})")
         correct[v] = (fit["model"].logits(test.texts).numpy() > 0).astype(int) == test.labels
+        if v in _USES_MODIFIERS:
+            words[v] = [m["word"] for m in fit["info"]["context"]["modifiers"]]
 
     def compute_bigram() -> dict:
         m, info = fit_bow(train.texts, train.labels, dev.texts, dev.labels, vocab, bigram=True, seed=seed,
@@ -80,11 +99,17 @@ def _compare(s: Settings, data: str, opts: FitOptions, variants: tuple[str, ...]
                          ).astype(int) == test.labels
     correct = {k: v.astype(np.float64) for k, v in correct.items()}
     ref = "bow" if "bow" in correct else "bigram"
-    gaps = bootstrap_gap(correct, ref, "rnn", n_boot, seed=0)
+    gaps = bootstrap_gap(correct, ref, "rnn", n_boot, seed=0, contrasts=CONTRASTS)
     out = {"data": data, "n": len(test), "rnn": {"accuracy": float(correct["rnn"].mean())},
            "bow": {"accuracy": float(correct[ref].mean())},
            "variants": [{"name": k, "accuracy": float(correct[k].mean()), "gap_recovered": gaps["gaps"][k][0],
-                         "gap_ci": gaps["gaps"][k][1]} for k in [*variants, "bigram"]]}
+                         "gap_ci": gaps["gaps"][k][1], **({"n_modifiers": len(words[k])} if k in words else {})}
+                        for k in [*variants, "bigram"]]}
+    if HEADLINE in words:
+        out["headline"] = {"variant": HEADLINE, "modifiers": words[HEADLINE],
+                           "gap_recovered": gaps["gaps"][HEADLINE][0], "gap_ci": gaps["gaps"][HEADLINE][1],
+                           "beyond": {k.split("-", 1)[1]: {"value": v[0], "ci": v[1]}
+                                      for k, v in gaps["contrasts"].items()}}
     if gaps["gap_too_small"]:
         out["gap_too_small"] = True
     out["rnn_bow_diff"] = {"value": gaps["diff"], "ci": gaps["diff_ci"]}

@@ -24,11 +24,12 @@ def ship(model: str, data_root: str | None = None, log=None, compare_on: list[st
     dyn = dynamics(s, log=log, ship=True)
     # Where the integration mode misses the readout, nothing that divides by v0 is shipped (an older copy,
     # an artefact then, is removed below); checked here too because a local cache may hold such a copy.
+    # The modifiers are measured on the real recurrence there (their valence too), so they ship.
     reach = model_reach_warnings(dyn, path)
+    modifiers(s, log=log, ship=True)     # measured exactly where the integration mode misses the readout
     if reach:
-        (log or print)(f"{path.name}: modifiers, position and comparisons not shipped: {reach[0]}")
+        (log or print)(f"{path.name}: position and comparisons not shipped: {reach[0]}")
     else:
-        modifiers(s, log=log, ship=True)
         position(s, log=log, ship=True)
     if compare_on and not reach:
         for data in compare_on:

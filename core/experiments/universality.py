@@ -27,7 +27,7 @@ from core.analysis.views import dynamics_view
 from core.analysis.modifiers import fitted_timescale, weak_effect_warnings
 from core.analysis.modulation import KNOWN_MODIFIERS as KNOWN
 from core.experiments.compare import comparisons
-from core.models.augmented import TOP_MODIFIERS
+from core.experiments.augmented_fit import TOP_MODIFIERS
 from core.models.rnn import ARCHS
 from core.models.store import MODELS_DIR, list_models, load_model, read_json
 
@@ -91,7 +91,19 @@ def stored_gap(path: Path, test_data: str | None) -> dict | None:
             "gap_ci": full["gap_ci"], "accuracy": full["accuracy"], "rnn_accuracy": best["rnn"]["accuracy"],
             "bow_accuracy": best["bow"]["accuracy"], "current": Settings.is_current(best["settings"]),
             "gap_too_small": bool(best.get("gap_too_small")),
-            "engine": {"solver": best["settings"].get("solver"), "modifiers": best["settings"].get("modifiers")}}
+            "engine": {"solver": best["settings"].get("solver"), "modifiers": best["settings"].get("modifiers")},
+            "confirmed": _headline(best)}
+
+
+def _headline(comparison: dict) -> dict | None:
+    """The confirmed mechanism as measured (mod_fixed) and its two controls' gaps recovered, from a comparison
+    that has them (this engine's), else None."""
+    head = comparison.get("headline")
+    if head is None:
+        return None
+    by = {v["name"]: v for v in comparison["variants"]}
+    return {"n_modifiers": len(head["modifiers"]), "gap_recovered": head["gap_recovered"], "gap_ci": head["gap_ci"],
+            **{c: by[c]["gap_recovered"] for c in ("valence_only", "shuffled") if c in by}}
 
 
 def _warnings(summary: dict, eigvals, pos: dict | None) -> list[str]:
@@ -126,9 +138,12 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     mods = modifiers(s, stored_only=True, log=log)
     pos = position(s, stored_only=True, log=log)
     reach = [] if dyn is None else model_reach_warnings(dyn, path)
-    if reach:   # every ratio to v0 is 0/0 there: whatever is stored for them is not a measurement
-        mods = pos = None
-        out["not_applicable"] = ["modifiers", "position"]
+    if reach:   # every ratio to v0 is 0/0 there: only modifiers measured exactly are a measurement
+        pos = None
+        out["not_applicable"] = ["position"]
+        if mods is not None and mods.get("valence_measure") != "exact":
+            mods = None
+            out["not_applicable"].insert(0, "modifiers")
     out["missing"] = [n for n, r in (("dynamics", dyn), ("modifiers", mods), ("position", pos))
                       if r is None and n not in out.get("not_applicable", [])]
     if dyn is not None:
@@ -226,6 +241,14 @@ def _marks(group: dict[str, dict | None]) -> str:
                     for w, d in group.items())
 
 
+def _headline_cell(c: dict | None) -> str:
+    """'; confirmed (n) x%, valence-only y%, shuffled z%' or '' where the comparison has no headline."""
+    if not c:
+        return ""
+    return (f"; {c['n_modifiers']} confirmed as measured {_num(c['gap_recovered'], '.0%')}, valence-only "
+            f"{_num(c.get('valence_only'), '.0%')}, shuffled {_num(c.get('shuffled'), '.0%')}")
+
+
 def table(rows_: list[dict]) -> str:
     """The rows as text: dynamics, then context effects, then each model's warnings."""
     lines = [f"{'arch':8} {'model':14} {'test acc':>8} {'fixed (stable)':>14} {'slow':>6} {'fixed+slow range':>16} "
@@ -253,9 +276,11 @@ def table(rows_: list[dict]) -> str:
         gap = (f"{g['gap_recovered']:.0%} [{_num(g['gap_ci'][0], '.0%')}, {_num(g['gap_ci'][1], '.0%')}] on {g['data']}"
                + ("" if g["current"] else " (earlier engine)")
                + (" (not meaningful: the RNN-BoW gap is within its interval)" if g["gap_too_small"] else "")
+               + _headline_cell(g.get("confirmed"))
                if g else "-")
-        na = "does not apply (w . r1 = 0)" if r.get("not_applicable") else "-"
-        lines.append(f"{r['arch']:8} {r['model']:14} {mods or na:48} {pos_s if pos else na:40} {gap}")
+        na = "does not apply (w . r1 = 0)"
+        no = lambda key: na if key in r.get("not_applicable", []) else "-"
+        lines.append(f"{r['arch']:8} {r['model']:14} {mods or no('modifiers'):48} {pos_s if pos else no('position'):40} {gap}")
     lines += ["", "attractor (the rule of METHOD section 5; tau in tokens, gap and drift in logits):"]
     for r in rows_:
         a = r.get("attractor")

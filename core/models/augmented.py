@@ -5,10 +5,12 @@ by the modifiers the RNN analysis found and by the RNN's beginning/end-of-docume
   f_t  = prod_{s<t} (1 + alpha[w_s] exp(-(t-s-1)/tau[w_s]))      alpha, tau nonzero only for the K modifiers
   g(t) = 1 + a_b exp(-(t-1)/tau_b) + a_e exp(-(T-t)/tau_e)        t = 1..T, T the document length
 
-Variants: `bow` (f = g = 1), `mod_fixed` (alpha, tau fixed to the RNN's strengths and timescales),
-`mod_learned` (initialised from them and learned), `position` (BoW + g, initialised from the RNN's
-position fits), `full` (learned modifiers + position). Every variant's logit is an exact sum of
-per-token contributions beta[w_t] f_t g(t) plus the bias. Saved as model kind "augmented".
+Variants: `bow` (f = g = 1), `mod_fixed` (alpha, tau fixed to the RNN's confirmed modifiers' measured
+strengths and timescales), `mod_learned` (initialised from them and learned), `position` (BoW + g,
+initialised from the RNN's position fits), `full` (learned modifiers + position), and two controls built
+like `mod_fixed`: `valence_only` (the same words, each alpha what its valence alone predicts) and
+`shuffled` (the same alpha, tau on random frequency-matched ordinary words). Every variant's logit is an
+exact sum of per-token contributions beta[w_t] f_t g(t) plus the bias. Saved as model kind "augmented".
 """
 from __future__ import annotations
 
@@ -22,12 +24,12 @@ from core.models.rnn import batched_logits, pad_batch
 from core.models.classifier import Explanation, explanation
 from core.models.store import ModelError
 
-VARIANTS = ("bow", "mod_fixed", "mod_learned", "position", "full")
-_USES_MODIFIERS = {"mod_fixed", "mod_learned", "full"}
+VARIANTS = ("bow", "mod_fixed", "mod_learned", "position", "full", "valence_only", "shuffled")
+CONTROLS = ("valence_only", "shuffled")   # mod_fixed with the modifiers' effects from valence, or on random words
+_USES_MODIFIERS = {"mod_fixed", "mod_learned", "full", *CONTROLS}
 _LEARNS_MODIFIERS = {"mod_learned", "full"}
 _USES_POSITION = {"position", "full"}
 TAU_MIN, TAU_MAX = 0.01, 10000.0
-TOP_MODIFIERS = 2000   # K: the RNN's strongest modulators used, ranked by |log M(1)| (core.analysis.modifiers, select="ranked")
 WINDOW_EPS = 1e-6
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from core.data.loaders import NAMED_HELP, DataError
 
-TOP_HELP = ("K: the RNN's strongest modifiers whose measured strength and timescale the model uses "
-            "(default: core.models.augmented.TOP_MODIFIERS, 2,000)")
+TOP_HELP = ("K: at most this many of the RNN's confirmed modifiers (strongest first), whose measured strength and "
+            "timescale the model uses (default: all its modifier analysis lists, at most 30)")
 EPOCHS_HELP = ("rounds of the learned variants: one epoch of Adam on alpha, tau and the position terms, then a "
                "refit of beta (logistic regression); the round with the lowest dev log-loss is kept")
 NEUTRAL_HELP = ("neutral input x* of fixed points and neutral steps: 'quiet' (mean embedding of the frequent words "
@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     ag = sub.add_parser("train-augmented", help="train a context-augmented bag-of-words next to an RNN (models/<name>/)")
     ag.add_argument("--rnn", required=True, help="the RNN whose vocabulary, data split, modifiers and position effects are used")
     ag.add_argument("--name", required=True)
-    ag.add_argument("--variant", default="full", choices=["bow", "mod_fixed", "mod_learned", "position", "full"])
+    ag.add_argument("--variant", default="full", choices=["bow", "mod_fixed", "mod_learned", "position", "full",
+                                                          "valence_only", "shuffled"])
     ag.add_argument("--top-modifiers", type=int, default=None, help=TOP_HELP)
     ag.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     ag.add_argument("--batch-size", type=int, default=256)
@@ -167,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--top-modifiers", type=int, default=None, help=TOP_HELP)
     cp.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     cp.add_argument("--batch-size", type=int, default=256)
-    cp.add_argument("--variants", default=None, help="comma-separated subset of bow,mod_fixed,mod_learned,position,full")
+    cp.add_argument("--variants", default=None, help="comma-separated subset of bow,mod_fixed,mod_learned,position,full,valence_only,"
+                    "shuffled (the last two: mod_fixed's controls)")
     cp.add_argument("--data-root", default=None)
     cp.add_argument("--refresh", action="store_true", help="retrain even if cached")
     cp.add_argument("--json", action="store_true")
@@ -581,8 +583,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_train_augmented(args) -> int:
-    from core.models.augmented import TOP_MODIFIERS
-    from core.experiments.augmented_fit import AugConfig, train_augmented
+    from core.experiments.augmented_fit import TOP_MODIFIERS, AugConfig, train_augmented
     top = TOP_MODIFIERS if args.top_modifiers is None else args.top_modifiers
     cfg = AugConfig(rnn=args.rnn, name=args.name, variant=args.variant, top_modifiers=top,
                     epochs=args.epochs, batch_size=args.batch_size, context_lr=args.context_lr,
@@ -594,10 +595,10 @@ def cmd_train_augmented(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from core.models.augmented import TOP_MODIFIERS, VARIANTS
     from core.analysis.settings import Settings
-    from core.experiments.augmented_fit import FitOptions
+    from core.experiments.augmented_fit import TOP_MODIFIERS, FitOptions
     from core.experiments.compare import compare
+    from core.models.augmented import VARIANTS
     variants = VARIANTS
     if args.variants:
         variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
@@ -640,6 +641,12 @@ def cmd_compare(args) -> int:
     for v in res["variants"]:
         lo, hi = v["gap_ci"]
         print(f"{v['name']:<13}{v['accuracy']:>9.2%}{pct(v['gap_recovered']):>15}  [{pct(lo).strip()}, {pct(hi).strip()}]")
+    head = res.get("headline")
+    if head:
+        print(f"headline: the {len(head['modifiers'])} confirmed modifiers as measured ({head['variant']}) recover "
+              f"{pct(head['gap_recovered']).strip()} of the gap"
+              + "".join(f"; {pct(b['value']).strip()} [{pct(b['ci'][0]).strip()}, {pct(b['ci'][1]).strip()}] more "
+                        f"than {name}" for name, b in head["beyond"].items()))
     return 0
 
 

@@ -68,9 +68,15 @@ def read_model(info: dict) -> dict:
     dyn = stored_dynamics(s, log=_quiet)
     reach = [] if dyn is None else model_reach_warnings(dyn, path)
     out.update(dynamics=dyn, reach=reach, row=row(info, log=_quiet), comparisons=comparisons(str(path)),
-               modifiers=None if reach else modifiers(s, stored_only=True, log=_quiet),
+               modifiers=_exact_where_needed(modifiers(s, stored_only=True, log=_quiet), reach),
                position=None if reach else position(s, stored_only=True, log=_quiet))
     return out
+
+
+def _exact_where_needed(mods: dict | None, reach: list[str]) -> dict | None:
+    """A stored modifier analysis, where it is a measurement: where the integration mode misses the readout, only
+    one measured exactly (its valence and screen on the network itself)."""
+    return mods if mods is None or not reach or mods.get("valence_measure") == "exact" else None
 
 
 # ---- formatting -------------------------------------------------------------------------------------------
@@ -211,17 +217,37 @@ def _pct(x, fmt: str = ".1%") -> str:
     return _num(x, fmt)
 
 
+def _headline_lines(r: dict) -> list[str]:
+    """The comparison's headline: the confirmed modifiers as measured (mod_fixed) against its two controls."""
+    head = r.get("headline")
+    if head is None:
+        return []
+    if not head["modifiers"]:
+        return ["No confirmed modifier: the modifier variants are the bag-of-words here.", ""]
+    by = {v["name"]: v for v in r["variants"]}
+    beyond = "; ".join(f"{_pct(b['value'], '+.1%')} [{_pct(b['ci'][0], '+.1%')}, {_pct(b['ci'][1], '+.1%')}] over "
+                       f"`{name}`" for name, b in head["beyond"].items())
+    controls = ", ".join(f"`{c}` {_pct(by[c]['gap_recovered'])}" for c in ("valence_only", "shuffled") if c in by)
+    return [f"Headline: the {len(head['modifiers'])} confirmed modifiers as measured (`{head['variant']}`) recover "
+            f"{_pct(head['gap_recovered'])} [{_pct(head['gap_ci'][0])}, {_pct(head['gap_ci'][1])}] of the gap; the "
+            f"controls {controls}; margin (paired bootstrap 95%) {beyond}. Words: "
+            + ", ".join(f"`{w}`" for w in head["modifiers"]) + ".", ""]
+
+
 def comparisons_section(models: list[dict]) -> list[str]:
     """Every stored comparison of an RNN with the bag-of-words variants, with the K sweep where one is stored."""
     from core.analysis.api import Settings  # lazy: keeps --help fast
-    from core.models.augmented import TOP_MODIFIERS  # lazy: as above
+    from core.experiments.augmented_fit import TOP_MODIFIERS  # lazy: as above
 
     out = ["## Bag-of-words vs RNN (stored comparisons)", "",
            "Paper A's closing result: the share of the RNN's gain over a bag-of-words that each bag-of-words variant "
            "recovers, gap recovered = (variant - BoW) / (RNN - BoW), with bootstrap 95% intervals "
            "(`python -m core compare --rnn MODEL --data D`; the *BoW vs RNN* page). The BoW here is the comparison's "
            "own `bow` variant on exactly the tokens the RNN reads. Where the RNN's gain over the BoW is not clearly "
-           "above zero, the gaps recovered are not meaningful and say so.", ""]
+           "above zero, the gaps recovered are not meaningful and say so. The modifiers are the confirmed ones of "
+           "each RNN's modifier analysis; `mod_fixed` uses them as measured (the headline), `valence_only` gives the "
+           "same words the effect their valence alone predicts and `shuffled` puts the same effects on random "
+           "ordinary words of similar frequency.", ""]
     any_found = False
     for m in models:
         runs = m.get("comparisons") or []
@@ -250,6 +276,7 @@ def comparisons_section(models: list[dict]) -> list[str]:
                           [[v["name"], _pct(v["accuracy"], ".2%"),
                             _pct(v["gap_recovered"]) + (flag if v["name"] != "bow" else ""),
                             f"[{_pct(v['gap_ci'][0])}, {_pct(v['gap_ci'][1])}]"] for v in r["variants"]]) + [""]
+            out += _headline_lines(r)
         by_data: dict[str, list[dict]] = {}
         for r in runs:
             by_data.setdefault(r["data"], []).append(r)
@@ -365,7 +392,7 @@ def _modifier_lines(name: str, mods: dict) -> list[str]:
         base = "-" if m.get("real_text_base_rate") is None else f"{m['real_text_base_rate']:.0%}"
         rows.append([str(i), m["word"], m["class"], f"{m['strength'] + 1:.2f} [{lo + 1:.2f}, {hi + 1:.2f}]",
                      _num(m.get("null_median"), ".2f"), f"{m['strength_linear'] + 1:.2f}",
-                     _num(_fitted(m), ".2f"), f"{m['curve_error']:.2f}",
+                     _num(_fitted(m), ".2f"), _num(m['curve_error'], '.2f'),
                      f"{agree} ({rt['n']})" if "n" in rt else agree, base, f"{m['v0']:+.2f}"])
     out += _table(["#", "word", "class", "M(1) [95% CI]", "null M(1)", "linear M(1)", "tau", "curve error",
                    "real text (n)", "base rate", "v0"], rows)
@@ -401,12 +428,16 @@ def model_section(m: dict) -> list[str]:
     if dyn is None:
         return out + [f"No dynamics analysis is stored (`python -m core ship {name}`).", ""]
     out += ["Dynamics (`analyze`):", ""] + _dynamics_lines(dyn) + _attractor_lines(row.get("attractor")) + [""]
+    mods, pos = m.get("modifiers"), m.get("position")
     if m.get("reach"):
-        out += ["Modifiers and position (`modifiers`, `position`): **do not apply** at this neutral input: the "
-                "integration mode at the reference point does not reach the readout (w . r_1 = 0), so every ratio to "
-                "v0 is 0/0 (see the warning below).", ""]
+        out += (["Modifiers, measured exactly (the integration mode at the reference point does not reach the readout, "
+                 "w . r_1 = 0, so every linear valence v0 is 0: each word's valence is its own effect on the readout "
+                 f"{mods.get('readout_lag')} tokens later, and the screen is exact):", ""]
+                + _modifier_lines(name, mods) if mods is not None else
+                [f"Modifiers: not stored (`python -m core ship {name}`).", ""])
+        out += ["Position (`position`): **does not apply** at this neutral input: its curves are ratios to the linear "
+                "valence, 0/0 here (see the warning below).", ""]
     else:
-        mods, pos = m.get("modifiers"), m.get("position")
         out += _modifier_lines(name, mods) if mods is not None else \
             [f"Modifiers: not stored (`python -m core ship {name}`).", ""]
         out += (["Position (`position`):", ""] + _position_lines(pos) + [""]) if pos is not None else \
