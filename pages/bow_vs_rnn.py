@@ -12,7 +12,7 @@ from core.data.loaders import NAMED, DataError
 from core.experiments.augmented_fit import FitOptions
 from core.experiments.compare import compare, comparisons
 from core.experiments.augmented_fit import TOP_MODIFIERS
-from core.models.augmented import VARIANTS
+from core.models.augmented import CONTROLS, VARIANTS
 from ui.charts import metric_row, reference_rule, show_chart
 from ui.engine import CORE_ERRORS
 from ui.navigation import method_link
@@ -42,7 +42,8 @@ st.caption("A bag-of-words model counts each word the same wherever it stands; t
            + method_link("bow"))
 
 runs = stored(settings.model, settings.checksum)
-full, sweep = comparison_runs(runs, VARIANTS, TOP_MODIFIERS)
+# An earlier engine's comparison has no controls: it is still shown, marked as measured with earlier analyses.
+full, sweep = comparison_runs(runs, tuple(v for v in VARIANTS if v not in CONTROLS), TOP_MODIFIERS)
 
 if not full:
     st.info(f"No comparison of {info['name']} is stored yet. Run one below (needs the test set on this machine), or "
@@ -87,7 +88,10 @@ for r in sorted(full, key=lambda r: r["data"]):
                                        for name, b in beyond.items())
                            + ".")
             st.text("Confirmed modifiers used: " + ", ".join(head["modifiers"]))   # vocabulary tokens, shown literally
-    df = pd.DataFrame([{"variant": v["name"], "what": VARIANT_HELP.get(v["name"], ""), "accuracy": v["accuracy"],
+    ranked = bool(stale) and (stale["compare"] or 1) < 2    # before v2: the K strongest of a linear ranking
+    what = dict(VARIANT_HELP, mod_fixed="+ the K strongest modifiers of a linear ranking (mostly their own valence), "
+                                        "as measured then") if ranked else VARIANT_HELP
+    df = pd.DataFrame([{"variant": v["name"], "what": what.get(v["name"], ""), "accuracy": v["accuracy"],
                         "gap recovered": v["gap_recovered"], "low": v["gap_ci"][0], "high": v["gap_ci"][1]}
                        for v in r["variants"]])
     base = alt.Chart(df).encode(y=alt.Y("variant:N", sort=list(df["variant"]), title=None))
@@ -104,7 +108,8 @@ for r in sorted(full, key=lambda r: r["data"]):
                                 "gap recovered": st.column_config.NumberColumn(format="percent"),
                                 "low": st.column_config.NumberColumn("95% low", format="percent"),
                                 "high": st.column_config.NumberColumn("95% high", format="percent")})
-    st.caption(f"At most K = {r['settings']['top']:,} confirmed modifiers; dashed lines: the BoW (0%) and the RNN (100%). The "
+    st.caption((f"K = {r['settings']['top']:,} modifiers of a linear ranking" if ranked else
+                f"At most K = {r['settings']['top']:,} confirmed modifiers") + "; dashed lines: the BoW (0%) and the RNN (100%). The "
                "intervals are wide when the RNN's gain is small: read them before the point estimates. The BoW here is "
                "the comparison's own `bow` variant, fitted on exactly the tokens the RNN reads (its window) with C "
                "chosen by dev log-loss, so its accuracy can differ a little from a shipped bag-of-words model's.")

@@ -71,7 +71,7 @@ metric_row(*[(f"{k}s" if k != "none" else "no effect", sc["counts"][k])
 st.caption(f"The screen flagged {sc['flagged']} words ({'exact' if exact else 'linear estimate'}); "
            f"{sc['measured_exact']} were measured on the "
            f"network itself and {sc['confirmed']} confirmed"
-           + (f"; {sc['not_measured']} flagged words beyond the strongest {sc['measured_exact']} were not measured"
+           + (f"; the other {sc['flagged'] - sc['measured_exact']} flagged words were not measured"
               if sc.get("not_measured") else "")
            + f". Real-text check on **{res.get('agreement_data') or 'no test set available here'}**.")
 if not mods:

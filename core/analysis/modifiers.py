@@ -260,7 +260,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
                       "screen_counts": {k: screen_cls[:n_screen].count(k) for k in
                                         ("negator", "attenuator", "intensifier", "none")},
                       "flagged": len(flagged), "measured_exact": len([i for i in flagged if i in final]),
-                      "confirmed": len(confirmed), "not_measured": max(0, len(flagged) - EXACT_MAX) if not words else 0,
+                      "confirmed": len(confirmed), "not_measured": len([i for i in flagged if i not in final]) if not words else 0,
                       "v0_statistic_spearman": rho, "states": probe.source, "n_states": N_STATES,
                       "screen_states": SCREEN_STATES, "null_states": NULL_STATES,
                       "exact_null_words": len(null_words),

@@ -407,7 +407,7 @@ def cmd_modifiers(args) -> int:
     print(f"screened {sc['n_words']} words ({sc['screen_states']} states, linear): {sc['flagged']} flagged against "
           f"their matched null; {sc['measured_exact']} measured on the network ({sc['n_states']} states, "
           f"{sc['states']}), {sc['confirmed']} confirmed: " + ", ".join(f"{k} {v}" for k, v in sc["counts"].items())
-          + ("" if not sc.get("not_measured") else f"; {sc['not_measured']} flagged words not measured")
+          + ("" if not sc.get("not_measured") else f"; {sc['flagged'] - sc['measured_exact']} flagged words not measured")
           + f"; rank correlation of v0 with the statistic {'n/a' if rho_v is None else f'{rho_v:+.2f}'}")
     print(f"{'word':<14}{'class':<12}{'M(1)':>7}{'95% CI':>16}{'null':>7}{'linear':>8}{'tau':>7}{'R2':>6}"
           f"{'curve err':>10}{'real text':>10}{'base':>6}")

@@ -376,7 +376,7 @@ def _modifier_lines(name: str, mods: dict) -> list[str]:
            f"flagged against their matched null; {sc['measured_exact']} measured on the network ({sc['n_states']} "
            f"states from {sc['states']}), {sc['confirmed']} confirmed: "
            + ", ".join(f"{k} {v:,}" for k, v in sc["counts"].items())
-           + ("" if not sc.get("not_measured") else f"; {sc['not_measured']} flagged words not measured")
+           + ("" if not sc.get("not_measured") else f"; {sc['flagged'] - sc['measured_exact']} flagged words not measured")
            + f". Rank correlation of v0 with the valence-free statistic: {_num(rho_v, '+.2f')}; of effect and mode "
            f"timescales: {'n/a' if rho is None else f'{rho:.2f}'}"
            + ("" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]")
