@@ -73,15 +73,14 @@ for r in sorted(full, key=lambda r: r["data"]):
                         "bag-of-words here: the modifier variants are the bag-of-words.")
         else:
             beyond = head["beyond"]
-            st.markdown(
-                f"**The {len(head['modifiers'])} confirmed modifiers, as measured, recover "
-                f"{head['gap_recovered']:.0%}** of the gap (95% interval {head['gap_ci'][0]:.0%} … "
-                f"{head['gap_ci'][1]:.0%}). Controls built the same way: the effects their valence alone predicts "
-                f"recover {by['valence_only']['gap_recovered']:.0%}, the same effects on random words "
-                f"{by['shuffled']['gap_recovered']:.0%}."
-                if {"valence_only", "shuffled"} <= set(by) else
-                f"**The {len(head['modifiers'])} confirmed modifiers, as measured, recover "
-                f"{head['gap_recovered']:.0%}** of the gap.")
+            line = (f"**The {len(head['modifiers'])} confirmed modifiers, as measured, recover "
+                    f"{head['gap_recovered']:.0%}** of the gap (95% interval {head['gap_ci'][0]:.0%} … "
+                    f"{head['gap_ci'][1]:.0%}).")
+            if set(CONTROLS) <= set(by):
+                line += (" Controls built the same way: the effects their valence alone predicts recover "
+                         f"{by['valence_only']['gap_recovered']:.0%}, the same effects on random words "
+                         f"{by['shuffled']['gap_recovered']:.0%}.")
+            st.markdown(line)
             if beyond:
                 st.caption("Beyond the controls (paired bootstrap, 95%): "
                            + "; ".join(f"{b['value']:+.0%} [{b['ci'][0]:+.0%}, {b['ci'][1]:+.0%}] over {name}"

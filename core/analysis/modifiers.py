@@ -1,15 +1,14 @@
-"""Modifier words: screening, modulation curves, strength and timescale, modifier subspace
+"""Modifier words: screening, confirmation, modulation curves, strength and timescale, modifier subspace
 (METHOD section 4, paper A).
 
-  h_m      = F(h*_ref, E[m])                modifier point; d_m = h_m - h*_ref its deflection
-  M_m(k)   = median_{w in P} v(Phi_{k-1}(h_m), E[w]) / v0(w)     modulation curve, k = 1..K
-  s_m      = M_m(1) - 1                      strength, with a 95% interval across probe words
-  tau_m    : fit M_m(k) - 1 ~ s_m exp(-(k-1)/tau_m)               effect timescale (tokens)
-  class    : from the spread of M(1) over the screened vocabulary (robust z-score of log M(1)):
-             negator: M(1) < 0 (interval below 0); attenuator / intensifier: log M(1) more than Z_THRESHOLD
-             robust standard deviations below / above the median word, interval excluding 1; else none
-  role     : "valence" for a word whose own |v0| is as large as a typical probe word's (its M(1) comes from
-             saturating the state, not from modulating), else "modifier" (paper A's kind: not, very)
+  M_m(k)   the valence-free factor by which m scales the lasting effect of probe words k tokens later, measured
+           on the real recurrence from many starting states (core.analysis.modulation)
+  screen   a linear estimate of M_m(1) for the frequent vocabulary, each word against its matched null (exact
+           where the integration mode misses the readout); the flagged words are confirmed exactly
+  s_m      = M_m(1) - 1 (exact), with its 95% interval across starting states
+  tau_m    : fit M_m(k) ~ c + a exp(-(k-1)/tau_m) with a free asymptote (fit_free_decay)   effect timescale
+  d_m      = F(h*_ref, E[m]) - h*_ref        the deflection whose modes predict the curve and place m in the
+           modifier subspace
 """
 from __future__ import annotations
 
@@ -55,6 +54,13 @@ def weak_effect_warnings(res: dict) -> list[str]:
             "band"]
 
 
+def measured_modifiers(res: dict | None, reach: list[str]) -> dict | None:
+    """A stored modifier analysis where it is a measurement, else None: always where the integration mode reaches
+    the readout; where it misses it (`reach`: the reach warnings), only one measured exactly (valence_measure
+    "exact"), since a linear one's ratios to v0 are 0/0 there."""
+    return res if res is None or not reach or res.get("valence_measure") == "exact" else None
+
+
 def fit_described(r2: float | None, tau: float | None) -> bool:
     """Whether an exponential fit's timescale is a finding: R^2 of at least FIT_MIN_R2 and a finite positive
     tau. Below that the curve does not decay like an exponential (or barely moves), and its tau is an artefact
@@ -96,11 +102,7 @@ def exact_probe_words(probe, valence: torch.Tensor, threshold: float, n_each: in
     known = {eng.vocab.stoi[w] for ws in KNOWN_MODIFIERS.values() for w in ws if w in eng.vocab}
     ids, _ = probe_words(eng, n_each, exclude=known, valence=valence, threshold=threshold)
     probe.probe_ids, probe._base = ids, {}
-    m1 = median_interval(probe.gains(ids, 1, SCREEN_STATES))[0]
-    pos = m1[m1 > 0]
-    typical = float(pos.median()) if pos.numel() else 1.0
-    far = math.log(1 + PROBE_MODIFIER_CUTOFF)
-    modifying = {p for p, m in zip(ids, m1.tolist()) if not m == m or m <= 0 or abs(math.log(m / typical)) > far}
+    modifying = modifying_probes(ids, median_interval(probe.gains(ids, 1, SCREEN_STATES))[0])
     if modifying:
         ids, _ = probe_words(eng, n_each, exclude=known | modifying, valence=valence, threshold=threshold)
         probe.probe_ids, probe._base = ids, {}
@@ -113,12 +115,17 @@ def clean_probe_words(engine, n_each: int = 50) -> tuple[list[int], torch.Tensor
     more than 1 + PROBE_MODIFIER_CUTOFF away from the typical probe's M(1) is dropped, and the probes
     are chosen again. Relative to the typical probe, because M(1) of an ordinary word need not be 1."""
     probe_ids, probe_v0 = probe_words(engine, n_each)
-    m1 = screen(engine, probe_ids, probe_v0, ids=probe_ids)
+    modifying = modifying_probes(probe_ids, screen(engine, probe_ids, probe_v0, ids=probe_ids))
+    return probe_words(engine, n_each, exclude=modifying) if modifying else (probe_ids, probe_v0)
+
+
+def modifying_probes(probe_ids: list[int], m1: torch.Tensor) -> set[int]:
+    """The probes that modulate the others (clean_probe_words' rule): M(1) <= 0 (or not measured), or a factor
+    more than 1 + PROBE_MODIFIER_CUTOFF away from the typical probe's M(1) (the median of the positive ones)."""
     pos = m1[m1 > 0]
     typical = float(pos.median()) if pos.numel() else 1.0
     far = math.log(1 + PROBE_MODIFIER_CUTOFF)
-    modifying = {p for p, m in zip(probe_ids, m1.tolist()) if m <= 0 or abs(math.log(m / typical)) > far}
-    return probe_words(engine, n_each, exclude=modifying) if modifying else (probe_ids, probe_v0)
+    return {p for p, m in zip(probe_ids, m1.tolist()) if not m == m or m <= 0 or abs(math.log(m / typical)) > far}
 
 
 @torch.no_grad()
@@ -167,14 +174,15 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
             raise ValueError(f"not in {engine.clf.name}'s vocabulary: {', '.join(unknown)}")
     n_vocab = len(engine.vocab)
     hi_id = n_vocab if not frequent else min(n_vocab, frequent + 2)
+    # The papers' own words are always measured exactly (and reported as `known_words`), listed or not.
+    known = [w for ws in KNOWN_MODIFIERS.values() for w in ws if w in engine.vocab and engine.vocab.stoi[w] >= 2]
     linear = engine.reaches_readout     # else every v0 is 0: valence, probes and screen measured exactly
     probe = make_probe(engine, texts, [], seed)
     if linear:
         valence, threshold = engine.v0_all, engine.valence_threshold
         probe.probe_ids, probe_v0 = clean_probe_words(engine, n_probe)
     else:
-        ids = sorted(set(range(2, hi_id)) | {engine.vocab.stoi[w] for w in words or []}
-                     | {engine.vocab.stoi[w] for ws in KNOWN_MODIFIERS.values() for w in ws if w in engine.vocab})
+        ids = sorted(set(range(2, hi_id)) | {engine.vocab.stoi[w] for w in (words or []) + known})
         if progress:
             progress(f"exact valence of {len(ids)} words at {SCREEN_STATES} starting states ({probe.source})")
         valence = torch.zeros(n_vocab, dtype=torch.float64)
@@ -184,8 +192,6 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
     probe_ids = probe.probe_ids
     probe_set = set(probe_ids)
     screened = [i for i in range(2, hi_id) if i not in probe_set]   # the probes themselves are valence words
-    # The papers' own words are always measured exactly (and reported as `known_words`), listed or not.
-    known = [w for ws in KNOWN_MODIFIERS.values() for w in ws if w in engine.vocab and engine.vocab.stoi[w] >= 2]
     in_screen = set(screened)
     extra = list(dict.fromkeys(engine.vocab.stoi[w] for w in (words or []) + known
                                if engine.vocab.stoi[w] not in in_screen))
@@ -289,7 +295,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
         for j, i in enumerate(cand):      # M(1) from all the states the word was judged on
             M[j, 0], M_lo[j, 0], M_hi[j, 0] = final[i]["m1"], final[i]["low"], final[i]["high"]
     else:
-        cols = [median_interval(probe.gains(ids, k, SCREEN_STATES, linear=True)) for k in range(1, K + 1)]   # linear
+        cols = [median_interval(probe.gains(ids, k, SCREEN_STATES, linear=True)) for k in range(1, K + 1)]
         M, M_lo, M_hi = (np.stack([c[t].numpy() for c in cols], 1) for t in range(3))
     d = engine.model.step(engine.h_ref.expand(len(ids), -1), engine.embed[ids]) - engine.h_ref
     r1, l1 = engine.r1[engine.ref], engine.l1[engine.ref]

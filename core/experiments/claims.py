@@ -27,7 +27,7 @@ import numpy as np
 from core.analysis.api import modifiers, position, stored_dynamics
 from core.analysis.attractor import GAPPED, LEAKY, LINE, ONE_SIDED, attractor_figures
 from core.analysis.dynamics import model_reach_warnings
-from core.analysis.modifiers import fitted_timescale
+from core.analysis.modifiers import fitted_timescale, measured_modifiers
 from core.analysis.settings import Settings
 from core.experiments.universality import KNOWN, stored_gap   # the comparison universality shows
 from core.models.store import load_model, read_json
@@ -542,7 +542,7 @@ def assess(material: dict) -> list[dict]:
     }
     na = material.get("not_applicable")
     if na:   # the position curves divide by the linear valence; modifiers count only where measured exactly
-        exact = mods_res is not None and mods_res.get("valence_measure") == "exact"
+        exact = mods_res is not None and measured_modifiers(mods_res, [na]) is not None
         for key in ("position",) if exact else (*MODIFIER_CLAIMS, "position"):
             judged[key] = does_not_apply(f"the {'position' if key == 'position' else 'modifier'} analysis does "
                                          f"not apply here: {na}")

@@ -9,14 +9,14 @@ import numpy as np
 from core.analysis.settings import Settings
 from core.data.loaders import load_dataset
 from core.experiments.augmented_fit import FitOptions, fitted_variant, rnn_setup
-from core.models.augmented import _USES_MODIFIERS, VARIANTS
+from core.models.augmented import _USES_MODIFIERS, CONTROLS, VARIANTS
 from core.models.bow import BowClassifier, fit_bow
 from core.models.store import load_model, model_checksum, resolve_model_dir
 from core.storage.cache import cached, comparable_entries
 
 
 HEADLINE = "mod_fixed"   # the confirmed mechanism as measured: only the word weights beta are fitted
-CONTRASTS = (("mod_fixed", "valence_only"), ("mod_fixed", "shuffled"))   # the headline against its controls
+CONTRASTS = tuple((HEADLINE, c) for c in CONTROLS)   # the headline against its controls
 
 
 def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: int = 1000, seed: int = 0,
@@ -36,18 +36,21 @@ def bootstrap_gap(correct: dict[str, np.ndarray], ref: str, top: str, n_boot: in
     den = acc[top] - acc[ref]
     out = {"diff": float(den), "diff_ci": diff_ci, "gap_too_small": bool(diff_ci[0] <= 0 or den <= 0), "gaps": {}}
     ok = den_b > 0
+
+    def interval(samples: np.ndarray) -> list[float]:
+        """The 95% percentile interval of bootstrap samples; NaN with fewer than 10 usable resamples."""
+        if ok.sum() < 10:
+            return [float("nan")] * 2
+        return [float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))]
+
     for k in correct:
         g = float((acc[k] - acc[ref]) / den) if den != 0 else float("nan")
-        gb = (boot[k][ok] - boot[ref][ok]) / den_b[ok]
-        ci = [float(np.percentile(gb, 2.5)), float(np.percentile(gb, 97.5))] if ok.sum() >= 10 else [float("nan")] * 2
-        out["gaps"][k] = (g, ci)
+        out["gaps"][k] = (g, interval((boot[k][ok] - boot[ref][ok]) / den_b[ok]))
     out["contrasts"] = {}
     for a, b in contrasts:
         if a in correct and b in correct:
             d = (acc[a] - acc[b]) / den if den != 0 else float("nan")
-            db = (boot[a][ok] - boot[b][ok]) / den_b[ok]
-            ci = [float(np.percentile(db, 2.5)), float(np.percentile(db, 97.5))] if ok.sum() >= 10 else [float("nan")] * 2
-            out["contrasts"][f"{a}-{b}"] = (float(d), ci)
+            out["contrasts"][f"{a}-{b}"] = (float(d), interval((boot[a][ok] - boot[b][ok]) / den_b[ok]))
     return out
 
 

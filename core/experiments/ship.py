@@ -23,10 +23,10 @@ def ship(model: str, data_root: str | None = None, log=None, compare_on: list[st
     start = time.time()
     dyn = dynamics(s, log=log, ship=True)
     # Where the integration mode misses the readout, nothing that divides by v0 is shipped (an older copy,
-    # an artefact then, is removed below); checked here too because a local cache may hold such a copy.
-    # The modifiers are measured on the real recurrence there (their valence too), so they ship.
+    # an artefact then, is removed below); checked here too because a local cache may hold such a copy. The
+    # modifiers ship either way: there they are measured on the real recurrence, their valence too.
     reach = model_reach_warnings(dyn, path)
-    modifiers(s, log=log, ship=True)     # measured exactly where the integration mode misses the readout
+    modifiers(s, log=log, ship=True)
     if reach:
         (log or print)(f"{path.name}: position and comparisons not shipped: {reach[0]}")
     else:

@@ -24,10 +24,11 @@ from core.analysis.attractor import attractor_figures
 from core.analysis.dynamics import model_reach_warnings
 from core.analysis.settings import Settings
 from core.analysis.views import dynamics_view
-from core.analysis.modifiers import fitted_timescale, weak_effect_warnings
+from core.analysis.modifiers import fitted_timescale, measured_modifiers, weak_effect_warnings
 from core.analysis.modulation import KNOWN_MODIFIERS as KNOWN
 from core.experiments.compare import comparisons
 from core.experiments.augmented_fit import TOP_MODIFIERS
+from core.models.augmented import CONTROLS
 from core.models.rnn import ARCHS
 from core.models.store import MODELS_DIR, list_models, load_model, read_json
 
@@ -103,7 +104,7 @@ def _headline(comparison: dict) -> dict | None:
         return None
     by = {v["name"]: v for v in comparison["variants"]}
     return {"n_modifiers": len(head["modifiers"]), "gap_recovered": head["gap_recovered"], "gap_ci": head["gap_ci"],
-            **{c: by[c]["gap_recovered"] for c in ("valence_only", "shuffled") if c in by}}
+            **{c: by[c]["gap_recovered"] for c in CONTROLS if c in by}}
 
 
 def _warnings(summary: dict, eigvals, pos: dict | None) -> list[str]:
@@ -139,11 +140,8 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     pos = position(s, stored_only=True, log=log)
     reach = [] if dyn is None else model_reach_warnings(dyn, path)
     if reach:   # every ratio to v0 is 0/0 there: only modifiers measured exactly are a measurement
-        pos = None
-        out["not_applicable"] = ["position"]
-        if mods is not None and mods.get("valence_measure") != "exact":
-            mods = None
-            out["not_applicable"].insert(0, "modifiers")
+        out["not_applicable"] = ([] if mods is None or measured_modifiers(mods, reach) else ["modifiers"]) + ["position"]
+        mods, pos = measured_modifiers(mods, reach), None
     out["missing"] = [n for n, r in (("dynamics", dyn), ("modifiers", mods), ("position", pos))
                       if r is None and n not in out.get("not_applicable", [])]
     if dyn is not None:

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     ag.add_argument("--rnn", required=True, help="the RNN whose vocabulary, data split, modifiers and position effects are used")
     ag.add_argument("--name", required=True)
     ag.add_argument("--variant", default="full", choices=["bow", "mod_fixed", "mod_learned", "position", "full",
-                                                          "valence_only", "shuffled"])
+                                                          "valence_only", "shuffled"])   # VARIANTS, not imported here
     ag.add_argument("--top-modifiers", type=int, default=None, help=TOP_HELP)
     ag.add_argument("--epochs", type=int, default=4, help=EPOCHS_HELP)
     ag.add_argument("--batch-size", type=int, default=256)

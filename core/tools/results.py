@@ -55,6 +55,7 @@ def read_model(info: dict) -> dict:
     (None where not stored or not applicable) and its universality row (warnings, what is missing)."""
     from core.analysis.api import Settings, modifiers, position, stored_dynamics  # lazy: keeps --help fast
     from core.analysis.dynamics import model_reach_warnings  # lazy: as above
+    from core.analysis.modifiers import measured_modifiers  # lazy: as above
     from core.experiments.compare import comparisons  # lazy: as above
     from core.experiments.universality import row  # lazy: as above
     from core.models.store import read_json  # lazy: as above
@@ -68,15 +69,9 @@ def read_model(info: dict) -> dict:
     dyn = stored_dynamics(s, log=_quiet)
     reach = [] if dyn is None else model_reach_warnings(dyn, path)
     out.update(dynamics=dyn, reach=reach, row=row(info, log=_quiet), comparisons=comparisons(str(path)),
-               modifiers=_exact_where_needed(modifiers(s, stored_only=True, log=_quiet), reach),
+               modifiers=measured_modifiers(modifiers(s, stored_only=True, log=_quiet), reach),
                position=None if reach else position(s, stored_only=True, log=_quiet))
     return out
-
-
-def _exact_where_needed(mods: dict | None, reach: list[str]) -> dict | None:
-    """A stored modifier analysis, where it is a measurement: where the integration mode misses the readout, only
-    one measured exactly (its valence and screen on the network itself)."""
-    return mods if mods is None or not reach or mods.get("valence_measure") == "exact" else None
 
 
 # ---- formatting -------------------------------------------------------------------------------------------
@@ -224,10 +219,11 @@ def _headline_lines(r: dict) -> list[str]:
         return []
     if not head["modifiers"]:
         return ["No confirmed modifier: the modifier variants are the bag-of-words here.", ""]
+    from core.models.augmented import CONTROLS  # lazy: keeps --help fast
     by = {v["name"]: v for v in r["variants"]}
     beyond = "; ".join(f"{_pct(b['value'], '+.1%')} [{_pct(b['ci'][0], '+.1%')}, {_pct(b['ci'][1], '+.1%')}] over "
                        f"`{name}`" for name, b in head["beyond"].items())
-    controls = ", ".join(f"`{c}` {_pct(by[c]['gap_recovered'])}" for c in ("valence_only", "shuffled") if c in by)
+    controls = ", ".join(f"`{c}` {_pct(by[c]['gap_recovered'])}" for c in CONTROLS if c in by)
     return [f"Headline: the {len(head['modifiers'])} confirmed modifiers as measured (`{head['variant']}`) recover "
             f"{_pct(head['gap_recovered'])} [{_pct(head['gap_ci'][0])}, {_pct(head['gap_ci'][1])}] of the gap; the "
             f"controls {controls}; margin (paired bootstrap 95%) {beyond}. Words: "
