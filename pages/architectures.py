@@ -43,9 +43,9 @@ def amplitude_tau(side: dict) -> str:
 
 
 def known(group: dict) -> str:
-    """The known words the modifier screen lists, with their class."""
+    """The known words the modifier analysis confirms, with their class."""
     return ", ".join(f"{w} ({d['class']})"
-                     for w, d in group.items() if d is not None) or "none listed"
+                     for w, d in group.items() if d is not None) or "none confirmed"
 
 
 info, _ = current()

@@ -153,3 +153,16 @@ def test_attractor_map_projects_the_stored_points(arch_models):
     total = float(((z - z.mean(0)) ** 2).sum())
     assert float((m["pc"] ** 2).sum()) <= total + 1e-6     # an orthogonal projection of the scaled points
     assert U.attractor_map(str(arch_models / "toy-gru-ft"), n_seeds=SEEDS) is None
+
+
+def test_known_words_confirmed_beyond_the_listed_ones_count():
+    """A paper's word confirmed exactly but beyond the listed top (sst2-lstm's "n't") is shown with its class and
+    exact strength; one measured but not confirmed (class none) is not; a listed one keeps its fitted timescale."""
+    mods = {"modifiers": [{"word": "not", "class": "attenuator", "strength": -0.84, "timescale": 5.6, "fit_r2": 0.99}],
+            "known_words": [{"word": "not", "class": "attenuator", "m1": 0.16},
+                            {"word": "n't", "class": "attenuator", "m1": 0.23},
+                            {"word": "very", "class": "none", "m1": 1.10}]}
+    k = U._known(mods)
+    assert k["negators"]["not"] == {"class": "attenuator", "strength": -0.84, "timescale": 5.6}
+    assert k["negators"]["n't"] == {"class": "attenuator", "strength": pytest.approx(-0.77), "timescale": None}
+    assert k["intensifiers"]["very"] is None and k["negators"]["never"] is None

@@ -70,13 +70,14 @@ def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
 
 
 def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
-    """Each known negator and intensifier as the stored modifier analysis lists it: a confirmed modifier (class,
-    strength, timescale), or None (not confirmed against ordinary words of its valence at this network, or beyond
-    the listed words)."""
-    listed = {m["word"]: {"class": m["class"], "strength": m["strength"],
-                          "timescale": fitted_timescale(m)}
-              for m in mods["modifiers"]}
-    return {group: {w: listed.get(w) for w in words} for group, words in KNOWN.items()}
+    """Each known negator and intensifier as the stored modifier analysis found it: a confirmed modifier (class,
+    strength, timescale where listed with its curve; a confirmed word beyond the listed ones from `known_words`,
+    without a timescale), or None (not confirmed against ordinary words of its valence at this network)."""
+    found = {k["word"]: {"class": k["class"], "strength": k["m1"] - 1, "timescale": None}
+             for k in mods.get("known_words") or [] if k["class"] != "none"}
+    found.update({m["word"]: {"class": m["class"], "strength": m["strength"], "timescale": fitted_timescale(m)}
+                  for m in mods["modifiers"]})
+    return {group: {w: found.get(w) for w in words} for group, words in KNOWN.items()}
 
 
 def stored_gap(path: Path, test_data: str | None) -> dict | None:
@@ -289,7 +290,7 @@ def table(rows_: list[dict]) -> str:
                          f"largest gap {_num(a['largest_readout_gap'], '.2f')}, marginal near 0 "
                          f"{'-' if share is None else format(share, '.0%')} of {a['near_zero_points']}, "
                          f"reference drift/doc {_num(a['reference_drift_per_doc'], '+.2f')}")
-    lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not listed):"]
+    lines += ["", "known words (N negator, A attenuator, I intensifier, 0 none, v a strong valence word, - not confirmed):"]
     for r in rows_:
         if "known" in r:
             lines.append(f"  {r['model']}: {_marks(r['known']['negators'])} | {_marks(r['known']['intensifiers'])}")
