@@ -84,3 +84,31 @@ def test_a_result_with_numpy_numbers_is_stored_readable(tmp_path, monkeypatch):
     assert not hit and out == {"a": 1.5, "b": [2, (0.25,)], "c": {"d": [0, 1, 2]}}
     again, hit = C.cached("sum", "test", {"k": 1}, lambda: 1 / 0)
     assert hit and again == out and type(again["a"]) is float
+
+
+def test_shipping_an_unchanged_result_again_keeps_its_bytes(tmp_path, monkeypatch):
+    """`ship` writes each default analysis again; where the shipped copy already holds the same result, the file
+    keeps its bytes (git stores nothing new) and only its time is renewed (ship removes older files by time). A
+    changed result is written."""
+    import os
+
+    import torch
+
+    from core.storage import cache as C
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path / "cache"))
+    model = tmp_path / "model"
+    (model / SHIPPED_DIR).mkdir(parents=True)
+    res = {"x": torch.tensor([1.0, float("nan")]), "n": [1, 2.5], "s": "a"}
+    C.cached("sum", "test", {"k": 1}, lambda: res, model_dir=model, ship=True)
+    path = model / SHIPPED_DIR / entry_file("sum", "test", {"k": 1})
+    before = path.read_bytes()
+    os.utime(path, (1, 1))
+    written = []
+    real_write = C.atomic_write
+    monkeypatch.setattr(C, "atomic_write", lambda target, fn: (written.append(target), real_write(target, fn)))
+    C.cached("sum", "test", {"k": 1}, lambda: res, refresh=True, model_dir=model, ship=True)
+    assert path not in written and path.read_bytes() == before and path.stat().st_mtime > 1
+    C.cached("sum", "test", {"k": 1}, lambda: dict(res, s="b"), refresh=True, model_dir=model, ship=True)
+    assert path in written and torch.load(path, weights_only=True)["result"]["s"] == "b"
+    assert C.same(res, dict(res)) and not C.same(res, dict(res, n=[1, 2.4]))
+    assert not C.same({"x": torch.tensor([1.0])}, {"x": torch.tensor([1.0], dtype=torch.float64)})

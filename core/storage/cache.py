@@ -129,9 +129,30 @@ def cached(model_checksum: str, name: str, settings: dict, compute: Callable[[],
         if model_dir is None:
             raise ValueError("ship needs the model folder")
         small = compact(res, ship_omit)
-        atomic_write(Path(model_dir) / SHIPPED_DIR / entry_file(model_checksum, name, settings),
-                     lambda f: torch.save({"key": key, "result": small}, f))
+        target = Path(model_dir) / SHIPPED_DIR / entry_file(model_checksum, name, settings)
+        old, _ = _entry(target) if target.exists() else (None, None)
+        if old is not None and old["key"] == key and same(old["result"], small):
+            os.utime(target)    # shipped again, unchanged: no new bytes for git to keep
+        else:
+            atomic_write(target, lambda f: torch.save({"key": key, "result": small}, f))
     return res, hit
+
+
+def same(a, b) -> bool:
+    """Whether two stored results are equal: the same structure, tensors equal in dtype, shape and value, NaN equal
+    to NaN (torch.save's bytes for equal results need not be equal)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        if not (isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape):
+            return False
+        na, nb = a.isnan(), b.isnan()
+        return bool(torch.equal(na, nb) and torch.equal(a[~na], b[~nb]))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return type(a) is type(b) and a == b
 
 
 def comparable_entries(name: str, model_dir: Path | None = None) -> list[dict]:
