@@ -642,8 +642,11 @@ def cmd_compare(args) -> int:
         lo, hi = v["gap_ci"]
         print(f"{v['name']:<13}{v['accuracy']:>9.2%}{pct(v['gap_recovered']):>15}  [{pct(lo).strip()}, {pct(hi).strip()}]")
     head = res.get("headline")
-    if head:
-        print(f"headline: the {len(head['modifiers'])} confirmed modifiers as measured ({head['variant']}) recover "
+    if head and not head["modifiers"]:
+        print("headline: no confirmed modifier, so the modifier variants are the bag-of-words")
+    elif head:
+        print(f"headline{' (not meaningful: no gap to recover)' if res.get('gap_too_small') else ''}: the "
+              f"{len(head['modifiers'])} confirmed modifiers as measured ({head['variant']}) recover "
               f"{pct(head['gap_recovered']).strip()} of the gap"
               + "".join(f"; {pct(b['value']).strip()} [{pct(b['ci'][0]).strip()}, {pct(b['ci'][1]).strip()}] more "
                         f"than {name}" for name, b in head["beyond"].items()))

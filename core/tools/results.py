@@ -224,7 +224,8 @@ def _headline_lines(r: dict) -> list[str]:
     beyond = "; ".join(f"{_pct(b['value'], '+.1%')} [{_pct(b['ci'][0], '+.1%')}, {_pct(b['ci'][1], '+.1%')}] over "
                        f"`{name}`" for name, b in head["beyond"].items())
     controls = ", ".join(f"`{c}` {_pct(by[c]['gap_recovered'])}" for c in CONTROLS if c in by)
-    return [f"Headline: the {len(head['modifiers'])} confirmed modifiers as measured (`{head['variant']}`) recover "
+    return [f"Headline{' (not meaningful: no gap to recover)' if r.get('gap_too_small') else ''}: the "
+            f"{len(head['modifiers'])} confirmed modifiers as measured (`{head['variant']}`) recover "
             f"{_pct(head['gap_recovered'])} [{_pct(head['gap_ci'][0])}, {_pct(head['gap_ci'][1])}] of the gap; the "
             f"controls {controls}; margin (paired bootstrap 95%) {beyond}. Words: "
             + ", ".join(f"`{w}`" for w in head["modifiers"]) + ".", ""]
