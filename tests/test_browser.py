@@ -58,9 +58,19 @@ def test_every_page_renders_in_a_browser(tmp_path):
         browser.wait_healthy(port, server)
         driver = browser.make_driver()
         base = f"http://localhost:{port}"
+        # A shared link is the first request this server gets: the app's own navigation, not Streamlit's
+        # automatic one (lower-case file names, links that drop the query), and the link's model and text.
+        driver.get(f"{base}/phrase?model={FIRST}&text={PHRASE.replace(' ', '+')}")
+        browser.wait_idle(driver)
+        assert browser.pages(driver) == [(p.title, p.url_path) for p in PAGES], \
+            f"a deep link opened first shows the sidebar {browser.pages(driver)}"
+        assert browser.selected(driver, "RNN model").startswith(FIRST), "the URL's model was not chosen"
+        assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split()), \
+            f"the deep link's phrase shows tokens {browser.table_column(driver, 'token')}"
+        check("a deep link opened first")
+        driver.save_screenshot(str(shots / "00-deep-link-first.png"))
         driver.get(f"{base}/?model={FIRST}")
         browser.wait_idle(driver)
-        assert browser.selected(driver, "RNN model").startswith(FIRST), "the URL's model was not chosen"
 
         assert browser.pages(driver) == [(p.title, p.url_path) for p in PAGES], \
             "the sidebar's pages are not ui.navigation.PAGES"

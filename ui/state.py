@@ -1,13 +1,18 @@
 """Session state that survives page switches and reloads (query parameters), the shared sidebar, and `current()`.
 
 Every page starts with `current()`, which draws the shared sidebar. It is not drawn once in app.py:
-with a `pages/` folder beside it, Streamlit (its first run, and AppTest always) may run a page file on
-its own, without the entry point, and the page must still have its sidebar and state. For the same reason
-`current()` sets the page configuration: once per run, on every page, and nowhere else.
+AppTest runs a page file on its own, without the entry point, and the page must still have its sidebar and
+state. For the same reason `current()` sets the page configuration: once per run, on every page, and
+nowhere else.
+
+A fresh server whose first request is a deep link (/phrase?model=...) runs the page file through Streamlit's
+old `pages/` folder mode, with its automatic sidebar (lower-case file names, links that drop the query), until
+app.py has called st.navigation once. `current()` leaves that mode on the first run (`leave_folder_mode`).
 """
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from core.analysis.settings import Settings
 from core.models.store import ModelError, list_models
@@ -126,10 +131,22 @@ def sidebar() -> None:
     ss["_ctx"] = {"info": by_name[name], "neutral": neutral, "seeds": seeds}
 
 
+def leave_folder_mode() -> None:
+    """When Streamlit runs this page in its `pages/` folder mode (a fresh server's first request, a deep
+    link), switch the server to the navigation app.py declares and run again: the same page (its script hash
+    is its URL path in both modes) and the same query parameters, with the app's sidebar. Once per server:
+    st.navigation keeps the mode off afterwards. A page run on its own (AppTest) has no such folder beside it
+    and is left alone."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current() -> tuple[dict, Settings]:
     """Set up a page: the page configuration, state from the URL on a session's first run, the shared sidebar,
     the URL; returns the sidebar's RNN (its listing info) and this request's one Settings (the model, its neutral
     input resolved, the seeds), which every analysis on the page is asked with."""
+    leave_folder_mode()
     st.set_page_config(**PAGE_CONFIG)
     init_state()
     sidebar()
