@@ -89,16 +89,18 @@ def test_tanh_rnn_known_fixed_points():
     assert np.allclose(J, 2 * (1 - h_star ** 2) * np.eye(2), atol=1e-9)
 
 
+@pytest.mark.parametrize("n_points", [2, D.FEW_POINTS + 1])   # plain autograd, and torch.func for many points
 @pytest.mark.parametrize("arch", ARCHS)
-def test_jacobians_match_finite_differences(arch):
+def test_jacobians_match_finite_differences(arch, n_points):
     torch.manual_seed(0)
     model = D.as_float64(SentimentRNN(10, arch, embed_dim=3, hidden_size=4))
-    h = torch.randn(2, model.state_size, dtype=torch.float64) * 0.5
-    x = torch.randn(2, 3, dtype=torch.float64)
+    h = torch.randn(n_points, model.state_size, dtype=torch.float64) * 0.5
+    x = torch.randn(n_points, 3, dtype=torch.float64)
     Jr, Ji = D.jacobians(model, h, x)
-    assert Jr.shape == (2, model.state_size, model.state_size) and Ji.shape == (2, model.state_size, 3)
+    assert Jr.shape == (n_points, model.state_size, model.state_size) and Ji.shape == (n_points, model.state_size, 3)
+    assert torch.equal(D.jacobian_rec(model, h, x), Jr)
     eps = 1e-6
-    for b in range(2):
+    for b in (0, n_points - 1):
         fd_r = torch.stack([(model.step(h[b] + eps * e, x[b]) - model.step(h[b] - eps * e, x[b])) / (2 * eps)
                             for e in torch.eye(model.state_size, dtype=torch.float64)], dim=1)
         fd_i = torch.stack([(model.step(h[b], x[b] + eps * e) - model.step(h[b], x[b] - eps * e)) / (2 * eps)

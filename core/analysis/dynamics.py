@@ -7,7 +7,7 @@ Fixed-point solver: q(h) = (1/N) ||h - F(h, x*)||^2. Plain gradient descent on q
 marginally stable line attractor, where the Hessian is nearly singular. We first relax seeds with
 the dynamics themselves (h <- F(h, x*), a few steps, which kills the fast transients), then take
 batched Levenberg-Marquardt steps on the residual r(h) = F(h, x*) - h with the exact Jacobian
-(torch.func), solving (A^T A + mu I) delta = -A^T r with A = J - I by Cholesky (batched LU is
+(autodiff), solving (A^T A + mu I) delta = -A^T r with A = J - I by Cholesky (batched LU is
 avoided: see docs/reference.md on oneMKL).
 """
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.func import jacrev, vmap
 
 from core.data.loaders import DataError, load_dataset
 from core.models.rnn import length_batches, pad_batch
@@ -159,15 +158,41 @@ def speed_q(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tens
     return ((model.step(h, x) - h) ** 2).mean(-1)
 
 
+FEW_POINTS = 64   # up to this many points, Jacobians by plain autograd; more, by torch.func (vectorised)
+
+
+def _jacobian(f, h: torch.Tensor, x: torch.Tensor, wrt: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
+    """d f(h, x) / d (h, x)[wrt] at each of a batch of points.
+
+    A few points (the pages' per-point eigenmodes) by plain autograd: every point is repeated once per output
+    unit, output unit i of copy i is summed, and one backward pass gives row i of every Jacobian. torch.func's
+    first call imports torch's compiler stack (about a second: the first thing a fresh server's Phrase page
+    would wait for). Many points (the fixed-point solver) by torch.func's vmap(jacrev), about twice as fast there,
+    imported only then."""
+    B, N = h.shape
+    if B > FEW_POINTS:
+        from torch.func import jacrev, vmap
+        out = vmap(jacrev(f, argnums=wrt))(h, x)
+        return tuple(out)
+    args = [a.detach().repeat_interleave(N, 0) for a in (h, x)]
+    for k in wrt:
+        args[k].requires_grad_(True)
+    with torch.enable_grad():
+        y = f(*args).view(B, N, N)
+        grads = torch.autograd.grad((y * torch.eye(N, dtype=y.dtype)).sum(), [args[k] for k in wrt])
+    return tuple(g.view(B, N, g.shape[-1]) for g in grads)
+
+
 def jacobians(model, h: torch.Tensor, x: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(J_rec = dF/dh (B, N, N), J_inp = dF/dx (B, N, d)) at a batch of points, by autodiff."""
     x = neutral_input(model, h.shape[0]) if x is None else x
-    return vmap(jacrev(model.step, argnums=(0, 1)))(h, x)
+    return _jacobian(model.step, h, x, (0, 1))
 
 
 def jacobian_rec(model, h: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+    """J_rec = dF/dh (B, N, N) at a batch of points (x = x*, the neutral input, by default)."""
     x = neutral_input(model, h.shape[0]) if x is None else x
-    return vmap(jacrev(model.step, argnums=0))(h, x)
+    return _jacobian(model.step, h, x, (0,))[0]
 
 
 @dataclass

@@ -17,8 +17,6 @@ import time
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
-from torch.func import grad
 
 from core.analysis.dynamics import NotApplicable, mode_time, neutral_input
 from core.analysis.modulation import (EXACT_MAX, EXACT_NULL_SIZE, KNOWN_MODIFIERS, N_PROBE_EACH, N_STATES, NULL_SIZE,
@@ -248,6 +246,7 @@ def find_modifiers(engine, top: int = 30, words: list[str] | None = None, K: int
                         high=final[i]["high"], null_median=final[i]["null"][0]) for i in known_rows if i in final]
     stat = np.array([r["statistic"] for r in rows])
     fin = np.isfinite(stat)
+    from scipy.stats import spearmanr   # lazy: scipy.stats takes ~0.6 s to import; pages only read stored screens
     rho = float(spearmanr(v0[:n_screen][fin], stat[fin]).statistic) if fin.sum() > 2 else None
     counts = {k: sum(1 for i in confirmed if i < n_screen and final[i]["class"] == k)
               for k in ("negator", "attenuator", "intensifier")}
@@ -406,7 +405,9 @@ def modulation_gradient(engine, probe_ids: list[int], probe_v0: torch.Tensor) ->
         diff = engine.model.step(hb, x) - engine.model.step(hb, neutral_input(engine.model, len(probe_ids)))
         return (gain * (diff @ l1) / probe_v0).mean()
 
-    return grad(rel_valence)(engine.h_ref.clone())
+    h = engine.h_ref.clone().requires_grad_(True)
+    with torch.enable_grad():   # plain autograd: torch.func would import torch's compiler stack (seconds)
+        return torch.autograd.grad(rel_valence(h), h)[0]
 
 
 def mode_timescale(contrib: np.ndarray, lam: np.ndarray) -> float | None:
@@ -434,6 +435,7 @@ def mode_effect_spearman(mods: list[dict], seed: int = 0, n_boot: int = 1000) ->
                       if m["mode_timescale"] is not None and fit_described(m["fit_r2"], m["timescale"])])
     if len(pairs) < 3:
         return None, None
+    from scipy.stats import spearmanr   # lazy: scipy.stats takes ~0.6 s to import; pages only read stored results
     r = spearmanr(pairs[:, 0], pairs[:, 1]).statistic
     if not np.isfinite(r):
         return None, None
