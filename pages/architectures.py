@@ -56,7 +56,7 @@ if not data:
             "with.")
     st.stop()
 st.caption(f"Every RNN trained on **{data}** (the sidebar model's training set), one row each, from the analyses "
-           "stored with each model (`python -m core ship`; nothing is computed here). Paper B found the same line "
+           "stored with each model (nothing is computed here). Paper B found the same line "
            "attractor in GRU, LSTM, UGRNN and vanilla RNNs trained on the same task; this page shows how far that "
            "holds here. " + method_link("fixed-points"))
 
@@ -64,7 +64,8 @@ res = core_call(table_rows, data, shipped_stamp(U.candidates(data)))
 for r in res:
     if r["missing"]:
         st.info(f"**{r['model']}** ({r['arch']}): no stored {', '.join(r['missing'])} for these weights at the "
-                f"default settings. `python -m core ship {r['model']}` stores them; this page does not compute them.")
+                f"default settings; this page does not compute them (the operator who runs the app stores them with the "
+                f"command `python -m core ship {r['model']}`).")
 shown = [r for r in res if "n_fixed_points" in r]
 if not shown:
     st.stop()
@@ -110,30 +111,55 @@ st.caption("Attractor: what the fixed and slow points make by the Method page's 
            "amplitude a (logits) and timescale τ of the beginning and end curves, \"flat\" where a curve stays within "
            "its noise; gap recovered: the `full` context-augmented BoW's share of the RNN's gain "
            "over bag-of-words with its 95% interval, where a comparison is stored (\"earlier engine\": measured with an "
-           "earlier engine's modifier measurements; `python -m core ship MODEL --compare D` measures it again).")
+           "earlier engine's modifier measurements, which the operator's command `python -m core ship MODEL --compare D` "
+           "measures again).")
 for r in shown:
     if r["variant"]:
         st.caption(f"**{r['model']}** is a variant of its architecture: {r['variant']}.")
-    for w in r["warnings"]:
-        st.warning(f"**{r['model']}** ({r['arch']}): {w}")
+warned = [r for r in shown if r["warnings"]]
+if warned:   # one compact line for every model's model-wide warnings, not a banner per warning
+    with st.expander(f"Warnings that hold for a whole model, on {len(warned)} of the {len(shown)} models",
+                     icon=":material/warning:"):
+        for r in warned:
+            for w in r["warnings"]:
+                st.markdown(f"**{r['model']}** ({r['arch']}): {w}")
+        st.caption(method_link("reference", "Why the reference point matters"))
 
 st.subheader("Side by side")
-metrics = pd.DataFrame([{"model": r["model"], "arch": r["arch"], "measure": name, "value": value}
-                        for r in shown for name, value in (
-                            ("test accuracy", r["accuracy"]),
-                            ("fixed + slow points", r["n_fixed_points"] + r["n_slow_points"]),
-                            ("slowest stable τ (tokens)", r["timescales_top"][0] if r["timescales_top"] else None),
-                            ("drift (tokens per logit)", r["drift_tokens_per_logit"]),
-                            ("modes |λ| > 0.99 at the reference", r["n_marginal_modes"]),
-                            ("gap recovered (full)", r["gap"]["gap_recovered"] if r["gap"] else None))
-                        if value is not None])
-show_chart(alt.Chart(metrics).mark_bar().encode(
-    x=alt.X("model:N", title=None, sort=[r["model"] for r in shown]), y=alt.Y("value:Q", title=None),
-    color=alt.Color("arch:N", scale=alt.Scale(scheme="tableau10")),
-    tooltip=["model", "arch", "measure", alt.Tooltip("value:Q", format=".4g")],
-).properties(width=170, height=140).facet(facet=alt.Facet("measure:N", title=None), columns=3
-                                          ).resolve_scale(y="independent"), "architectures", metrics)
-st.caption("One panel per measure, one bar per model (an empty slot: not stored, e.g. no comparison).")
+
+
+def gap_value(r: dict) -> tuple[float | None, str | None]:
+    """A row's gap recovered by `full` for the bar chart, and the note drawn instead of a bar: none where no
+    comparison is stored; "not meaningful" where the RNN's gain over the bag-of-words is within its interval (the
+    table says so too), since a share of a gain that may be zero can be any size (-156%, 190%...)."""
+    if not r["gap"]:
+        return None, None
+    if r["gap"].get("gap_too_small"):
+        return None, "not meaningful"
+    return r["gap"]["gap_recovered"], None
+
+
+metrics = pd.DataFrame([{"model": r["model"], "arch": r["arch"], "measure": name, "value": value, "note": note}
+                        for r in shown for name, value, note in (
+                            ("test accuracy", r["accuracy"], None),
+                            ("fixed + slow points", r["n_fixed_points"] + r["n_slow_points"], None),
+                            ("slowest stable τ (tokens)", r["timescales_top"][0] if r["timescales_top"] else None, None),
+                            ("drift (tokens per logit)", r["drift_tokens_per_logit"], None),
+                            ("modes |λ| > 0.99 at the reference", r["n_marginal_modes"], None),
+                            ("gap recovered (full)", *gap_value(r)))
+                        if value is not None or note is not None])
+sides = alt.Chart().encode(x=alt.X("model:N", title=None, sort=[r["model"] for r in shown]))
+bars = sides.transform_filter("isValid(datum.value)").mark_bar().encode(
+    y=alt.Y("value:Q", title=None), color=alt.Color("arch:N", scale=alt.Scale(scheme="tableau10")),
+    tooltip=["model", "arch", "measure", alt.Tooltip("value:Q", format=".4g")])
+notes = sides.transform_filter("isValid(datum.note)").mark_text(angle=270, align="left", dx=4, fontSize=10,
+                                                                  color="#666").encode(
+    y=alt.datum(0), text="note:N", tooltip=["model", "arch", "measure", "note"])
+show_chart(alt.layer(bars, notes, data=metrics).properties(width=170, height=140).facet(
+    facet=alt.Facet("measure:N", title=None), columns=3).resolve_scale(y="independent"), "architectures", metrics)
+st.caption("One panel per measure, one bar per model (an empty slot: not stored, e.g. no comparison; \"not "
+           "meaningful\" in place of a gap bar: the RNN's gain over the bag-of-words is within its interval, so no "
+           "share of it is measured).")
 
 paths = {m["name"]: m["path"] for m in U.candidates(data)}
 for r in shown:
@@ -148,7 +174,7 @@ for r in shown:
                    f"attractor-{r['model']}", pts)
         st.caption("Fixed (circles) and slow (triangles) points in their first two principal components"
                    + (", each half of the LSTM's [h; c] divided by its own spread" if r["arch"] == "lstm" else "")
-                   + "; the large dot is the reference point.")
+                   + "; the large dot ringed in black is the reference point.")
     with right:
         mods = pd.DataFrame(stored_modifiers(path, checksum))
         if "modifiers" not in r:

@@ -8,13 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis.views import comparison_runs, stale_versions
-from core.data.loaders import NAMED, DataError
-from core.experiments.augmented_fit import FitOptions
-from core.experiments.compare import compare, comparisons
-from core.experiments.augmented_fit import TOP_MODIFIERS
+from core.data.loaders import NAMED, DataError, GENERATED, not_here
+from core.experiments.augmented_fit import TOP_MODIFIERS, FitOptions
+from core.experiments.compare import compare, comparisons, missing_data
 from core.models.augmented import CONTROLS, VARIANTS
 from ui.charts import metric_row, reference_rule, show_chart
 from ui.engine import CORE_ERRORS
+from ui.format import fmt
 from ui.navigation import method_link
 from ui.state import current
 
@@ -34,6 +34,26 @@ def stored(path: str, checksum: str) -> list[dict]:
     return comparisons(path)
 
 
+def test_sets(own: str | None) -> list[str]:
+    """The test sets a comparison can be run on: the RNN's own first, then every other named test set and the
+    generated toy test set."""
+    every = [d for d in NAMED if d.endswith(":test")] + [d for d in GENERATED if d.endswith(":test")]
+    return ([own] if own else []) + [d for d in every if d != own]
+
+
+def summary(res: dict) -> str:
+    """A comparison's result in one line (core.experiments.compare.compare): both accuracies and the gaps the
+    headline variant and `full` recover, with their intervals."""
+    by = {v["name"]: v for v in res["variants"]}
+    ci = {name: [fmt(c, ".0%") or "–" for c in by[name]["gap_ci"]] for name in ("mod_fixed", "full") if name in by}
+    gaps = "; ".join(f"{name} recovers {by[name]['gap_recovered']:.0%} of the gap [{lo}, {hi}]"
+                     for name, (lo, hi) in ci.items())
+    line = f"RNN {res['rnn']['accuracy']:.2%}, BoW {res['bow']['accuracy']:.2%}" + (f"; {gaps}" if gaps else "") + "."
+    if res.get("gap_too_small"):
+        line += " The RNN's gain over the bag-of-words is within its interval: the gaps are not meaningful."
+    return line
+
+
 info, settings = current()
 st.title("Bag-of-words vs RNN")
 st.caption("A bag-of-words model counts each word the same wherever it stands; the RNN does not. Extending the "
@@ -46,8 +66,9 @@ runs = stored(settings.model, settings.checksum)
 full, sweep = comparison_runs(runs, tuple(v for v in VARIANTS if v not in CONTROLS), TOP_MODIFIERS)
 
 if not full:
-    st.info(f"No comparison of {info['name']} is stored yet. Run one below (needs the test set on this machine), or "
-            f"from the command line: `python -m core compare --rnn {info['name']} --data <test set>`.")
+    st.info(f"No comparison of {info['name']} is stored yet. Run one under *Run a comparison* below (it needs the "
+            f"model's training set and a test set on this machine), or ask the operator who runs the app to store "
+            f"one (operator command: `python -m core ship {info['name']} --compare <test set>`).")
 for r in sorted(full, key=lambda r: r["data"]):
     st.subheader(f"{r['data']}: {r['n']:,} texts")
     diff = r["rnn_bow_diff"]
@@ -128,24 +149,46 @@ for r in sorted(full, key=lambda r: r["data"]):
                   + kb.mark_errorbar().encode(y="low:Q", y2="high:Q"))
         show_chart(kchart, f"k-sweep-{r['data'].replace(':', '-')}", kdf)
 
-with st.expander("Run a comparison"):
-    st.caption("Fits every variant on the RNN's training data (cached), then scores the test set: minutes on a "
-               "laptop, longer on IMDB. Needs the datasets on this machine.")
-    data = st.selectbox("Test set", [d for d in NAMED if d.endswith(":test")] + ["toy-long:test"], key="cmp_data")
-    top = st.number_input("Modifiers K (at most, of the confirmed ones)", 1, TOP_MODIFIERS, TOP_MODIFIERS, 1,
-                          key="cmp_top")
-    if st.button("Run", key="cmp_run"):
+# What the last click on Run did, kept across the rerun that shows its result (a success or a reason).
+flash = st.session_state.pop("_cmp_flash", None)
+with st.expander("Run a comparison", expanded=flash is not None or not full):
+    st.caption("Fits every bag-of-words variant on the RNN's training set (cached), then scores the chosen test set: "
+               "minutes on a laptop, longer on IMDB. It needs the model's training set and the test set on this "
+               "machine; a comparison that is already stored is shown at once, with no data.")
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    options = test_sets(info.get("test_dataset"))
+    c1, c2 = st.columns([2, 1])
+    data = c1.selectbox("Test set", options, key=f"cmp_data::{info['name']}",
+                        format_func=lambda d: d + (" (the model's own)" if d == info.get("test_dataset") else ""))
+    top = c2.number_input("Modifiers K (at most, of the confirmed ones)", 1, TOP_MODIFIERS, TOP_MODIFIERS, 1,
+                          key="cmp_top", help=f"The confirmed modifiers of the RNN's analysis, strongest first; it "
+                                              f"lists at most {TOP_MODIFIERS}.")
+    missing = missing_data(settings, data)
+    if missing:
+        st.caption(f":material/info: {not_here(missing, settings.data_root)} Run shows the comparison only if it "
+                   "is already stored.")
+    if st.button("Run", key="cmp_run", type="primary"):
         failed = None
         with st.status(f"Comparing on {data}...", expanded=True) as status:
             try:
                 res = compare(settings, data, FitOptions(top=int(top)), log=status.write)
                 status.update(label="Loaded the stored comparison" if res["cached"] else "Done", state="complete",
                               expanded=False)
-            except (DataError, *CORE_ERRORS) as e:
+            except DataError as e:
+                status.update(label="Cannot run", state="error", expanded=False)
+                # In the app's words: the loaders' own message speaks to the command line.
+                failed = (f"This comparison of {info['name']} on {data} (K = {int(top)}) is not stored, and "
+                          + (not_here(missing, settings.data_root) if missing else f"its data cannot be read: {e}"))
+            except CORE_ERRORS as e:
                 status.update(label="Failed", state="error", expanded=False)
                 failed = str(e)
         if failed:
             st.error(failed)   # outside the status box, so the reason shows without opening it
             st.stop()
+        what = f"{info['name']} on {data} with K = {int(top)}"
+        st.session_state["_cmp_flash"] = ("success", (f"This comparison ({what}) is stored: loaded, not measured "
+                                                      "again. " if res["cached"] else f"Compared {what}. ")
+                                          + summary(res))
         stored.clear()
         st.rerun()

@@ -14,7 +14,7 @@ from core.models.store import load_model
 from core.analysis.views import dynamics_view, slowest_modes
 from ui.charts import POINT_KINDS, attractor_frame, attractor_scatter, metric_row, reference_rule, show_chart
 from ui.engine import core_call, reference_warnings
-from ui.format import fmt_tau, pct
+from ui.format import fmt_tau, literal, pct
 from ui.navigation import method_link
 from ui.state import current
 
@@ -45,7 +45,7 @@ st.caption("Fixed points of h = F(h, x*) found from states the network visits on
 
 res = core_call(analyse, settings)
 s = res["summary"]
-st.caption(f"Neutral input x*: **{s['neutral_input']}** · "
+st.caption(f"Neutral input x*: **{literal(s['neutral_input'])}** · "
            + ("stored analysis (shipped with the model or cached on this machine)" if res["cached"]
               else f"computed in {s['seconds']:.1f} s"))
 
@@ -68,9 +68,9 @@ metric_row(
      {"help": "The largest readout gap between neighbouring fixed or slow points, where the readout is in play "
               f"(within {GAP_WINDOW:g} logits of 0): a state in a gap is not held."}),
     ("Marginal near 0", "none" if att["near_zero_marginal_share"] is None
-     else f"{att['near_zero_marginal_share']:.0%} of {att['near_zero_points']}",
-     {"help": f"Of the points within {NEAR_ZERO:g} logit of 0, the share with {MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + "
-              "tolerance (marginally stable)."}),
+     else f"{att['near_zero_marginal_share']:.0%}",
+     {"help": f"Of the {att['near_zero_points'] or 0} points within {NEAR_ZERO:g} logit of 0, the share with "
+              f"{MARGINAL_LOW:g} ≤ |λ₁| ≤ 1 + tolerance (marginally stable)."}),
     ("Reference drift / doc", "n/a" if att["reference_drift_per_doc"] is None
      else f"{att['reference_drift_per_doc']:+.2f} logits",
      {"help": "The reference point's drift: how far the readout moves when it is run through a median "
@@ -78,9 +78,9 @@ metric_row(
 
 capped = s["drift_capped_share"]
 metric_row(
-    ("Fixed points", f"{s['n_fixed_points']} ({s['n_stable_fixed_points']} stable)",
-     {"help": "Distinct accepted fixed points (q < 1e-8, de-duplicated); stable: |λ₁| ≤ 1 + "
-              f"{s['stable_tolerance']:g}."}),
+    ("Fixed points", s["n_fixed_points"], {"help": "Distinct accepted fixed points (q < 1e-8, de-duplicated)."}),
+    ("Stable fixed points", s["n_stable_fixed_points"],
+     {"help": f"Fixed points with |λ₁| ≤ 1 + {s['stable_tolerance']:g}."}),
     ("Slow points", s["n_slow_points"],
      {"help": f"Points where the state moves slowly but not zero: 1e-8 ≤ q < {s['slow_tolerance']:g} (paper B's "
               "attractor is approximate: fixed and slow points together)."}),
@@ -106,10 +106,10 @@ metric_row(
       "help": f"The stable fixed or slow point whose readout is closest to 0 (here a {s['reference_kind']}, q = "
               f"{s['reference_q']:.1e}): where v0, modifier strengths and position curves are measured."}),
     ("|λ₁| at the reference", f"{s['lambda1_reference']:.4f}"),
-    ("Slowest stable timescales (tokens)", " · ".join(f"{float(t):.0f}" if fmt_tau(t) != "∞" else "∞"
-                                                    for t in s["timescales_top"][:2]) or "none",
+    ("Slowest stable τ (tokens)", (f"{float(s['timescales_top'][0]):.0f}" if fmt_tau(s["timescales_top"][0]) != "∞"
+                                   else "∞") if s["timescales_top"] else "none",
      {"help": "τ_a = -1 / ln|λ_a| at the reference point over its stable modes (∞ where |λ_a| = 1); the five "
-              "slowest: " + ", ".join(fmt_tau(t) for t in s["timescales_top"])}),
+              "slowest: " + (", ".join(fmt_tau(t) for t in s["timescales_top"]) or "none")}),
     ("Unstable modes at the reference", len(s["unstable_growth_top"]),
      {"help": "Modes with |λ| > 1 grow instead of decaying; growth times (tokens): "
               + (", ".join(f"{g:.0f}" for g in s["unstable_growth_top"]) or "none")}))
@@ -119,8 +119,12 @@ metric_row(
      {"help": f"One-step error of the linear picture at the nearest attractor point, {s['linearization_error_n']} "
               "visited states, relative to the size of the state it reaches. Relative to the step it has to predict "
               "it is larger (`python -m core validity MODEL --on DATA` gives both)."}),
-    ("PCA variance, visited states", pct(s["pc_variance_explained"]), {"help": "PC1 / PC2 / PC3"}),
-    ("PCA variance, fixed points", pct(s["pc_variance_fixed_points"]), {"help": "PC1 / PC2 / PC3"}))
+    ("PC1 variance, visited states", pct(s["pc_variance_explained"][:1]),
+     {"help": "Share of the visited states' variance on their first principal components, PC1 / PC2 / PC3: "
+              + pct(s["pc_variance_explained"])}),
+    ("PC1 variance, fixed points", pct(s["pc_variance_fixed_points"][:1]),
+     {"help": "Share of the fixed points' variance on their first principal components, PC1 / PC2 / PC3: "
+              + pct(s["pc_variance_fixed_points"])}))
 
 fp = attractor_frame(res).assign(**{"|λ₁|": res["lambda1"], "q": res["q"], "index": res["index"],
                                     "stability": np.where(res["stable"], "stable", "unstable")})

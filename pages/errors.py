@@ -1,6 +1,11 @@
-"""Error analysis: score a test set (named, or uploaded) with the RNN and its bag-of-words models,
-see accuracy and confusion per model, error rates per mechanism slice, and the texts where the models
-disagree, each one click away from the Phrase view."""
+"""Error analysis: score labelled texts (the built-in examples, a test set on this machine, or an uploaded file)
+with the RNN and its bag-of-words models, see accuracy and confusion per model, error rates per mechanism slice,
+and the texts where the models disagree, each one click away from the Phrase view.
+
+The source defaults to what works on this machine: the model's own test set where its files are here
+(core.data.loaders.dataset_available), else the built-in examples, which need nothing. An uploaded file (its name and
+bytes) and each source's last result are kept in session state, so leaving the page (Open in Phrase) and coming back
+shows them again."""
 from __future__ import annotations
 
 import hashlib
@@ -11,57 +16,103 @@ import streamlit as st
 
 from core.analysis.error_analysis import SLICES, error_analysis, parse_upload
 from core.analysis.views import comparison_choices, source_text
-from core.data.loaders import NAMED, DataError
+from core.data.examples import EXAMPLES
+from core.data.loaders import GENERATED, NAMED, DataError, dataset_available, not_here
 from core.models.store import ModelError, list_models, model_checksum, pairing
 from ui.charts import show_chart, show_explanation
 from ui.engine import CORE_ERRORS, get_model
+from ui.format import literal
 from ui.navigation import method_link
-from ui.state import current, set_text
+from ui.state import bind, current, set_text
 
 MAX_UPLOAD_MB = 20
 DEFAULT_LIMIT = 2000
+SOURCES = {"examples": "Built-in examples", "test": "A test set", "upload": "Upload a file"}
+NEEDS = {"examples": f"the app's {len(EXAMPLES)} example sentences with the label each means; needs nothing",
+         "test": "a named test set; needs its files on this machine (the toy test set is generated)",
+         "upload": f"a CSV, TSV, JSONL or JSON file from your computer, up to {MAX_UPLOAD_MB} MB"}
+
+
+def keep_upload() -> None:
+    """The uploader's callback: keep the uploaded file (name and bytes) past a page switch, which empties the
+    widget; a file the user removes is forgotten."""
+    up = st.session_state.get("err_upload")
+    if up is None:
+        st.session_state.pop("_err_upload", None)
+    else:
+        st.session_state["_err_upload"] = {"name": up.name, "data": up.getvalue()}
+
 
 info, settings = current()
 st.title("Error analysis")
-st.caption("Where do the RNN and the bag-of-words models go wrong, and on which kinds of sentences? Score a test set, "
-           "then read the error rates by mechanism (negation, intensifiers, contrast, long texts, strong words at the "
-           "edges) and the texts where the models disagree. " + method_link("errors"))
+st.caption("Where do the RNN and the bag-of-words models go wrong, and on which kinds of sentences? Score labelled "
+           "texts, then read the error rates by mechanism (negation, intensifiers, contrast, long texts, strong words "
+           "at the edges) and the texts where the models disagree. " + method_link("errors"))
 
 models = list_models()
 pair = pairing(info["name"], models)
 names = {role: ["none"] + offered for role, offered in comparison_choices(models).items()}
+tests = [d for d in NAMED if d.endswith(":test")] + [d for d in GENERATED if d.endswith(":test")]
+own = info.get("test_dataset") if info.get("test_dataset") in tests else None
+ss = st.session_state
+if "_err_source" not in ss:   # what works here: the model's own test set if its files are on this machine
+    ss["_err_source"] = "test" if own and dataset_available(own) else "examples"
 c1, c2, c3 = st.columns([2, 1, 1])
-source = c1.radio("Texts", ["Named test set", "Upload a file"], horizontal=True, key="err_source")
-bow = c2.selectbox("Plain BoW", names["bow"], index=names["bow"].index(pair["bow"] or "none"), key=f"err_bow::{info['name']}")
-aug = c3.selectbox("Augmented BoW", names["aug"], index=names["aug"].index(pair["aug"] or "none"),
-                   key=f"err_aug::{info['name']}")
+source = c1.radio("Texts", list(SOURCES), format_func=SOURCES.get, horizontal=True,
+                  captions=[NEEDS[k] for k in SOURCES], **bind("err_source", "_err_source"))
+# Every choice is kept in a store that outlives the page (ui.state.bind), so coming back finds the same run.
+bow = c2.selectbox("Plain BoW", names["bow"], **bind(f"err_bow::{info['name']}", f"_err_bow::{info['name']}",
+                                                     pair["bow"] or "none"))
+aug = c3.selectbox("Augmented BoW", names["aug"], **bind(f"err_aug::{info['name']}", f"_err_aug::{info['name']}",
+                                                         pair["aug"] or "none"))
 
 texts = labels = None
-if source == "Named test set":
-    options = [d for d in NAMED if d.endswith(":test")] + ["toy-long:test"]
-    default = info.get("test_dataset") if info.get("test_dataset") in options else options[0]
-    data = st.selectbox("Test set", options, index=options.index(default), key=f"err_data::{info['name']}")
-    limit = int(st.number_input("Texts to score (a random sample; 0 = all)", 0, 100_000, DEFAULT_LIMIT, 500,
-                                key="err_limit", help="Scoring all 25,000 IMDB reviews takes minutes on a laptop."))
-    run_key = ("named", info["name"], settings.checksum, data, limit, bow, aug)
+shown_name = None      # an uploaded file's name, shown literally
+if source == "examples":
+    data, limit = "examples", 0
+    st.caption(f"The {len(EXAMPLES)} examples of the Start page, each with the label it means: a handful of texts, "
+               "enough to see each model's reading, not to measure an error rate. Upload a file or pick a test set "
+               "for more.")
+    run_key = ("examples", info["name"], settings.checksum, bow, aug)
+elif source == "test":
+    options = ([own] if own else []) + [d for d in tests if d != own]
+    ss.setdefault(f"_err_data::{info['name']}", own or options[0])
+    data = st.selectbox("Test set", options, format_func=lambda d: d + ("" if dataset_available(d) else
+                                                                       " (not on this machine)"),
+                        **bind(f"err_data::{info['name']}", f"_err_data::{info['name']}"))
+    if not dataset_available(data):
+        st.info(f"{not_here([data])} Meanwhile, score the built-in examples or upload a file of your own (*Texts* "
+                "above).")
+        st.stop()
+    limit = int(st.number_input("Texts to score (a random sample; 0 = all)", 0, 100_000, step=500,
+                                **bind("err_limit", "_err_limit", DEFAULT_LIMIT),
+                                help="Scoring all 25,000 IMDB reviews takes minutes on a laptop."))
+    run_key = ("test", info["name"], settings.checksum, data, limit, bow, aug)
 else:
     up = st.file_uploader(f"CSV, TSV, JSONL or JSON with a text column and a 0/1 (or pos/neg) label column; up to "
-                          f"{MAX_UPLOAD_MB} MB", type=["csv", "tsv", "jsonl", "json"], key="err_upload")
-    if up is None:
-        st.info("Upload a file to score it.")
+                          f"{MAX_UPLOAD_MB} MB", type=["csv", "tsv", "jsonl", "json"], key="err_upload",
+                          on_change=keep_upload)
+    if up is not None and (ss.get("_err_upload") or {}).get("name") != up.name:
+        keep_upload()
+    kept = ss.get("_err_upload")
+    if kept is None:
+        st.info("Upload a file to score it: one text and its label (0/1, neg/pos or negative/positive) per row, in "
+                "columns named e.g. text and label.")
         st.stop()
-    raw = up.getvalue()
+    raw, shown_name = kept["data"], kept["name"]
     try:
-        texts, labels = parse_upload(up.name, raw, max_bytes=MAX_UPLOAD_MB * 1_000_000)
+        texts, labels = parse_upload(shown_name, raw, max_bytes=MAX_UPLOAD_MB * 1_000_000)
     except DataError as e:
-        st.error(str(e))
+        st.error(literal(str(e)))   # the message names the file: shown as typed, never as Markdown
         st.stop()
-    st.caption(f"{up.name}: {len(texts):,} labelled texts")
+    st.caption(f"{literal(shown_name)}: {len(texts):,} labelled texts"
+               + ("" if up is not None else " (the file you uploaded earlier; upload another to replace it)"))
     data, limit = None, 0
     run_key = ("upload", info["name"], settings.checksum, hashlib.sha256(raw).hexdigest(), bow, aug)
 
+# The last result of each source (rows of a large set are big: one each), kept past a page switch.
 results = st.session_state.setdefault("_err_results", {})
-if run_key not in results:
+if results.get(source, (None,))[0] != run_key:
     if not st.button("Score", type="primary", key="err_run"):
         st.stop()
     bar = st.progress(0.0, text="Scoring...")
@@ -70,14 +121,14 @@ if run_key not in results:
                              limit=limit or None, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
     except (DataError, *CORE_ERRORS) as e:
         bar.empty()
-        st.error(str(e))
+        st.error(literal(str(e)))
         st.stop()
     bar.empty()
-    results.clear()   # one result at a time: rows of a large set are big
-    results[run_key] = (res, texts)
-res, texts = results[run_key]
+    results[source] = (run_key, res, texts)
+_, res, texts = results[source]
 
-st.subheader(f"{res['n']:,} texts from {res['data']}")
+st.subheader(f"{res['n']:,} texts from " + ("the built-in examples" if res["data"] == "examples" else
+                                             f"the uploaded file {literal(shown_name)}" if shown_name else res["data"]))
 cols = st.columns(len(res["models"]), border=True)
 for col, m in zip(cols, res["models"]):
     col.metric(f"{m['name']} ({m['role']})", f"{m['accuracy']:.2%}",

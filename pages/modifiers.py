@@ -10,13 +10,23 @@ from core.analysis.settings import Settings
 from core.analysis.api import modifiers
 from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
 from core.analysis.views import split_known
+from core.data.text import tokenize
 from ui.charts import labelled_scatter, metric_row, modifier_subspace, reference_rule, show_chart
 from ui.engine import core_call, get_model, reference_warnings
-from ui.format import fmt_modes
+from ui.format import fmt_modes, literal
 from ui.navigation import method_link
 from ui.state import current
 
 LABELLED = 12  # words named on the scatter plots (the rest in tooltips: more labels overlap)
+
+
+def typed_tokens(entry: str) -> list[str]:
+    """The tokens of one typed word as the model reads it (core.data.text.tokenize: "**Very**" is "*", "*",
+    "very", ...; "don't" is "do", "n't"), without the punctuation around words ("**very**" looks up "very"); an
+    entry of punctuation only keeps it ("?" looks up "?")."""
+    tokens = tokenize(entry)
+    words = [t for t in tokens if any(c.isalnum() for c in t)]
+    return list(dict.fromkeys(words or tokens))
 
 
 @st.cache_data(show_spinner="Finding modifiers (shipped models with default settings: instant; otherwise about a "
@@ -35,8 +45,17 @@ st.caption("A word modifies when it changes how much the words after it move the
 
 c1, c2 = st.columns(2)
 typed = c2.text_input("Analyse specific words (comma-separated, optional)", key="words",
-                      help="Measure these words exactly instead of screening the vocabulary.")
-words = tuple(w.strip().lower() for w in typed.split(",") if w.strip()) or None
+                      help="Measure these words exactly instead of screening the vocabulary. Each is read as the "
+                           "model reads text (its tokenizer: lower case, punctuation and n't split off), and the "
+                           "tokens looked up are listed.")
+lookups = [(entry.strip(), typed_tokens(entry)) for entry in typed.split(",") if entry.strip()]
+words = tuple(dict.fromkeys(t for _, toks in lookups for t in toks)) or None
+if lookups:
+    read_as = [f"{entry} → {' '.join(toks) or '(no token)'}" for entry, toks in lookups
+               if list(toks) != [entry.lower()]]
+    if read_as:   # shown as typed (st.text: never Markdown)
+        st.caption("Read as the model's tokens:")
+        st.text(" · ".join(read_as))
 if words:
     words, unknown = split_known(words, get_model(settings.model, settings.checksum).vocab)
     if unknown:
@@ -57,7 +76,7 @@ if exact:
             "network), the probes and matched nulls use that valence, and the screen is exact. No curve from the "
             "modes is predicted: that linearisation does not reach the readout.")
 sc = res["screen"]
-st.caption(f"Neutral input x*: **{res['neutral_input']}** · {res['n_probe']} probe valence words · "
+st.caption(f"Neutral input x*: **{literal(res['neutral_input'])}** · {res['n_probe']} probe valence words · "
            f"{sc['n_words']:,} frequent words screened at {sc['screen_states']} states · flagged words confirmed "
            f"at {sc['n_states']} states ({sc['states']}) · curves M(k) for k = 1..{res['K']}"
            + ("" if res["cached"] else f" · computed in {res['seconds']:.1f} s"))
@@ -98,7 +117,8 @@ st.dataframe(df[["word", "class", "M(1)", "95% CI", "null M(1)", SCREEN_COL, "ti
                                for c in ("M(1)", "null M(1)", SCREEN_COL, "timescale", "fit_r2", "curve error",
                                          "v0")},
                             "real text": st.column_config.NumberColumn(format="percent"),
-                            "base rate": st.column_config.NumberColumn(format="percent")})
+                            "base rate": st.column_config.NumberColumn(format="percent"),
+                            "modes excited (τ)": st.column_config.TextColumn(width="large")})   # in full
 st.caption("M(1): the factor on the next word's effect, measured on the network with its 95% interval across "
            "starting states; null M(1): the same for ordinary words of the same valence and frequency (1 need not be "
            f"ordinary); {SCREEN_COL}: the screen's {'exact value at fewer states' if exact else 'linear estimate'}; "
@@ -112,7 +132,7 @@ st.caption("M(1): the factor on the next word's effect, measured on the network 
 if res["saturating_valence_words"]:
     st.caption("Words that look like modifiers against the whole vocabulary but not against words of their own "
                "valence (their effect is their valence's): "
-               + ", ".join(f"{w['word']} (v0 {w['v0']:+.2f})" for w in res["saturating_valence_words"]))
+               + ", ".join(f"{literal(w['word'])} (v0 {w['v0']:+.2f})" for w in res["saturating_valence_words"]))
 
 tip = ["word", "class", alt.Tooltip("M(1):Q", format=".2f"),
        alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]

@@ -8,24 +8,29 @@ import streamlit as st
 
 from core.analysis.settings import Settings
 from core.analysis.context import ContextEngine
+from core.analysis.start import Start
 from core.analysis.views import MODULATION_CLASSES, attractor_points, modulation_class
 from core.data.text import tokenize
 from ui.charts import (
+    LABEL_LIMIT,
     attractor_cloud,
     attractor_frame,
     downloads,
     prediction_metric,
     reference_rule,
     show_chart,
+    spaced_labels,
     token_axis,
 )
 from ui.engine import core_call, engine_for, reference_warnings
-from ui.format import fmt_modes
+from ui.format import fmt_modes, literal
 from ui.navigation import method_link
-from ui.state import current, text_box, text_was_cut
+from ui.report import report_button
+from ui.state import current, pasted_text, start_box, text_box
 
 EXACT_DEFAULT_TOKENS = 60
 MAX_LABELLED = 25   # tokens named on the attractor chart (more labels pile up; the tooltips name every one)
+SIDE_BY_SIDE = 24   # token charts two abreast up to this many tokens, full width beyond (every token named)
 M_COLORS = dict(zip(MODULATION_CLASSES, ("#d62728", "#ff7f0e", "#999999", "#1f77b4")))
 HELP = {"dy": "Change of the readout y caused by this token (y after minus y before).",
         "v": "Persistent valence: how much this token moves the readout for good, along the attractor "
@@ -43,10 +48,11 @@ HELP = {"dy": "Change of the readout y caused by this token (y after minus y bef
 
 @st.cache_data(show_spinner="Analysing the phrase...", max_entries=64)
 def analyse(_eng: ContextEngine, settings: Settings, text: str, exact: bool,
-            ablate_after: int | None = None, modes: tuple[int, ...] | str | None = None) -> dict:
-    """ContextEngine.phrase, cached per request Settings (model and setting) and arguments."""
+            ablate_after: int | None = None, modes: tuple[int, ...] | str | None = None, start: str = "default") -> dict:
+    """ContextEngine.phrase, cached per request Settings (model and setting) and arguments (the start as its
+    spec string, core.analysis.start.Start.spec)."""
     return _eng.phrase(text, ablate_after=ablate_after, modes=list(modes) if isinstance(modes, tuple) else modes,
-                       exact=exact)
+                       exact=exact, start=Start.parse(start))
 
 
 @st.cache_data(max_entries=16)
@@ -62,12 +68,13 @@ st.caption("Persistent valence v, context-free valence v0, modulation m = v / v0
            + method_link("valence"))
 
 eng = engine_for(settings)
-st.sidebar.caption(f"Neutral input x*: **{eng.neutral}** (every F(h, x*) and neutral step uses it). Valence "
+st.sidebar.caption(f"Neutral input x*: **{literal(eng.neutral)}** (every F(h, x*) and neutral step uses it). Valence "
                    f"threshold for m: {eng.valence_threshold:.3g}. v_relax relaxes {eng.relax_steps} neutral steps. "
                    f"Reference point h*_ref ({eng.summary['reference_kind']}): readout "
                    f"{eng.summary['reference_readout']:+.2f}, |λ₁| {eng.summary['lambda1_reference']:.4f}.")
 
 text = text_box("Phrase", keep=eng.clf.config.get("truncate", "head"))
+start = start_box(*eng.readout_range())
 n_tokens = len(tokenize(text))
 if not n_tokens:
     st.info("Type a phrase to see its token-by-token analysis.")
@@ -75,19 +82,21 @@ if not n_tokens:
 exact = st.checkbox("exact v_relax", value=n_tokens < EXACT_DEFAULT_TOKENS,  # no key: the default follows the length
                     help="Also compute the exact persistent valence v_relax (relaxing both branches with neutral "
                          "steps): slow on long texts, so off by default from 60 tokens.")
-res = core_call(analyse, eng, settings, text, exact)
+res = core_call(analyse, eng, settings, text, exact, start=start.spec)
 toks = res["tokens"]
 reference_warnings(res["reference"]["warnings"])
-win = res["window"]
-cut = text_was_cut()
-if win["truncated"] and win["model_reads_all"] and not cut:
-    st.info(f"{info['name']} reads only tokens {win['start'] + 1:,}-{win['end']:,} of this text's "
-            f"{win['n_text_tokens']:,} (its window; numbered 0-{win['end'] - win['start'] - 1} below): the analysis "
-            "covers exactly those, so P(positive) is the model's prediction.")
-elif win["truncated"] or cut:
-    st.info(f"The per-token analysis covers tokens {win['start'] + 1:,}-{win['end']:,} of the "
-            f"{win['n_text_tokens']:,} used (numbered 0-{win['end'] - win['start'] - 1} below); the P(positive) below "
-            "is for that part, not the model's prediction for the whole text you pasted.")
+read = eng.model_reads(pasted_text())   # what the model reads of the whole text, however long the paste
+if [t["token"] for t in toks] == read["tokens"]:
+    if read["n_text"] > len(toks):   # the model's window: the analysis covers exactly that
+        st.info(f"{info['name']} reads only tokens {read['start'] + 1:,}-{read['start'] + len(toks):,} of this "
+                f"text's {read['n_text']:,} (its window; numbered 0-{len(toks) - 1} below): the analysis covers "
+                "exactly the tokens the model reads, so P(positive) is the model's prediction for the whole text"
+                + ("." if start.is_default else " when read from the start chosen above."))
+else:   # the model reads more than the analysis does (a paste cut to MAX_CHARS, the analysis's MAX_TOKENS)
+    st.info(f"The per-token analysis covers {len(toks):,} tokens (numbered 0-{len(toks) - 1} below) of the "
+            f"{len(read['tokens']):,} that {info['name']} reads of this text ({read['n_text']:,} tokens): the "
+            "P(positive) below is for that part, not the model's prediction for the whole text (`python -m core "
+            "predict` gives that).")
 n_off = sum(t["linear_ok"] is False for t in toks)
 if n_off:
     st.warning(f"On {n_off} of {len(toks)} tokens the linearised valence v disagrees with the exact v_relax (by more "
@@ -98,9 +107,13 @@ c1, c2, c3 = st.columns(3)
 prediction_metric(c1, "P(positive)", res["p_pos"], help="The RNN's probability that the text is positive.")
 c2.metric("Readout logit y(h_T)", f"{res['logit']:.3f}")
 c3.metric("Tokens", len(toks))
+report_button(eng, settings, text, res)
 unknown = sorted({t["token"] for t in toks if not t["known"]})
 if unknown:
-    st.caption(f"Not in the vocabulary (read as <unk>): {', '.join(unknown[:20])}")
+    st.caption(f"Not in the vocabulary (read as {literal('<unk>')}): {literal(', '.join(unknown[:20]))}")
+if not start.is_default:
+    st.info(f"Read from {literal(res['start']['description'])}: readout y(h₀) = {res['start']['readout']:+.2f} "
+            "(the ◆ on the attractor chart).", icon=":material/start:")
 
 df = pd.DataFrame([{**{k: t[k] for k in ("index", "token", "y", "dy", "v", "v_relax", "v0", "m", "deflection")},
                     "v ≈ v_relax": {None: "", True: "✓", False: "✗"}[t["linear_ok"]],
@@ -110,7 +123,7 @@ for col in ("v_relax", "m"):   # numbers with gaps, shown empty rather than "Non
     df[col] = pd.to_numeric(df[col])
 x = token_axis(df)
 
-left, right = st.columns(2)
+left, right = st.columns(2) if len(toks) <= SIDE_BY_SIDE else (st.container(), st.container())
 with left:
     st.subheader("Readout after each token")
     line = alt.Chart(df).mark_line(point=True).encode(
@@ -131,13 +144,25 @@ with right:
     path = alt.Chart(traj).mark_line(color="black", point=alt.OverlayMarkDef(color="black", size=30)).encode(
         x="PC1:Q", y="PC2:Q", order="step:Q",
         tooltip=["step", "token", alt.Tooltip("y:Q", format=".3f", title="readout after it")])
-    words = alt.Chart(traj.iloc[1:MAX_LABELLED + 1]).mark_text(dx=6, dy=-6, align="left", fontSize=11).encode(
-        x="PC1:Q", y="PC2:Q", text="token:N")
+    # Numbered names, only where they do not overlap one before (a phrase that stays put names its first token
+    # there, not a pile); every token is in the tooltips.
+    traj["name"] = [f"{i - 1}: {t}" if i else t for i, t in enumerate(traj["token"])]
+    named = traj.iloc[1:][spaced_labels(traj["PC1"][1:], traj["PC2"][1:], list(traj["name"][1:]),
+                                        extent=((min(pts["PC1"].min(), traj["PC1"].min()),
+                                                 max(pts["PC1"].max(), traj["PC1"].max())),
+                                                (min(pts["PC2"].min(), traj["PC2"].min()),
+                                                 max(pts["PC2"].max(), traj["PC2"].max()))))].iloc[:MAX_LABELLED]
+    words = alt.Chart(named).mark_text(dx=6, dy=-6, align="left", fontSize=11).encode(
+        x="PC1:Q", y="PC2:Q", text="name:N", tooltip=["step", "token"])
     traj_chart = att + path + words
+    if not start.is_default:   # where the reading starts
+        traj_chart += alt.Chart(traj.iloc[:1]).mark_point(shape="diamond", size=220, color="black", filled=True).encode(
+            x="PC1:Q", y="PC2:Q", tooltip=[alt.Tooltip("token:N", title="start")])
     show_chart(traj_chart, "trajectory", traj)
     st.caption("Fixed and slow points (coloured by their readout) in their first two principal components, and the "
                "states this phrase visits (black). Valence words move the state along the attractor; modifiers push "
-               "it off for a few tokens. " + method_link("fixed-points"))
+               "it off for a few tokens. Tokens are numbered as in the table; one whose point lies where an earlier "
+               "one is named is left unnamed (its tooltip names it). " + method_link("fixed-points"))
 
 st.subheader("Persistent valence v and context-free v0")
 long = df.melt(id_vars=["label", "token"], value_vars=["v", "v0"], var_name="valence", value_name="value")
@@ -150,7 +175,7 @@ show_chart(valence_chart, "valence", long)
 st.caption("v: what the token adds to the final readout in this context; v0: what it adds on its own. "
            + method_link("valence"))
 
-left, right = st.columns(2)
+left, right = st.columns(2) if len(toks) <= SIDE_BY_SIDE else (st.container(), st.container())
 with left:
     st.subheader("Contextual modulation m = v / v0")
     dm = df.dropna(subset=["m"])
@@ -160,7 +185,7 @@ with left:
         bars = alt.Chart(dm).mark_bar().encode(
             x=x, y=alt.Y("m:Q", title="m"),
             color=alt.Color("modulation:N", scale=alt.Scale(domain=list(M_COLORS), range=list(M_COLORS.values())),
-                            legend=alt.Legend(orient="bottom", columns=2)),
+                            legend=alt.Legend(orient="bottom", columns=1, labelLimit=LABEL_LIMIT)),   # in full
             tooltip=["label", alt.Tooltip("m:Q", format=".3f"), "modulation"])
         show_chart(bars + reference_rule([1], field="m"), "modulation", dm[["index", "token", "m", "modulation"]])
         st.caption("Shown only where |v0| is above the valence threshold (otherwise the ratio is noise). "
@@ -179,7 +204,7 @@ st.dataframe(table, hide_index=True, width="stretch",
              column_config={**{c: st.column_config.NumberColumn(format="%.3f", help=HELP[c])
                                for c in ("dy", "v", "v_relax", "v0", "m", "deflection")},
                             "v ≈ v_relax": st.column_config.TextColumn(help=HELP["v ≈ v_relax"]),
-                            "top modes": st.column_config.TextColumn(help=HELP["top modes"])})
+                            "top modes": st.column_config.TextColumn(help=HELP["top modes"], width="large")})
 downloads("phrase-tokens", table)
 st.caption("top modes: slow eigenmodes a at the nearest fixed point with the largest |c_a| = |l_a · (h_t - h*)|, "
            "as 'a (τ timescale in tokens, |c|)'; mode 0 is the slowest, τ ∞ means |λ| = 1; an unstable mode "
@@ -205,7 +230,7 @@ with st.expander("Mode ablation"):
     elif not modes:
         st.info("Choose at least one mode to remove.")
     else:
-        abl = core_call(analyse, eng, settings, text, False, after, modes)["ablation"]
+        abl = core_call(analyse, eng, settings, text, False, after, modes, start.spec)["ablation"]
         a1, a2, a3 = st.columns(3)
         a1.metric("P(positive) before", f"{res['p_pos']:.3f}")
         a2.metric("P(positive) after ablation", f"{abl['p_pos']:.3f}", f"{abl['p_pos'] - res['p_pos']:+.3f}",

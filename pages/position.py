@@ -43,8 +43,9 @@ st.title("Position: does a word count more at the start or the end?")
 st.caption("A word's effect on the readout in logits, as a function of where it stands: at the beginning, the "
            "word is the p-th input after p − 1 neutral inputs from the initial state, and its effect is read once "
            "it has relaxed; at the end, k neutral inputs follow it before the readout. Median over probe valence "
-           "words, each signed by its valence so that the curve is a magnitude, with its 95% interval. A flat curve "
-           "means position does not matter. " + method_link("position"))
+           "words, each signed by its valence so that the curve is a magnitude, with its 95% interval (a smooth "
+           "median that averages the words near the middle, so the curve does not jump from one word's curve to "
+           "another's where they cross). A flat curve means position does not matter. " + method_link("position"))
 
 eng = engine_for(settings)
 matched, doc = window(eng.summary), eng.summary.get("median_doc_tokens")

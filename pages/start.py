@@ -1,25 +1,38 @@
 """Start: type a phrase and see the RNN, a plain bag-of-words and the context-augmented bag-of-words
-read it side by side."""
+read it side by side. The examples (core.data.examples) each carry the label they mean: where a model reads an
+example otherwise, a note under the three cards says so and which words pull it that way (computed from its reading,
+core.data.examples.misreading)."""
 from __future__ import annotations
 
 import streamlit as st
 
 from core.analysis.views import comparison_choices, unknown_tokens
+from core.data.examples import BY_TEXT, EXAMPLES, misreading
 from core.data.text import tokenize
 from core.models.store import ModelError, list_models, model_checksum, pairing
 from ui.charts import prediction_metric, show_explanation
 from ui.engine import get_model
+from ui.format import literal
 from ui.state import current, label, set_text, text_box
 
-PRESETS = {
-    "negation": "The acting was not good, and the plot was not very interesting either.",
-    "double negative": "It is not a bad film at all.",
-    "intensifier": "A very, very good movie.",
-    "contrast": "The first half is dull, but the ending is wonderful and moving.",
-    "late twist": "Beautiful cast, great score, lovely sets, and yet the whole thing is boring.",
-    "never": "I have never seen a film this funny.",
-}
+PRESETS = {e.name: e for e in EXAMPLES}   # name -> Example: its text and the label it means (1 positive, 0 negative)
 ROLES = {"rnn": "RNN", "bow": "Plain bag-of-words", "aug": "Context-augmented bag-of-words"}
+# The cards' titles: short enough to stay on one line in a third of the page, so the three cards line up.
+TITLES = {"rnn": "RNN", "bow": "Bag-of-words", "aug": "Augmented BoW"}
+
+
+def note(title: str, name: str, wrong: dict) -> str:
+    """One line on a model that reads an example against the label it means (core.data.examples.misreading)."""
+    why = ", ".join(f"“{literal(t)}” ({c:+.2f})" for t, c in wrong["pulled_by"])
+    b = wrong["baseline"]   # named only where it pulls as hard as a word named
+    start = (f"its starting logit ({b:+.2f})" if b is not None and (not wrong["pulled_by"] or abs(b) >= min(
+        abs(c) for _, c in wrong["pulled_by"])) else "")
+    pulled = " and ".join(x for x in (why, start) if x)
+    return (f"**{title}** ({literal(name)}) reads it as **{wrong['predicted']}** (P(positive) "
+            f"{wrong['p_positive']:.2f}); the example means {wrong['meant']}."
+            + (f" Pulling it toward {wrong['predicted']} most: {pulled} (the "
+               f"{'blue' if wrong['predicted'] == 'positive' else 'red'} bars of its chart)." if pulled else ""))
+
 
 info, _ = current()
 st.title("How does a recurrent network read a sentence?")
@@ -30,7 +43,7 @@ st.caption("Type a phrase, or pick an example, and compare the recurrent network
 preset = st.pills("Examples", list(PRESETS), key="preset", help="Put an example phrase in the text box.")
 if preset and st.session_state.get("_preset_done") != preset:
     st.session_state["_preset_done"] = preset
-    set_text(PRESETS[preset])
+    set_text(PRESETS[preset].text)
 elif not preset:
     st.session_state["_preset_done"] = None
 text = text_box("Phrase", keep=info.get("truncate") or "head")
@@ -57,14 +70,17 @@ with st.expander("Which bag-of-words models", expanded=False):
 
 cols = st.columns(3, border=True)
 entries = [("rnn", info["name"])] + [(r, None if choices[r] == "(none)" else choices[r]) for r in ("bow", "aug")]
+readings = []   # (role, name, explanation) of each card that read the text
 for col, (role, name) in zip(cols, entries):
-    col.subheader(ROLES[role])
+    col.subheader(TITLES[role], help=ROLES[role])
     if name is None:
-        col.info(f"No plain bag-of-words trained on {info['name']}'s dataset ({info['dataset']}). Train one with "
-                 "`python -m core train --arch bow ...` (README)." if role == "bow" else
+        col.info(f"No plain bag-of-words trained on {info['name']}'s dataset ({info['dataset']}). The operator who "
+                 "runs the app can train one (operator command: `python -m core train --arch bow ...`, README)."
+                 if role == "bow" else
                  f"No context-augmented bag-of-words built from {info['name']}'s own modifiers and position effects "
-                 f"(it is specific to one RNN). Build one with `python -m core train-augmented --rnn {info['name']} "
-                 "--name ...`, or pick another under *Which bag-of-words models*.")
+                 f"(it is specific to one RNN): pick another under *Which bag-of-words models*, or the operator who "
+                 f"runs the app can build one (operator command: `python -m core train-augmented --rnn "
+                 f"{info['name']} --name ...`).")
         continue
     path = next(m["path"] for m in models if m["name"] == name)
     try:
@@ -76,9 +92,19 @@ for col, (role, name) in zip(cols, entries):
     col.caption(label(meta))
     explanation = model.explain(text)
     prediction_metric(col, "P(positive)", explanation.p_positive)
+    show_explanation(explanation, name, role, where=col)
     unknown = unknown_tokens(text, model.vocab)
     if unknown:
-        col.caption(f"Not in this model's vocabulary (read as <unk>): {', '.join(unknown[:20])}")
-    show_explanation(explanation, name, role, where=col)
+        col.caption("Not in this model's vocabulary (read as <unk>): " + ", ".join(literal(u) for u in unknown[:20]))
+    readings.append((role, name, explanation))
+
+example = BY_TEXT.get(text.strip())
+if example is not None and readings:
+    wrong = [(role, name, w) for role, name, ex in readings if (w := misreading(ex, example.label)) is not None]
+    meant = "positive" if example.label == 1 else "negative"
+    if not wrong:
+        st.success(f"Each model reads this example as it is meant: {meant}.")
+    for role, name, w in wrong:
+        st.warning(note(TITLES[role], name, w))
 
 st.page_link("pages/phrase.py", label="See the RNN's reading token by token (Phrase)", icon=":material/arrow_forward:")

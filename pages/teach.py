@@ -11,6 +11,7 @@ from core.analysis.attractor import attractor_figures
 from core.analysis.dynamics import dynamics_of
 from core.analysis.settings import Settings
 from core.analysis.context import M_BAND, ContextEngine
+from core.analysis.start import Start
 from core.analysis.views import (
     ABOUT_ONE,
     AMPLIFIED,
@@ -26,11 +27,11 @@ from core.analysis.views import (
 from core.data import toy
 from core.data.text import tokenize
 from core.models.store import list_models
-from ui.charts import attractor_cloud, attractor_frame, metric_row, reference_rule
+from ui.charts import attractor_cloud, attractor_frame, metric_row, reference_rule, spaced_labels
 from ui.engine import core_call, get_engine, reference_warnings
-from ui.format import fmt_m
+from ui.format import fmt_m, literal
 from ui.navigation import method_link
-from ui.state import DEFAULT_SEEDS, current, set_text
+from ui.state import DEFAULT_SEEDS, current, set_start, set_text
 
 TOY = "toy-gru"
 STEPS = ("1 · The toy language", "2 · The line attractor", "3 · good vs not good", "4 · good vs very good",
@@ -39,6 +40,8 @@ MAX_DISTANCE = 8        # step 5: "not" up to this many tokens before "good"
 N_EXAMPLES = 6          # step 1: generated example sentences
 AGREE = 0.5             # step 6: v and v_relax "agree" when of one sign and within this share of |v_relax|
 TRACE_DEFAULT = "good awesome good the the awful bad awful"
+OPENINGS = {"glowing": "awesome good awesome", "scathing": "awful bad awful"}   # step 2: read before the same words
+AFTER_OPENING = "not good"                                                     # step 2: the same words
 READING = {None: "has too little valence here for m to mean anything (below the valence threshold)",
            FLIPPED: "is **flipped**: it now pushes the score towards negative", ATTENUATED: "is **weakened**",
            AMPLIFIED: "is **amplified**", ABOUT_ONE: "counts **about as much as on its own**"}
@@ -64,14 +67,14 @@ def attractor_of(_eng: ContextEngine, checksum: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def analyse(_eng: ContextEngine, name: str, checksum: str, text: str) -> dict:
-    """ContextEngine.phrase with the exact v_relax, cached per model content and text."""
-    return _eng.phrase(text, exact=True)
+def analyse(_eng: ContextEngine, name: str, checksum: str, text: str, start: str = "default") -> dict:
+    """ContextEngine.phrase with the exact v_relax, cached per model content, text and start (its spec)."""
+    return _eng.phrase(text, exact=True, start=Start.parse(start))
 
 
-def phrase(eng: ContextEngine, name: str, checksum: str, text: str) -> dict:
-    """The per-token analysis of a text, errors shown on the page."""
-    return core_call(analyse, eng, name, checksum, text)
+def phrase(eng: ContextEngine, name: str, checksum: str, text: str, start: Start | None = None) -> dict:
+    """The per-token analysis of a text (read from `start`; None: the model's h0), errors shown on the page."""
+    return core_call(analyse, eng, name, checksum, text, (start or Start()).spec)
 
 
 def last_m(res: dict) -> float | None:
@@ -83,6 +86,11 @@ def agrees_last(res: dict) -> bool:
     """Whether a phrase's last token has its linear v and exact v_relax of one sign and within AGREE x |v_relax|."""
     tok = res["tokens"][-1]
     return agrees(tok["v"], tok["v_relax"], AGREE)
+
+
+def verdict(p: float) -> str:
+    """The class a P(positive) predicts."""
+    return "positive" if p > 0.5 else "negative"
 
 
 def reading(m: float | None) -> str:
@@ -113,17 +121,20 @@ def readout_chart(df: pd.DataFrame) -> alt.Chart:
 
 
 # ---- navigation ---------------------------------------------------------------------------------
-def choose(model: str, text: str) -> None:
-    """Button callback (runs before the sidebar is drawn): choose the model in the sidebar and set the phrase."""
+def choose(model: str, text: str, start: Start | None = None) -> None:
+    """Button callback (runs before the sidebar is drawn): choose the model in the sidebar, set the phrase and
+    where it is read from (the tour's phrases: the model's start unless a step says otherwise)."""
     st.session_state["_rnn"] = model
     st.session_state["model"] = model
+    set_start(start or Start())
     set_text(text)
 
 
-def phrase_button(text: str, key: str, model: str = TOY) -> None:
-    """'Open in Phrase': the Phrase page on this text and model."""
-    if st.button("Open in Phrase", key=key, icon=":material/open_in_new:", on_click=choose,
-                 args=(model, text), help=f"Analyse “{text}” with {model} on the Phrase page, token by token."):
+def phrase_button(text: str, key: str, model: str = TOY, start: Start | None = None,
+                  label: str = "Open in Phrase") -> None:
+    """'Open in Phrase': the Phrase page on this text and model, read from `start` (None: the model's h0)."""
+    if st.button(label, key=key, icon=":material/open_in_new:", on_click=choose, args=(model, text, start),
+                 help=f"Analyse “{literal(text)}” with {model} on the Phrase page, token by token."):
         st.switch_page("pages/phrase.py")
 
 
@@ -150,9 +161,9 @@ def step_grammar(eng: ContextEngine) -> None:
         "- A sentence is **positive** when its total (after the flips and doublings) is above 0, negative below.")
     ss = st.session_state
     ss.setdefault("teach_seed", 0)
-    c1, c2 = st.columns([4, 1])
-    c1.markdown("**Some sentences of the language**, with the rules' answer and the network's:")
-    if c2.button("New examples", key="teach_new", icon=":material/refresh:"):
+    row = st.container(horizontal=True, vertical_alignment="center")   # the button as wide as its label
+    row.markdown("**Some sentences of the language**, with the rules' answer and the network's:", width="stretch")
+    if row.button("New examples", key="teach_new", icon=":material/refresh:"):
         ss["teach_seed"] += 1
     ex = toy.generate(N_EXAMPLES, seed=ss["teach_seed"], min_len=4, max_len=10, p_valence=0.35, p_modifier=0.25)
     p = eng.clf.predict_proba(ex.texts).tolist()
@@ -170,7 +181,8 @@ def step_grammar(eng: ContextEngine) -> None:
         st.info("Type a few words of the toy language.")
         return
     if unknown:
-        st.warning(f"Not words of the toy language: {', '.join(unknown)} (the network reads them as unknown).")
+        st.warning(f"Not words of the toy language: {literal(', '.join(unknown))} (the network reads them as "
+                   "unknown).")
     c = st.columns(3)
     total = toy.score(tokens)
     c[0].metric("Total by the rules", f"{total:+g}", "positive" if total > 0 else "negative" if total < 0 else "tie",
@@ -180,8 +192,9 @@ def step_grammar(eng: ContextEngine) -> None:
         phrase_button(own, "teach_open_1")
 
 
-def step_attractor(eng: ContextEngine) -> None:
-    """Step 2: the fixed and slow points on their first two principal components, and a sentence's path."""
+def step_attractor(eng: ContextEngine, checksum: str) -> None:
+    """Step 2: the fixed and slow points on their first two principal components, a sentence's path, and the
+    same words read after a glowing and after a scathing opening."""
     s = eng.summary
     st.subheader("The network's memory is a line")
     st.markdown(
@@ -209,9 +222,15 @@ def step_attractor(eng: ContextEngine) -> None:
         path = pd.DataFrame({"PC1": txy[:, 0], "PC2": txy[:, 1], "step": range(len(txy)), "token": visited["token"],
                              "readout": visited["readout"]})
         base = alt.Chart(path).encode(x="PC1:Q", y="PC2:Q", order="step:Q")
-        layers += base.mark_line(color="#444", strokeWidth=1.5, point=True)
-        layers += base.mark_text(dy=-10, fontSize=13).encode(
-            text="token:N", tooltip=["step", "token", alt.Tooltip("readout:Q", format=".2f")])
+        tip = ["step", "token", alt.Tooltip("readout:Q", format=".2f")]
+        layers += base.mark_line(color="#444", strokeWidth=1.5, point=True).encode(tooltip=tip)
+        # Named where no earlier name is (a word that leaves the state in place would pile its name on the last).
+        extent = ((min(xy[:, 0].min(), txy[:, 0].min()), max(xy[:, 0].max(), txy[:, 0].max())),
+                  (min(xy[:, 1].min(), txy[:, 1].min()), max(xy[:, 1].max(), txy[:, 1].max())))
+        named = path[spaced_labels(path["PC1"], path["PC2"], list(path["token"]), extent, height=420, font=13,
+                                   dx=0, dy=-10, align="center")]
+        layers += alt.Chart(named).mark_text(dy=-10, fontSize=13).encode(x="PC1:Q", y="PC2:Q", text="token:N",
+                                                                          tooltip=tip)
     st.altair_chart(layers.properties(height=420), width="stretch")
     st.caption("Dots: resting states (fixed and slow points) on their first two principal components. Diamond: the "
                "reference point, the 'no opinion yet' state where the score is closest to 0. Grey line: the state "
@@ -231,6 +250,36 @@ def step_attractor(eng: ContextEngine) -> None:
         + (": here the memory easily outlasts the sentence." if tau is None or tau > s["median_doc_tokens"]
            else ": here the memory fades within a sentence."))
     phrase_button(trace, "teach_open_2")
+    step_openings(eng, checksum)
+
+
+def step_openings(eng: ContextEngine, checksum: str) -> None:
+    """Step 2, continued: the same words read from the model's start and after two openings (Start "after")."""
+    st.markdown("#### The same words after different openings")
+    st.markdown(
+        f"The line also carries what came *before*. Read the same words, “{AFTER_OPENING}”, from three places: the "
+        f"network's own start, the state after a glowing opening (“{OPENINGS['glowing']}”) and after a scathing one "
+        f"(“{OPENINGS['scathing']}”).")
+    starts = {"the network's start": Start()} | {f"after “{t}”": Start("after", t) for t in OPENINGS.values()}
+    res = {label: phrase(eng, TOY, checksum, AFTER_OPENING, start) for label, start in starts.items()}
+    rows = [{"read from": label, "score at the start": r["start"]["readout"], f"score after “{AFTER_OPENING}”": r["logit"],
+             "change": r["logit"] - r["start"]["readout"], "P(positive)": r["p_pos"]} for label, r in res.items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%+.2f") for c in rows[0] if c != "read from"})
+    own, glow, scathe = (verdict(r["p_pos"]) for r in res.values())
+    changes = [abs(row["change"]) for row in rows]
+    st.markdown(
+        f"What to notice: the same words end **{glow}** after the glowing opening and **{scathe}** after the "
+        f"scathing one ({own} from the network's start). The state on the line is the opinion "
+        "so far, and new words only move it from there"
+        + (": far out on the line they move it less than near the start (compare the *change* column), so a strong "
+           "opening is hard to overturn." if max(changes[1:]) < changes[0] else " (compare the *change* column).")
+        + " " + method_link("fixed-points", "More on the line attractor"))
+    c = st.columns(2)
+    for col, (name, text) in zip(c, OPENINGS.items()):
+        with col:
+            phrase_button(AFTER_OPENING, f"teach_open_2_{name}", start=Start("after", text),
+                          label=f"Open in Phrase after the {name} opening")
 
 
 def step_compare(eng: ContextEngine, checksum: str, modifier: str, step: int) -> None:
@@ -252,13 +301,12 @@ def step_compare(eng: ContextEngine, checksum: str, modifier: str, step: int) ->
             "**m > 1**. *very* itself carries no sentiment; it only changes how the next word counts.")
     st.caption(method_link("modulation", "More on the modulation m") + " · "
                + method_link("valence", "and on the valence v behind it"))
-    c = st.columns(4)
-    c[0].metric(f"P(positive) “{alone}”", f"{res[alone]['p_pos']:.3f}")
-    c[1].metric(f"P(positive) “{modified}”", f"{res[modified]['p_pos']:.3f}")
-    c[2].metric(f"m of “good” after “{modifier}”", fmt_m(m_mod),
-                help="Modulation m = v / v0 of the last token (the exact formula is on the Method page).")
-    c[3].metric(f"v of “{modifier}” itself", f"{res[modified]['tokens'][0]['v']:+.2f}",
-                help="The lasting push of the modifier on its own (logit units): small for a pure modifier.")
+    metric_row((f"P(positive) “{alone}”", f"{res[alone]['p_pos']:.3f}"),
+               (f"P(positive) “{modified}”", f"{res[modified]['p_pos']:.3f}"),
+               (f"m of “good” after “{modifier}”", fmt_m(m_mod),
+                {"help": "Modulation m = v / v0 of the last token (the exact formula is on the Method page)."}),
+               (f"v of “{modifier}” itself", f"{res[modified]['tokens'][0]['v']:+.2f}",
+                {"help": "The lasting push of the modifier on its own (logit units): small for a pure modifier."}))
     rule = toy_rule_factor(modified)
     close = m_mod is not None and abs(m_mod - rule) <= M_BAND
     st.markdown(
@@ -315,14 +363,13 @@ def step_fades(eng: ContextEngine, checksum: str) -> None:
         tooltip=["source", "distance", "phrase", alt.Tooltip("effect:Q", format=".2f")])
     st.altair_chart(reference_rule([0.0, 1.0], field="effect", dash=(2, 2), color="#aaa") + chart, width="stretch")
     reach = flip_reach([row["distance"] for row in rows], [row["network (m)"] for row in rows])
-    c = st.columns(3)
-    c[0].metric("Rules: 'not' reaches", f"{toy.NOT_SPAN} tokens")
-    c[1].metric("Network: 'good' still flipped up to", f"{reach} tokens")
-    if not_mod is not None:
-        c[2].metric("Fitted timescale of “not”", f"{not_mod['timescale']:.1f} tokens",
-                    help=f"From the modulation curve M(k) (strength s = {not_mod['strength']:+.2f}); the modes it "
-                         + (f"excites decay in about {not_mod['mode_timescale']:.1f} tokens."
-                            if not_mod["mode_timescale"] is not None else "excites have no single timescale."))
+    metric_row(("Rules: 'not' reaches", f"{toy.NOT_SPAN} tokens"),
+               ("Network: 'good' still flipped up to", f"{reach} tokens"),
+               *([] if not_mod is None else [(
+                   "Fitted timescale of “not”", f"{not_mod['timescale']:.1f} tokens",
+                   {"help": f"From the modulation curve M(k) (strength s = {not_mod['strength']:+.2f}); the modes it "
+                            + (f"excites decay in about {not_mod['mode_timescale']:.1f} tokens."
+                               if not_mod["mode_timescale"] is not None else "excites have no single timescale.")})]))
     if reach == toy.NOT_SPAN:
         verdict = "keeps the flip for exactly as many tokens as the rules say"
     elif reach < toy.NOT_SPAN:
@@ -358,9 +405,8 @@ def step_real(toy_eng: ContextEngine, toy_checksum: str) -> None:
         res = {t: phrase(eng, name, checksum, t) for t in texts}
     toy_res = {t: phrase(toy_eng, TOY, toy_checksum, t) for t in texts}
     reference_warnings(eng.reference()["warnings"])
-    c = st.columns(3)
-    for col, t in zip(c, texts):
-        col.metric(f"m of “good” in “{t}”", fmt_m(last_m(res[t])), help=f"On {TOY}: {fmt_m(last_m(toy_res[t]))}")
+    metric_row(*[(f"m of “good” in “{t}”", fmt_m(last_m(res[t])), {"help": f"On {TOY}: {fmt_m(last_m(toy_res[t]))}"})
+                 for t in texts])
 
     st.dataframe(pd.DataFrame([{
         "phrase": t, f"P(positive), {name}": res[t]["p_pos"], f"m, {name}": last_m(res[t]),
@@ -421,7 +467,7 @@ st.progress((i + 1) / len(STEPS), text=f"Step {i + 1} of {len(STEPS)}")
 if i == 0:
     step_grammar(toy_eng)
 elif i == 1:
-    step_attractor(toy_eng)
+    step_attractor(toy_eng, toy_checksum)
 elif i in (2, 3):
     step_compare(toy_eng, toy_checksum, "not" if i == 2 else "very", i + 1)
 elif i == 4:
@@ -429,7 +475,7 @@ elif i == 4:
 else:
     step_real(toy_eng, toy_checksum)
 st.divider()
-c = st.columns([1, 1, 4])
-c[0].button("Previous", key="teach_prev", icon=":material/arrow_back:", on_click=go, args=(-1,), disabled=i == 0)
-c[1].button("Next", key="teach_next", icon=":material/arrow_forward:", on_click=go, args=(1,),
-            disabled=i == len(STEPS) - 1)
+nav = st.container(horizontal=True)   # each button as wide as its label (narrow columns cut "Previous")
+nav.button("Previous", key="teach_prev", icon=":material/arrow_back:", on_click=go, args=(-1,), disabled=i == 0)
+nav.button("Next", key="teach_next", icon=":material/arrow_forward:", on_click=go, args=(1,),
+           disabled=i == len(STEPS) - 1)

@@ -1,7 +1,9 @@
 """The explorer in a real browser: the Streamlit server as a subprocess with no data and a fresh cache, and
-one headless Chromium session (Selenium) that visits every page through the sidebar, types a phrase,
-switches the RNN and reloads. Skipped where Chromium, chromedriver or Selenium are missing, except with
-CI_REQUIRE_BROWSER=1 (set by .ci/run), where that fails instead."""
+one headless Chromium session (Selenium) that opens a deep link first, visits every page through the sidebar,
+types a phrase, switches the RNN, reloads, reads from a start picked on the attractor, downloads the report and
+opens the Compare view from a link; it fails on any exception, error box or text cut off. Skipped where
+Chromium, chromedriver or Selenium are missing, except with CI_REQUIRE_BROWSER=1 (set by .ci/run), where that
+fails instead."""
 from __future__ import annotations
 
 import os
@@ -51,8 +53,10 @@ def test_every_page_renders_in_a_browser(tmp_path):
     problems: list[str] = []
 
     def check(where: str) -> None:
-        """Record the page's exceptions and error boxes (all pages are visited before the test fails)."""
+        """Record the page's exceptions, error boxes and text cut off (a metric value ending in "…"); every page
+        is visited before the test fails."""
         problems.extend(f"{where}: {e}" for e in browser.page_errors(driver))
+        problems.extend(f"{where}: cut off: {t}" for t in browser.truncated(driver))
 
     try:
         browser.wait_healthy(port, server)
@@ -102,6 +106,33 @@ def test_every_page_renders_in_a_browser(tmp_path):
         assert browser.text_area(driver, "Phrase").get_attribute("value") == PHRASE, "the reload lost the text"
         assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
         driver.save_screenshot(str(shots / f"{len(PAGES) + 1:02d}-phrase-{SECOND}-reloaded.png"))
+
+        # A start state picked on the attractor: the page says where the reading starts, and the link keeps it.
+        browser.choose_radio(driver, "Start from", "a point on the attractor")
+        browser.wait_idle(driver)
+        check("Phrase read from a point on the attractor")
+        assert _wait_for(lambda: "Read from the attractor's" in driver.find_element("tag name", "body").text), \
+            "Phrase does not say it reads from a point on the attractor"
+        assert parse_qs(urlsplit(driver.current_url).query).get("start", [""])[0].startswith("readout:"), \
+            driver.current_url
+        driver.save_screenshot(str(shots / f"{len(PAGES) + 2:02d}-phrase-start-on-the-attractor.png"))
+
+        # The report to hand out: one self-contained file of this analysis, with no script in it.
+        (tmp_path / "downloads").mkdir()
+        report = browser.download(driver, "Report (HTML)", tmp_path / "downloads")
+        html = report.read_text(encoding="utf-8")
+        assert report.suffix == ".html" and "<script" not in html.lower() and html.count("<svg") >= 4
+        assert all(t in html for t in PHRASE.split()) and "Start state" in html   # the start picked above
+
+        # The Compare view, opened from a link that carries both phrases.
+        driver.get(f"{base}/compare?model={SECOND}&text=good&text2=not+good")
+        browser.wait_idle(driver)
+        check("Compare")
+        assert browser.text_area(driver, "Phrase A").get_attribute("value") == "good"
+        assert browser.text_area(driver, "Phrase B").get_attribute("value") == "not good"
+        assert _wait_for(lambda: browser.table_column(driver, "token B")[:2] == ["not", "good"]), \
+            f"Compare shows tokens {browser.table_column(driver, 'token B')}"
+        driver.save_screenshot(str(shots / f"{len(PAGES) + 3:02d}-compare.png"))
         assert not problems, f"errors shown in the browser (server log: {log}):\n\n" + "\n\n".join(problems)
     finally:
         if driver is not None:

@@ -225,6 +225,8 @@ def test_phrase_reads_the_models_window(tmp_path, toy_csv, toy_cache):
     assert res["window"] == {"start": 6, "end": 14, "n_text_tokens": 14, "truncated": True, "model_reads_all": True}
     assert [t["token"] for t in res["tokens"]] == text.split()[6:]
     assert res["p_pos"] == pytest.approx(float(load_model(path).predict_proba([text])[0]), abs=1e-5)
+    assert eng.model_reads(text) == {"tokens": text.split()[6:], "start": 6, "n_text": 14}
+    assert eng.model_reads("bad movie") == {"tokens": ["bad", "movie"], "start": 0, "n_text": 2}
 
 
 def test_a_timescale_is_a_finding_only_where_the_exponential_fits():

@@ -225,9 +225,12 @@ def _sidebar_script():
 
 def test_the_url_model_is_only_matched_against_the_listed_names(tmp_path):
     """ui/state.py: ?model= is only a choice among list_models()'s names; anything else falls back to the
-    first listed RNN, and pages load the listing's own path."""
+    default RNN (ui.state.DEFAULT_RNN, else the first listed), and pages load the listing's own path."""
     from streamlit.testing.v1 import AppTest
+
+    from ui.state import DEFAULT_RNN
     names = [m["name"] for m in store.list_models() if m["kind"] == "rnn"]
+    fallback = DEFAULT_RNN if DEFAULT_RNN in names else names[0]
     outside = copy_model(TOY, tmp_path / "outside")
     for model in ("../../etc", str(outside), "toy-gru/../../x", "toy-gru\\..\\..", "toy-gru"):
         at = AppTest.from_function(_sidebar_script, default_timeout=60)
@@ -235,7 +238,7 @@ def test_the_url_model_is_only_matched_against_the_listed_names(tmp_path):
         at.run()
         assert not at.exception, at.exception
         chosen = at.sidebar.selectbox(key="model").value
-        assert chosen == ("toy-gru" if model == "toy-gru" else names[0])
+        assert chosen == ("toy-gru" if model == "toy-gru" else fallback)
         assert Path(at.markdown[0].value) == MODELS_DIR / chosen
 
 

@@ -150,3 +150,27 @@ def test_the_toy_has_no_position_effect(toy_cache, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert {k: printed["end"][k] for k in ("asymptote", "amplitude", "timescale", "r2", "varies")} == \
         {k: res["end"][k] for k in ("asymptote", "amplitude", "timescale", "r2", "varies")}
+
+
+def test_the_curve_does_not_step_where_probe_words_cross():
+    """Designed: 100 probe words with smooth curves over 60 positions, 90 decaying from levels spread around 1
+    (c_i + 0.5 exp(-(p-1)/30)) and 10 rising slowly (0.01 a position) through the middle of the others, one after
+    another. The plain sample median follows whichever word sits at the middle rank, so it rises while a rising word
+    is there and kinks where words cross: steps no word has (what drew imdb-lstm's beginning curve up between
+    p = 33 and 42). The position curve (the Harrell-Davis median) falls wherever nine words in ten fall, and bends
+    about as gently as the words themselves."""
+    from core.analysis.modulation import median_interval
+    p = np.arange(1, 61)[:, None]
+    bulk = np.linspace(0.5, 1.5, 90)[None, :] + 0.5 * np.exp(-(p - 1) / 30)
+    starts = np.linspace(5, 55, 10)[None, :]
+    rising = 1.0 + 0.5 * np.exp(-(starts - 1) / 30) + 0.01 * (p - starts)
+    effects = torch.from_numpy(np.concatenate([bulk, rising], 1))
+    sample = median_interval(effects)[0].numpy()
+    assert np.diff(sample).max() > 0.005                   # the design has the artefact: the sample median rises
+    side = P.describe_curve(effects, 1, "p")
+    curve = np.array(side["curve"])
+    assert np.diff(curve).max() < 0                         # the curve falls at every position, as 90% of words do
+    words_bend = np.abs(np.diff(effects.numpy(), 2, axis=0)).max()
+    assert np.abs(np.diff(curve, 2)).max() < min(2 * words_bend, np.abs(np.diff(sample, 2)).max() / 5)
+    assert (np.array(side["low"]) <= curve).all() and (curve <= np.array(side["high"])).all()
+    assert side["varies"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 CLASS_COLORS = {"negator": "#d62728", "attenuator": "#ff7f0e", "intensifier": "#1f77b4", "none": "#999999"}
 POINT_KINDS = alt.Scale(domain=["fixed point", "slow point"], range=["circle", "triangle"])
 POSITIVE, NEGATIVE = "#2b8cbe", "#e34a33"
+REFERENCE_SIZE = 260    # the reference point's dot on an attractor chart (attractor_scatter), in square pixels
+ANGLED_TOKENS = 12       # token axes: labels at -45° up to this many tokens, upright (-90°) beyond
+MAX_TOKEN_LABELS = 150   # ... and every token named up to this many (more cannot all be legible)
+LABEL_LIMIT = 200        # pixels of a token label before Vega cuts it with an ellipsis
+TOKENS_DOWN = 40         # explanation charts: tokens down the chart (a row each) up to this many, along x beyond
 
 
 # ---- pieces -------------------------------------------------------------------------------------
@@ -32,10 +38,48 @@ def readout_color(title: str) -> alt.Color:
     return alt.Color("readout:Q", scale=alt.Scale(scheme="redblue", domainMid=0), title=title)
 
 
+def token_labels(n: int) -> alt.Axis:
+    """An x axis that names each of n tokens: Vega's default hides every other label where they would touch
+    ("not" unnamed), so overlap removal is off, and labels turn upright (-90°) beyond a few tokens to fit. Beyond
+    MAX_TOKEN_LABELS no width names them all legibly: Vega thins them then (the tooltips name every token)."""
+    if n > MAX_TOKEN_LABELS:
+        return alt.Axis(labelAngle=-90, labelFontSize=10, labelLimit=LABEL_LIMIT)
+    return alt.Axis(labelOverlap=False, labelAngle=-45 if n <= ANGLED_TOKENS else -90, labelLimit=LABEL_LIMIT,
+                    **({"labelFontSize": 10} if n > 40 else {}))
+
+
 def token_axis(df: pd.DataFrame, field: str = "label") -> alt.X:
-    """Tokens along x in the text's order ("i: token" labels keep repeated tokens apart)."""
+    """Tokens along x in the text's order ("i: token" labels keep repeated tokens apart), every one named
+    (token_labels)."""
     # An explicit order: with sort=None, Vega keeps labels of the previous phrase first when the data is updated.
-    return alt.X(f"{field}:N", sort=list(df[field]), title="token")
+    order = list(dict.fromkeys(df[field]))
+    return alt.X(f"{field}:N", sort=order, title="token", axis=token_labels(len(order)))
+
+
+def spaced_labels(x, y, texts: list[str], extent: tuple | None = None, width: float = 360, height: float = 300,
+                  font: float = 11, dx: float = 6, dy: float = -6, align: str = "left") -> list[bool]:
+    """Which points (x, y, in data units) to name with their `texts` so that no two names overlap, on a chart of
+    about width x height pixels whose axes span `extent` ((x0, x1), (y0, y1); default: the points' own, with 0):
+    in order, a name is kept where its box (at dx, dy from its point, aligned `align`: "left" or "center") meets
+    none kept before. A phrase that stays in one place then names its first token there, not a pile of them (the
+    tooltips name every one)."""
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if extent is None:
+        extent = ((min(xs.min(initial=0), 0), max(xs.max(initial=0), 0)),
+                  (min(ys.min(initial=0), 0), max(ys.max(initial=0), 0)))
+    (x0, x1), (y0, y1) = extent
+    sx, sy = width / max(x1 - x0, 1e-12), height / max(y1 - y0, 1e-12)
+    kept: list[tuple[float, float, float, float]] = []
+    out = []
+    for xi, yi, text in zip(xs, ys, texts):
+        wide = 0.6 * font * len(text)
+        left, base = (xi - x0) * sx + dx - (wide / 2 if align == "center" else 0), (y1 - yi) * sy + dy   # pixels
+        box = (left, base - font, left + wide, base + 0.25 * font)
+        free = all(box[2] + 2 <= b[0] or b[2] + 2 <= box[0] or box[3] + 1 <= b[1] or b[3] + 1 <= box[1] for b in kept)
+        if free:
+            kept.append(box)
+        out.append(free)
+    return out
 
 
 def attractor_frame(points: dict) -> pd.DataFrame:
@@ -45,12 +89,16 @@ def attractor_frame(points: dict) -> pd.DataFrame:
                          "kind": points["kind"], "reference": [i == points["reference"] for i in range(n)]})
 
 
-def attractor_scatter(df: pd.DataFrame, tooltip: list, size: int = 50) -> alt.Chart:
+def attractor_scatter(df: pd.DataFrame, tooltip: list, size: int = 50) -> alt.LayerChart:
     """Fixed (circles) and slow (triangles) points on their first two principal components, coloured by their
-    readout; the reference point (column `reference`) drawn large."""
-    return alt.Chart(df).mark_point(filled=True).encode(
-        x="PC1:Q", y="PC2:Q", color=readout_color("readout y(h*)"), shape=alt.Shape("kind:N", scale=POINT_KINDS),
-        size=alt.condition("datum.reference", alt.value(200), alt.value(size)), tooltip=tooltip)
+    readout; the reference point (column `reference`) drawn large, ringed in black, in a layer of its own on top:
+    drawn among the others it lay under the hundreds of points that follow it in the table, on the attractor where
+    they are densest, in their colour."""
+    base = alt.Chart(df).encode(x="PC1:Q", y="PC2:Q", color=readout_color("readout y(h*)"), tooltip=tooltip)
+    points = base.mark_point(filled=True, size=size).encode(shape=alt.Shape("kind:N", scale=POINT_KINDS))
+    reference = base.transform_filter("datum.reference").mark_point(
+        filled=True, shape="circle", size=REFERENCE_SIZE, stroke="black", strokeWidth=2, opacity=1)
+    return points + reference
 
 
 def attractor_cloud(df: pd.DataFrame, size: int, opacity: float, color_title: str, x=None, y=None,
@@ -85,13 +133,25 @@ def modifier_subspace(df: pd.DataFrame, tooltip: list, size: int, n_labels: int)
 def explanation_chart(ex: Explanation) -> tuple[alt.LayerChart, pd.DataFrame]:
     """A model's reading of a text (core.models.classifier.Explanation, any kind of model): a bar per token for
     what it adds to the logit, and the running logit (baseline + contributions so far) as a line, with 0 dashed.
-    Returns the chart and its table."""
+    Returns the chart and its table.
+
+    Up to TOKENS_DOWN tokens, the tokens run down the chart (a row each, named level, however narrow the column:
+    the Start page puts three such charts side by side) and the logit across; longer texts run along x."""
     df = pd.DataFrame({"index": range(len(ex.tokens)), "token": ex.tokens, "contribution": ex.contributions,
                        "readout": ex.readout()})
     df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], df["token"])]
-    x = token_axis(df)
     tip = ["token", alt.Tooltip("contribution:Q", format=".3f"),
            alt.Tooltip("readout:Q", format=".3f", title="logit after this token")]
+    color = alt.condition("datum.contribution > 0", alt.value(POSITIVE), alt.value(NEGATIVE))
+    if len(df) <= TOKENS_DOWN:
+        down = alt.Y("label:N", sort=list(df["label"]), title="token",
+                     axis=alt.Axis(labelOverlap=False, labelLimit=LABEL_LIMIT))
+        bars = alt.Chart(df).mark_bar().encode(y=down, x=alt.X("contribution:Q", title="logit"), color=color,
+                                               tooltip=tip)
+        line = alt.Chart(df).mark_line(color="black", point=alt.OverlayMarkDef(color="black")).encode(
+            y=down, x="readout:Q", order="index:Q", tooltip=tip)
+        return (bars + line + reference_rule([0], field="x", channel="x")).properties(height=alt.Step(18)), df
+    x = token_axis(df)
     bars = alt.Chart(df).mark_bar().encode(
         x=x, y=alt.Y("contribution:Q", title="logit"),
         color=alt.condition("datum.contribution > 0", alt.value(POSITIVE), alt.value(NEGATIVE)), tooltip=tip)
@@ -106,14 +166,18 @@ def show_explanation(ex: Explanation, name: str, role: str, where=st) -> None:
     to the Method section on its role beside the RNN (rnn: the readout; bow, aug: the bag-of-words)."""
     chart, df = explanation_chart(ex)
     show_chart(chart, f"{name}-explanation", df[["index", "token", "contribution", "readout"]], where=where)
+    side = "right of 0" if len(ex.tokens) <= TOKENS_DOWN else "above 0"
     where.caption(f"Contributions (bars): {ex.how}. The line is the running logit, baseline ({ex.baseline:+.3f}) + "
-                  "the contributions so far; above 0: positive. " + method_link("readout" if role == "rnn" else "bow"))
+                  f"the contributions so far; {side}: positive. " + method_link("readout" if role == "rnn" else "bow"))
 
 
 def metric_row(*metrics: tuple, where=st, border: bool = False) -> None:
-    """One row of st.metric, a column each: (label, value) or (label, value, {more st.metric options})."""
-    for col, (label, value, *more) in zip(where.columns(len(metrics), border=border), metrics):
-        col.metric(label, value, **(more[0] if more else {}))
+    """A row of st.metric: (label, value) or (label, value, {more st.metric options}). Each metric is as wide as
+    its label and value, and the row wraps onto a new line where the page is too narrow for all of them, so no
+    label or value is cut off (equal columns cut them with an ellipsis on a narrow window)."""
+    row = where.container(horizontal=True, gap="medium")
+    for label, value, *more in metrics:
+        row.metric(label, value, border=border, width="content", **(more[0] if more else {}))
 
 
 def prediction_metric(where, label: str, p: float, help: str | None = None) -> None:
@@ -126,15 +190,13 @@ def prediction_metric(where, label: str, p: float, help: str | None = None) -> N
 def downloads(name: str, data: pd.DataFrame | None = None, chart=None, where=st) -> None:
     """Download buttons for a table (CSV) and a chart (a standalone HTML file with the Vega-Lite chart,
     which also exports PNG/SVG from its menu)."""
-    cols = where.columns(2, width=380) if data is not None and chart is not None else [where]
-    i = 0
+    row = where.container(horizontal=True)   # side by side, each as wide as its label (columns cut "Chart")
     if data is not None:
-        cols[i].download_button("CSV", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
-                                icon=":material/download:", key=f"dl-csv-{name}", on_click="ignore")
-        i = min(i + 1, len(cols) - 1)
+        row.download_button("CSV", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+                            icon=":material/download:", key=f"dl-csv-{name}", on_click="ignore")
     if chart is not None:
-        cols[i].download_button("Chart", chart.to_html().encode(), f"{name}.html", "text/html",
-                                icon=":material/download:", key=f"dl-chart-{name}", on_click="ignore")
+        row.download_button("Chart", chart.to_html().encode(), f"{name}.html", "text/html",
+                            icon=":material/download:", key=f"dl-chart-{name}", on_click="ignore")
 
 
 def show_chart(chart, name: str, data: pd.DataFrame | None = None, where=st) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 
 def fmt(v: float | None, spec: str) -> str:
@@ -37,3 +38,22 @@ def fmt_modes(modes: list[dict]) -> str:
     modes a token excites on the Phrase page); an unstable mode shows its growth time."""
     return ", ".join(f"{d['mode']} ({fmt_time(d)}" + (f", |c| {d['amplitude']:.2g})" if "amplitude" in d else ")")
                      for d in modes)
+
+
+MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~:$=^&\"'/")
+WORD_JOINER = "\u2060"   # invisible and zero-width: breaks the patterns Streamlit finds in the text itself
+_UNLINK = re.compile(r"(?<=www)(?=\\\.)", re.IGNORECASE)   # www\. : a bare web address
+
+
+def literal(text: str) -> str:
+    """User text (a typed word, a phrase's tokens, an uploaded file's name) made safe to put inside a Markdown
+    message: it shows as typed and never becomes bold, a link, an image, HTML, LaTeX, an emoji or an icon.
+
+    Every character Markdown, Streamlit's directives (:red[...]) or LaTeX ($...$) could read is backslash-escaped.
+    That is not enough for what Streamlit's renderer finds in the text after parsing, where the escapes are gone:
+    web addresses (https://..., www.x, a@b.c) become links, :material_icon: and :material/icon: icons, and
+    :smile: an emoji once any shortcode is in the message. An invisible word joiner (U+2060) after every ':' and
+    '@' and inside 'www.' breaks those patterns without changing what the reader sees."""
+    out = "".join("\\" + c + WORD_JOINER if c in ":@" else "\\" + c if c in MARKDOWN_SPECIALS else c
+                  for c in text)
+    return _UNLINK.sub(WORD_JOINER, out)

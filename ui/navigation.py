@@ -26,6 +26,7 @@ class Page:
 PAGES = (
     Page("Start", "pages/start.py", ":material/home:", "Explore", ""),
     Page("Phrase", "pages/phrase.py", ":material/text_fields:", "Explore", "phrase"),
+    Page("Compare", "pages/compare.py", ":material/difference:", "Explore", "compare"),
     Page("Modifiers", "pages/modifiers.py", ":material/tune:", "Explore", "modifiers"),
     Page("Dynamics", "pages/dynamics.py", ":material/timeline:", "Explore", "dynamics"),
     Page("Position", "pages/position.py", ":material/straighten:", "Explore", "position"),

@@ -7,7 +7,10 @@ mode r_1/l_1 and the slowest modes at each fixed point). Names follow METHOD.md:
   v0(w)        context-free        = v(h*_ref, E[w])
   m_t          modulation          = v(h_{t-1}, x_t) / v0(w_t)   where |v0| > valence threshold
 x* is the neutral input of the dynamics analysis: F(h, x*) and the neutral steps Phi_K use it
-(zero in paper B; the "quiet" input by default; or a filler word), recorded with every result.
+(zero in paper B; the "quiet" input by default; or a filler word), recorded with every result. A text may
+hold x* itself as the token NEUTRAL_TOKEN ("∅"): x* is rarely a word, and "this word replaced by the neutral
+input" is a question the pages ask. A phrase is read from the model's initial state h0, or from a chosen state
+(core.analysis.start).
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from core.analysis.dynamics import (
     timescales,
 )
 from core.analysis.settings import Settings
+from core.analysis.start import MAX_START_TOKENS, QUOTE_CHARS, Start
 from core.data.text import tokenize, truncate_tokens
 from core.models.store import load_model
 
@@ -44,6 +48,7 @@ RELAX_TRANSIENTS = 5              # K should cover this many slowest transient t
 M_BAND = 0.2  # per-token display: |m - 1| within this band reads as "about 1" (no context effect)
 LINEAR_TOL = 0.5  # v "agrees" with v_relax when |v - v_relax| <= this x max(|v_relax|, valence threshold)
 EXCITED_FRACTION = 0.5  # a mode is "excited" when its amplitude is at least this share of the largest
+NEUTRAL_TOKEN = "∅"     # a token read as the neutral input x* itself (the tokenizer keeps it one token)
 
 
 class ContextEngine:
@@ -73,6 +78,9 @@ class ContextEngine:
         self.w_r1 = self.r1 @ self.w                         # (K,) readout gain of the integration mode
         self.relax_steps = relax_steps or self.default_relax_steps()
         self.embed = self.model.embedding.weight.detach()
+        # Every input a text can hold: the embeddings, then x* as NEUTRAL_TOKEN's row (see encode).
+        self.inputs = torch.cat([self.embed, neutral_input(self.model, 1)])
+        self.neutral_id = len(self.embed)
         # One engine serves every session of the app at once (st.cache_resource): the only state filled
         # after construction is this per-point cache, guarded by a lock; everything else is read-only.
         self._full_modes: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
@@ -141,12 +149,65 @@ class ContextEngine:
         return {w: float(self.v0_all[self.vocab.stoi[w]]) for w in words if w in self.vocab}
 
     # ---- a phrase ---------------------------------------------------------------------------
+    def encode(self, tokens: list[str]) -> list[int]:
+        """Rows of `inputs` for tokens: vocabulary ids (<unk> for unknown words), NEUTRAL_TOKEN -> x*'s row."""
+        return [self.neutral_id if t == NEUTRAL_TOKEN else i for t, i in zip(tokens, self.vocab.encode(tokens))]
+
+    # ---- where a phrase is read from ----------------------------------------------------------
+    def attractor_readouts(self) -> torch.Tensor:
+        """The readout y(h*) of every attractor point (fixed points, then slow points), in the engine's float64."""
+        return self.y(self.points)
+
+    def readout_range(self) -> tuple[float, float]:
+        """The lowest and highest readout of the attractor's points: the readouts a "readout" start can reach."""
+        y = self.attractor_readouts()
+        return float(y.min()), float(y.max())
+
     @torch.no_grad()
-    def run(self, ids: list[int], ablate_after: int | None = None, modes: list[int] | str | None = None) -> torch.Tensor:
-        """States h_0..h_T; optionally remove slow modes (at h*(h)) right after token ablate_after:
-        a list of mode indices (0 = slowest) or "excited" (the modes that token excites)."""
-        x = self.embed[ids]
-        h = self.model.h0.double()
+    def start_state(self, start: Start | None = None) -> tuple[torch.Tensor, dict]:
+        """(h_0, its description) of a start (core.analysis.start.Start; None: the default) on this engine. The
+        description is {"kind", "value", "readout" (y(h_0), what the reading really starts from), "description" (a plain sentence)},
+        plus, for a readout start, "point" (its row among the attractor's points), "point_kind" (fixed or slow point),
+        "clamped" (the value asked was outside `readout_range`, whose nearest end is used) and "range"; for an "after"
+        start, "n_tokens" read first. The "after" text is read whole from h0, with no window, so reading A and then B
+        ends exactly where reading the tokens of A followed by those of B does."""
+        start = start or Start()
+        info: dict = {"kind": start.kind, "value": start.value}
+        if start.kind == "default":
+            h = self.model.h0.double()
+            info["description"] = "the model's initial state h0"
+        elif start.kind == "readout":
+            ys = self.attractor_readouts()
+            lo, hi = float(ys.min()), float(ys.max())
+            target = min(max(start.value, lo), hi)
+            k = int(torch.argmin((ys - target).abs()))
+            h = self.points[k]
+            n_fixed = len(self.points) - int(self.summary.get("n_slow_points", 0))
+            kind = "fixed point" if k < n_fixed else "slow point"
+            info.update(point=k, point_kind=kind, clamped=target != start.value, range=[lo, hi])
+            info["description"] = (f"the attractor's {kind} whose readout, {float(ys[k]):+.2f}, is nearest the "
+                                   f"{start.value:+.2f} asked" + (f" (beyond the attractor's readouts {lo:+.2f} … "
+                                                                  f"{hi:+.2f}: its nearest end)" if info["clamped"] else ""))
+        else:
+            tokens = tokenize(start.value)
+            if len(tokens) > MAX_START_TOKENS:
+                raise ValueError(f"the text to read first has {len(tokens):,} tokens; at most {MAX_START_TOKENS:,}")
+            h = self.run(self.encode(tokens))[-1]
+            quote = start.value if len(start.value) <= QUOTE_CHARS else start.value[:QUOTE_CHARS].rstrip() + "…"
+            info["n_tokens"] = len(tokens)
+            info["description"] = (f"the state after reading “{quote}” ({len(tokens)} token{'s' * (len(tokens) != 1)}) "
+                                   "from the model's initial state")
+        info["readout"] = float(self.y(h))
+        return h, info
+
+    @torch.no_grad()
+    def run(self, ids: list[int], ablate_after: int | None = None, modes: list[int] | str | None = None,
+            start: Start | torch.Tensor | None = None) -> torch.Tensor:
+        """States h_0..h_T reading rows `ids` of `inputs`; optionally remove slow modes (at h*(h)) right after
+        token ablate_after: a list of mode indices (0 = slowest) or "excited" (the modes that token excites).
+        start: h_0, as a Start (`start_state`) or a state already resolved; None: the model's h0."""
+        x = self.inputs[ids]
+        h = (self.start_state(start)[0] if isinstance(start, Start) else self.model.h0 if start is None else start).double()
         hs = [h]
         for t in range(len(ids)):
             h = self.model.step(h, x[t])
@@ -166,6 +227,15 @@ class ContextEngine:
             idx = idx[-MAX_TOKENS:]
         return {"start": idx[0] if idx else 0, "end": idx[-1] + 1 if idx else 0, "n_text_tokens": n_tokens,
                 "truncated": len(idx) < n_tokens, "model_reads_all": not cut}
+
+    def model_reads(self, text: str) -> dict:
+        """What the model itself reads of a whole text, however long (its max_len window, head or tail, and no
+        MAX_TOKENS cut), as {"tokens", "start": the first one's index in the text, "n_text": the text's tokens}:
+        a page compares it with the tokens it analysed to say whether its P(positive) is the model's prediction."""
+        all_tokens = tokenize(text)
+        tail = self.clf.config.get("truncate", "head") == "tail"
+        tokens = truncate_tokens(all_tokens, self.clf.config.get("max_len"), "tail" if tail else "head")
+        return {"tokens": tokens, "start": len(all_tokens) - len(tokens) if tail else 0, "n_text": len(all_tokens)}
 
     def attractor_basis(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, 2 x N principal axes) of the attractor's fixed and slow points, in coordinates divided by
@@ -242,9 +312,11 @@ class ContextEngine:
 
     @torch.no_grad()
     def phrase(self, text: str, ablate_after: int | None = None, modes: list[int] | str | None = None,
-               n_top_modes: int = 3, exact: bool = True) -> dict:
-        """Per-token analysis of a text (see the module docstring for the quantities). exact=False
-        skips v_relax (K relaxation steps per token: the slow part), leaving it null."""
+               n_top_modes: int = 3, exact: bool = True, start: Start | None = None) -> dict:
+        """Per-token analysis of a text (see the module docstring for the quantities), read from `start`
+        (None: the model's h0; every quantity is measured along the trajectory from there, and the result's
+        "start" says where that is: `start_state`). exact=False skips v_relax (K relaxation steps
+        per token: the slow part), leaving it null."""
         all_tokens = tokenize(text)
         if not all_tokens:
             raise ValueError("the text has no tokens")
@@ -252,14 +324,15 @@ class ContextEngine:
         tokens = all_tokens[window["start"]:window["end"]]
         if ablate_after is not None and not 0 <= ablate_after < len(tokens):
             raise ValueError(f"--ablate-after must be a token index in 0..{len(tokens) - 1}")
-        ids = self.vocab.encode(tokens)
-        hs = self.run(ids)
-        x = self.embed[ids]
+        ids = self.encode(tokens)
+        h0, start_info = self.start_state(start)
+        hs = self.run(ids, start=h0)
+        x = self.inputs[ids]
         prev, cur = hs[:-1], hs[1:]
         y = self.y(hs)
         v = self.v(prev, x)
         v_relax = self.v_relax(prev, x) if exact else None
-        v0 = self.v0_all[ids]
+        v0 = torch.cat([self.v0_all, self.v0_all.new_zeros(1)])[ids]   # x* has no valence: v(h, x*) = 0
         near = self.nearest(cur)
         dev = cur - self.points[near]
         n_modes = self.modes_lam.shape[1]    # the slowest modes stored per point (their left vectors: full_modes)
@@ -284,11 +357,11 @@ class ContextEngine:
         res = {"tokens": out, "p_pos": float(torch.sigmoid(y[-1])), "logit": float(y[-1]),
                "trajectory_pc": [[float(a), float(b)] for a, b in pc],   # h_0..h_T in the attractor's PC plane
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
-               "neutral_input": self.neutral, "window": window, "reference": self.reference()}
+               "neutral_input": self.neutral, "window": window, "reference": self.reference(), "start": start_info}
         if ablate_after is not None:
             h_at = hs[ablate_after + 1]
             chosen = self.with_partners(h_at, self.excited_modes(h_at) if modes == "excited" else (modes or []))
-            hs_abl = self.run(ids, ablate_after, chosen)
+            hs_abl = self.run(ids, ablate_after, chosen, start=h0)
             res["ablation"] = {"after": ablate_after, "modes": chosen,
                                "p_pos": float(torch.sigmoid(self.y(hs_abl[-1]))),
                                "logit": float(self.y(hs_abl[-1])),

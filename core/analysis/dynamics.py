@@ -171,7 +171,7 @@ def _jacobian(f, h: torch.Tensor, x: torch.Tensor, wrt: tuple[int, ...]) -> tupl
     imported only then."""
     B, N = h.shape
     if B > FEW_POINTS:
-        from torch.func import jacrev, vmap
+        from torch.func import jacrev, vmap  # lazy: its first call imports torch's compiler stack (~1 s)
         out = vmap(jacrev(f, argnums=wrt))(h, x)
         return tuple(out)
     args = [a.detach().repeat_interleave(N, 0) for a in (h, x)]

@@ -147,7 +147,7 @@ def parse_upload(filename: str, raw: bytes, max_bytes: int = 20_000_000,
     """(texts, 0/1 labels) of an uploaded CSV, TSV, JSONL or JSON-list file with a text and a label
     column (detected by name as core.data.loaders does; labels 0/1, neg/pos, negative/positive, true/false).
     Anything wrong raises DataError naming the file (and row): all or nothing, never a partial load."""
-    name = Path(filename).name or "upload"
+    name = str(filename) or "upload"   # as the browser gave it (a file name, no folder), so messages show it as named
     ext = Path(name).suffix.lower()
     if ext not in UPLOAD_EXTENSIONS:
         raise DataError(f"{name}: unsupported file type {ext or '(no extension)'!r}; "

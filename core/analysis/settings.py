@@ -19,7 +19,8 @@ SOLVER_VERSION = 7      # fixed points, modes and the reference (core.analysis.d
 MODIFIERS_VERSION = 9   # the modifier analysis (core.analysis.modifiers, core.analysis.modulation)
 FIT_VERSION = 5         # the augmented-BoW fit (core.experiments.augmented_fit)
 COMPARE_VERSION = 2     # a BoW comparison (core.experiments.compare)
-POSITION_VERSION = 1    # the position curves (core.analysis.position): in logits, free asymptote, windows from the data
+POSITION_VERSION = 2    # the position curves (core.analysis.position): in logits, free asymptote, windows from the data;
+                        # 2: the Harrell-Davis median over probe words (the lower sample median drew steps)
 Q_TOL = 1e-8            # q below this: a fixed point (part of the dynamics key)
 N_MODES = 10            # slowest modes kept per fixed point (part of the dynamics key)
 RANDOM_SEED_DATA = "random-words"   # the `data` of a dynamics analysis seeded from random frequent words

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.dataset import DataError, Dataset
+from core.data.examples import examples_dataset
 from core.data.toy import TOY_SPLITS, generate
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets"
@@ -44,7 +45,37 @@ NAMED = {
     "uci:yelp": "uci_sentiment_labelled/yelp_labelled.jsonl",
     "amazon": "amazon_multidomain_blitzer/reviews.jsonl.gz",
 }
-NAMED_HELP = ", ".join(list(NAMED) + ["sst:train:phrases", "amazon:<domain>", "toy:train", "toy:test", "toy-long:train", "toy-long:test"])
+GENERATED = ("toy:train", "toy:test", "toy-long:train", "toy-long:test")   # made by core.data.toy: always here
+BUILT_IN = ("examples",)   # shipped with the code (core.data.examples): always here
+NAMED_HELP = ", ".join(list(NAMED) + ["sst:train:phrases", "amazon:<domain>", *GENERATED, *BUILT_IN])
+
+
+def dataset_path(spec: str, root: str | os.PathLike | None = None) -> Path | None:
+    """Where the named dataset `spec` is read from under the data root (None for a generated or built-in set, and
+    for a spec that is not a named dataset: a path is its own place)."""
+    base = str(spec).split(":phrases")[0]
+    base = "amazon" if base.startswith("amazon:") else base
+    return data_root(root) / NAMED[base] if base in NAMED else None
+
+
+def dataset_available(spec: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether load_dataset(spec, root) finds its data on this machine without reading it: generated and built-in
+    sets always; a named dataset where its file or folder exists under the data root; a path where it exists."""
+    spec = str(spec)
+    if spec in GENERATED or spec in BUILT_IN:
+        return True
+    path = dataset_path(spec, root)
+    return (path if path is not None else Path(spec)).exists()
+
+
+def not_here(specs: list[str], root: str | os.PathLike | None = None) -> str:
+    """A sentence for people using the app, not the command line: which of the named datasets `specs` are not on
+    this machine and the folder they are read from (no command-line option or variable: the operator who runs
+    the app knows where to put them; README, "Data")."""
+    names = [f"`{d}`" for d in specs]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return (f"{listed} {'is' if len(names) == 1 else 'are'} not on this machine: the app reads datasets from the "
+            f"folder `{data_root(root)}`, where the operator who runs the app can put them.")
 
 
 def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str | None = None,
@@ -53,7 +84,9 @@ def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str
     spec = str(spec)
     if spec.endswith(":phrases") and spec.startswith("sst:"):
         spec, sst_phrases = spec[: -len(":phrases")], True
-    if spec in ("toy:train", "toy:test", "toy-long:train", "toy-long:test"):
+    if spec in BUILT_IN:
+        return examples_dataset()
+    if spec in GENERATED:
         n, seed, run = TOY_SPLITS[spec]
         ds = generate(n, seed=seed, noise_run=run)
         ds.source = spec

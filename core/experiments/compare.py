@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from core.analysis.settings import Settings
-from core.data.loaders import load_dataset
+from core.data.loaders import dataset_available, load_dataset
 from core.experiments.augmented_fit import FitOptions, fitted_variant, rnn_setup
 from core.models.augmented import _USES_MODIFIERS, CONTROLS, VARIANTS
 from core.models.bow import BowClassifier, fit_bow
-from core.models.store import load_model, model_checksum, resolve_model_dir
+from core.models.store import load_model, model_checksum, read_json, resolve_model_dir
 from core.storage.cache import cached, comparable_entries
 
 
@@ -65,6 +65,15 @@ def compare(s: Settings, data: str, opts: FitOptions = FitOptions(), variants: t
                                    rnn_checksum=s.checksum, rnn_name=s.name, settings=key),
                       refresh, log, model_dir=s.path, ship=ship)
     return dict(res, cached=hit)
+
+
+def missing_data(s: Settings, data: str) -> list[str]:
+    """The datasets a comparison of this RNN on the test set `data` reads that are not on this machine (empty when it
+    can run): the RNN's training set (and its dev set, where one is named) to fit the bag-of-words variants on, and
+    `data` to score them. A stored comparison needs none of them."""
+    settings = read_json(s.path / "metrics.json").get("settings") or {}
+    needed = [settings.get("data"), settings.get("dev_data"), data]
+    return [d for d in dict.fromkeys(needed) if d and not dataset_available(d, s.data_root or settings.get("data_root"))]
 
 
 def comparisons(rnn: str) -> list[dict]:

@@ -144,31 +144,70 @@ APP_EDITS = ("a very good film", "the plot was not bad at all", "never boring , 
              "not very interesting either", "it is not a good movie", "wonderful")
 
 
+def _charts_show(driver, tokens: list[str]) -> bool:
+    """Whether every chart with a token axis (ui.charts.token_axis) names only tokens of `tokens` ("i: token") and
+    the widest names them all: the charts have been drawn again for this phrase, not just its table."""
+    want = {f"{i}: {t}" for i, t in enumerate(tokens)}
+    axes = [a for a in browser.axis_labels(driver) if a["title"] == "token"]
+    return bool(axes) and all(set(a["labels"]) <= want for a in axes) and max(len(a["labels"]) for a in axes) == len(want)
+
+
 def bench_app(model_name: str = "toy-gru", edits: int = 5, log=None) -> dict:
     """The app through the real Streamlit server and a headless Chromium (core.tools.browser).
 
     first_render_seconds: per page (the default page, then every page its sidebar lists), from starting a fresh
     server (fresh cache dir, empty data root) to the page's first complete render, opened directly by its URL on
-    `model_name`; update_seconds: on the warm Phrase page, from committing an edited phrase to the per-token
-    table showing its tokens (median of `edits`; update_idle_seconds: until the app is idle again)."""
+    `model_name`. new_session_seconds: per page, on one running server that has drawn every page once, a new
+    browser session (a new page load) opened on the page's URL until it is drawn and idle. update_seconds: on
+    the warm Phrase page, from committing an edited phrase until its table shows the new tokens and every
+    token-axis chart is drawn again with them (median of `edits`; update_table_seconds: until the table alone;
+    update_idle_seconds: until the app is idle too)."""
 
     reason = browser.missing()
     if reason:
         raise RuntimeError(reason)
     if edits > len(APP_EDITS) - 1:
         raise ValueError(f"at most {len(APP_EDITS) - 1} edits")
-    first, ready, errors, updates, idles = {}, [], {}, [], []
+    first, ready, errors, new_session = {}, [], {}, {}
+    tables, charts, idles = [], [], []
     driver = browser.make_driver()
     pages = [("", "")]   # (title, URL path): the default page at the root first; its sidebar lists the others
+
+    def fresh_env(tmp: str) -> dict[str, str]:
+        os.mkdir(f"{tmp}/cache")
+        os.mkdir(f"{tmp}/data")
+        return {"SENTIMENT_CACHE_DIR": f"{tmp}/cache", "SENTIMENT_DATA_ROOT": f"{tmp}/data"}
+
+    def edit_phrase() -> None:
+        for i, text in enumerate(APP_EDITS[:edits + 1]):   # the first edit warms up
+            browser.type_text(driver, "Phrase", text, commit=False)
+            want = tokenize(text)
+            t1 = time.perf_counter()
+            browser.commit_text(driver, "Phrase")
+            table = None
+            while table is None or not _charts_show(driver, want):
+                if time.perf_counter() - t1 > 120:
+                    raise TimeoutError(f"Phrase did not draw the tokens of {text!r} in 120 s")
+                if table is None and browser.table_column(driver, "token") == want:
+                    table = time.perf_counter() - t1
+                time.sleep(0.02)
+            drawn = time.perf_counter() - t1
+            idle = time.perf_counter() + browser.wait_idle(driver) - t1
+            if i:
+                tables.append(table)
+                charts.append(drawn)
+                idles.append(idle)
+        if log:
+            log("Phrase updates (table / charts drawn / app idle): "
+                + ", ".join(f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in zip(tables, charts, idles)) + " s")
+
     try:
         for title, path in pages:   # grows once, after the first page
             with tempfile.TemporaryDirectory() as tmp:
-                os.mkdir(f"{tmp}/cache")
-                os.mkdir(f"{tmp}/data")
+                env = fresh_env(tmp)
                 port = browser.free_port()
                 t0 = time.perf_counter()
-                server = browser.start_server(port, {"SENTIMENT_CACHE_DIR": f"{tmp}/cache",
-                                                     "SENTIMENT_DATA_ROOT": f"{tmp}/data"})
+                server = browser.start_server(port, env)
                 try:
                     ready.append(browser.wait_healthy(port, server))
                     driver.get(f"http://localhost:{port}/{path}?model={model_name}")
@@ -185,31 +224,38 @@ def bench_app(model_name: str = "toy-gru", edits: int = 5, log=None) -> dict:
                     if page_errors:
                         errors[title] = page_errors
                     if title == "Phrase":
-                        for i, text in enumerate(APP_EDITS[:edits + 1]):   # the first edit warms up
-                            browser.type_text(driver, "Phrase", text, commit=False)
-                            want = tokenize(text)
-                            t1 = time.perf_counter()
-                            browser.commit_text(driver, "Phrase")
-                            while browser.table_column(driver, "token") != want:
-                                if time.perf_counter() - t1 > 120:
-                                    raise TimeoutError(f"Phrase did not show the tokens of {text!r} in 120 s")
-                                time.sleep(0.02)
-                            shown = time.perf_counter() - t1
-                            idle = time.perf_counter() + browser.wait_idle(driver) - t1
-                            if i:
-                                updates.append(shown)
-                                idles.append(idle)
-                        if log:
-                            log("Phrase updates (tokens shown / app idle): "
-                                + ", ".join(f"{u:.2f}/{d:.2f}" for u, d in zip(updates, idles)) + " s")
+                        edit_phrase()
                 finally:
                     browser.stop_server(server)
+        with tempfile.TemporaryDirectory() as tmp:
+            port = browser.free_port()
+            server = browser.start_server(port, fresh_env(tmp))
+            try:
+                browser.wait_healthy(port, server)
+                for _, path in pages:     # every page drawn once: the server's caches are warm
+                    driver.get(f"http://localhost:{port}/{path}?model={model_name}")
+                    browser.wait_idle(driver, timeout=600)
+                for title, path in pages:
+                    driver.get("about:blank")
+                    t0 = time.perf_counter()
+                    driver.get(f"http://localhost:{port}/{path}?model={model_name}")
+                    new_session[title] = time.perf_counter() + browser.wait_idle(driver, timeout=600) - t0
+                if log:
+                    log("New sessions: " + ", ".join(f"{t} {s:.2f}" for t, s in new_session.items()) + " s")
+            finally:
+                browser.stop_server(server)
         browser_version = driver.capabilities.get("browserVersion")
     finally:
         driver.quit()
+
+    def per_page(d: dict) -> dict:
+        return {**{k: round(v, 2) for k, v in d.items()}, "max": round(max(d.values()), 2)}
+
     return {"model": model_name, "device": "cpu",
-            "first_render_seconds": {**{k: round(v, 2) for k, v in first.items()}, "max": round(max(first.values()), 2)},
-            "slowest_page": max(first, key=first.get), "update_seconds": round(statistics.median(updates), 3),
+            "first_render_seconds": per_page(first), "slowest_page": max(first, key=first.get),
+            "new_session_seconds": per_page(new_session),
+            "update_seconds": round(statistics.median(charts), 3),
+            "update_table_seconds": round(statistics.median(tables), 3),
             "update_idle_seconds": round(statistics.median(idles), 3), "edits": edits,
             "server_ready_seconds": round(statistics.median(ready), 2), "page_errors": errors,
             "browser": f"chromium {browser_version}"}

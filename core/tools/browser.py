@@ -199,27 +199,41 @@ def _labelled(driver, testid: str, label: str):
 
 
 def text_area(driver, label: str):
-    """The text area whose label is `label`."""
+    """The text box labelled `label`: a one-line text input (the phrase boxes, ui.state.text_box) or a text
+    area; its <input> or <textarea> element."""
     from selenium.webdriver.common.by import By  # lazy: Selenium is an optional extra (browser checks only)
-    return _labelled(driver, "stTextArea", label).find_element(By.CSS_SELECTOR, "textarea")
+    try:
+        return _labelled(driver, "stTextInput", label).find_element(By.CSS_SELECTOR, "input")
+    except LookupError:
+        pass
+    try:
+        return _labelled(driver, "stTextArea", label).find_element(By.CSS_SELECTOR, "textarea")
+    except LookupError:
+        raise LookupError(f"no text input or text area labelled {label!r}") from None
 
 
 def type_text(driver, label: str, text: str, commit: bool = True) -> None:
-    """Replace the text of the text area `label`, and commit it (Ctrl+Enter) unless `commit` is False."""
+    """Replace the text of the text box `label` (`text_area`), and commit it (`commit_text`) unless `commit` is
+    False. Line breaks in `text` are typed as spaces in a one-line box (as a paste into one reads)."""
     from selenium.webdriver.common.keys import Keys  # lazy: Selenium is an optional extra (browser checks only)
     box = text_area(driver, label)
     box.click()
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(Keys.DELETE)
-    box.send_keys(text)
+    box.send_keys(text if box.tag_name == "textarea" else " ".join(text.splitlines()))
     if commit:
         commit_text(driver, label)
 
 
 def commit_text(driver, label: str) -> None:
-    """Commit the edited text area `label` (Ctrl+Enter), which reruns the app."""
+    """Commit the edited text box `label`, which reruns the app: Enter in a one-line box, Ctrl+Enter in a text
+    area."""
     from selenium.webdriver.common.keys import Keys  # lazy: Selenium is an optional extra (browser checks only)
-    text_area(driver, label).send_keys(Keys.CONTROL, Keys.ENTER)
+    box = text_area(driver, label)
+    if box.tag_name == "textarea":
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+    else:
+        box.send_keys(Keys.ENTER)
 
 
 def selected(driver, label: str) -> str:
@@ -253,3 +267,120 @@ def table_column(driver, column: str) -> list[str]:
         }
         return out;
     """, column)
+
+
+def truncated(driver) -> list[str]:
+    """Text the page cuts off: every metric value or label, and every other element of the page (main area and
+    sidebar) drawn with an ellipsis (text-overflow or a line clamp), whose text is wider (or taller) than its box,
+    as 'where: text' (where: the nearest data-testid, e.g. stMetricValue), and every text of a chart (axis or legend
+    label, title) Vega cut short with an ellipsis, as 'chart N: text…'. Empty when everything shows in full."""
+    return driver.execute_script("""
+        const out = [], hit = [];
+        const roots = document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebar"]');
+        const metric = '[data-testid="stMetricValue"], [data-testid="stMetricLabel"]';
+        for (const root of roots) for (const e of root.querySelectorAll('*')) {
+            if (!e.getClientRects().length || e instanceof SVGElement) continue;      // not drawn, or a chart's
+            if (hit.some(h => h.contains(e))) continue;                               // inside one already said
+            const cs = getComputedStyle(e);
+            const clamp = cs.webkitLineClamp && cs.webkitLineClamp !== 'none';
+            if (!(cs.textOverflow === 'ellipsis' || clamp || e.matches(metric))) continue;
+            const wide = e.scrollWidth > e.clientWidth + 1, tall = clamp && e.scrollHeight > e.clientHeight + 1;
+            let cut = wide || tall;
+            if (!cut && e.matches(metric))     // the value's own ellipsis sits on a child
+                cut = Array.from(e.querySelectorAll('*')).some(c => getComputedStyle(c).textOverflow === 'ellipsis'
+                                                              && c.scrollWidth > c.clientWidth + 1);
+            if (!cut || !e.innerText.trim()) continue;
+            hit.push(e);
+            const where = e.closest('[data-testid]');
+            out.push((where ? where.getAttribute('data-testid') : e.tagName.toLowerCase()) + ': '
+                     + e.innerText.trim().replace(/\\s+/g, ' '));
+        }
+        // Vega cuts a chart's axis labels, legend labels and titles past their limit with an ellipsis.
+        document.querySelectorAll('[data-testid="stVegaLiteChart"]').forEach((chart, i) => {
+            for (const t of chart.querySelectorAll('svg text'))
+                if (t.textContent.endsWith('\u2026') && t.getAttribute('opacity') !== '0')
+                    out.push(`chart ${i}: ${t.textContent}`);
+        });
+        return out;
+    """)
+
+
+def axis_labels(driver) -> list[dict]:
+    """The axes of the page's charts (Altair/Vega-Lite, drawn as SVG), in page order, as {"chart": its index
+    among the page's charts, "axis": "x" or "y", "title": the axis title, "n": how many values the axis has (a
+    discrete axis; None for a continuous one), "labels": the labels drawn, "hidden": how many labels Vega hid
+    (overlap) or cut short (an ellipsis, labelLimit)}. A chart drawn on a canvas (Streamlit does that above 2,000 points) has no SVG to read
+    and is left out."""
+    return driver.execute_script("""
+        const out = [];
+        document.querySelectorAll('[data-testid="stVegaLiteChart"]').forEach((chart, i) => {
+            for (const axis of chart.querySelectorAll('svg g.role-axis')) {
+                const aria = axis.getAttribute('aria-label') || '';     // Vega's description of the axis
+                if (!/^[XY]-axis/.test(aria)) continue;
+                const n = aria.match(/discrete scale with (\\d+) values?/);
+                const title = axis.querySelector('.role-axis-title text');
+                const labels = [];
+                let hidden = 0;
+                for (const t of axis.querySelectorAll('.role-axis-label text')) {
+                    const gone = t.getAttribute('opacity') === '0' || getComputedStyle(t).opacity === '0'
+                                 || t.textContent.endsWith('\u2026');
+                    if (gone) hidden++; else labels.push(t.textContent);
+                }
+                out.push({chart: i, axis: aria[0].toLowerCase(), title: title ? title.textContent : '',
+                          n: n ? Number(n[1]) : null, labels: labels, hidden: hidden});
+            }
+        });
+        return out;
+    """)
+
+
+def unlabelled_tokens(driver, tokens: list[str], title: str = "token") -> list[str]:
+    """Where the page's token charts (an axis titled `title`: ui.charts.token_axis along x, or the tokens down the
+    chart of ui.charts.explanation_chart) leave tokens of `tokens` unnamed, as 'chart N: ...'; empty when every
+    one is named. A chart of every token must name each, as
+    "i: token" (or "token"); a chart of some of them (Phrase's modulation chart: where m is defined) must draw all
+    of its axis's labels, none hidden or cut short."""
+    out = []
+    for axis in axis_labels(driver):
+        if axis["title"] != title:
+            continue
+        shown = set(axis["labels"])
+        if axis["n"] == len(tokens):
+            missing = [f"{i}: {t}" for i, t in enumerate(tokens) if f"{i}: {t}" not in shown and t not in shown]
+            if missing:
+                out.append(f"chart {axis['chart']}: not named: {', '.join(missing)}")
+        elif axis["hidden"] or (axis["n"] is not None and len(axis["labels"]) < axis["n"]):
+            out.append(f"chart {axis['chart']}: {len(axis['labels'])} of {axis['n']} labels drawn "
+                       f"({axis['hidden']} hidden or cut short)")
+    return out
+
+
+def choose_radio(driver, label: str, option: str) -> None:
+    """Pick the option reading `option` in the radio group labelled `label`."""
+    from selenium.webdriver.common.by import By  # lazy: Selenium is an optional extra (browser checks only)
+    group = _labelled(driver, "stRadio", label)
+    for o in group.find_elements(By.CSS_SELECTOR, "label"):
+        if o.text.strip() == option:
+            o.click()
+            return
+    raise LookupError(f"no option {option!r} in the radio group {label!r}")
+
+
+def download(driver, button: str, folder: Path, timeout: float = 60.0) -> Path:
+    """Click the download button reading `button` and return the file the browser saved in `folder` (empty
+    before the click)."""
+    from selenium.webdriver.common.by import By  # lazy: Selenium is an optional extra (browser checks only)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    found = [b for b in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button')
+             if b.text.strip().splitlines()[-1:] == [button]]   # (an icon's ligature may come first)
+    if not found:
+        raise LookupError(f"no download button {button!r}")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", found[0])
+    found[0].click()
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        done = [p for p in Path(folder).iterdir() if not p.name.endswith(".crdownload")]
+        if done:
+            return done[0]
+        time.sleep(0.1)
+    raise TimeoutError(f"the browser saved nothing in {folder} within {timeout:.0f} s of clicking {button!r}")

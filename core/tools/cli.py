@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     ph.add_argument("--fast", action="store_true", help="skip the exact v_relax check (the slow part)")
     ph.add_argument("--modes", default=None,
                     help="mode indices to remove, comma-separated (0 = slowest), or 'excited': the modes that token excites")
+    _add_start_args(ph)
+    pa = context_parser("pair", "two phrases read from one start, aligned token by token: B's change in valence "
+                                "and in P(positive) against A")
+    pa.add_argument("--a", required=True, help="phrase A")
+    pa.add_argument("--b", required=True, help="phrase B (e.g. A with one word changed)")
+    pa.add_argument("--fast", action="store_true", help="skip the exact v_relax check (the slow part)")
+    _add_start_args(pa)
     mo = context_parser("modifiers", "find the words that modify later words: strength, timescale, subspace")
     mo.add_argument("--top", type=int, default=30)
     mo.add_argument("--words", default=None, help="comma-separated words to analyse instead of screening")
@@ -199,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     from core.tools import doctor
     from core.experiments import universality
     from core.tools import results
+    from core.tools import report
     add_import_parser(sub)
     universality.add_parser(sub)
     results.add_parser(sub)
+    _add_start_args(report.add_parser(sub))
     add_sweep_parser(sub)
     doctor.add_parser(sub)
     return ap
@@ -356,6 +365,22 @@ def _engine(args):
     return engine(_settings(args), log=lambda m: print(m, file=sys.stderr))
 
 
+def _add_start_args(p: argparse.ArgumentParser) -> None:
+    """--start-readout / --start-after: where the phrase is read from (core.analysis.start), one or neither."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--start-readout", type=float, default=None, metavar="Y",
+                   help="start on the attractor point whose readout is nearest Y (default: the model's initial state)")
+    g.add_argument("--start-after", default=None, metavar="TEXT", help="start from the state after reading TEXT")
+
+
+def _start(args):
+    """The Start the --start-* flags name (the default start when neither is given)."""
+    from core.analysis.start import Start
+    if args.start_readout is not None:
+        return Start("readout", args.start_readout)
+    return Start("after", args.start_after) if args.start_after is not None else Start()
+
+
 def cmd_phrase(args) -> int:
     eng = _engine(args)
     try:
@@ -365,11 +390,12 @@ def cmd_phrase(args) -> int:
         raise ValueError(f"--modes takes comma-separated mode indices or 'excited', not {args.modes!r}") from None
     if (args.ablate_after is None) != (modes is None):
         raise ValueError("--ablate-after and --modes go together")
-    res = eng.phrase(args.text, args.ablate_after, modes, exact=not args.fast)
+    res = eng.phrase(args.text, args.ablate_after, modes, exact=not args.fast, start=_start(args))
     if args.json:
         print(json.dumps(res))
         return 0
     print(f"P(positive) = {res['p_pos']:.3f}  (neutral input: {res['neutral_input']})")
+    print(f"read from {res['start']['description']} (readout {res['start']['readout']:+.3f})")
     win = res["window"]
     if win["truncated"]:
         print(f"the analysis reads tokens {win['start']}..{win['end'] - 1} of {win['n_text_tokens']}"
@@ -387,6 +413,25 @@ def cmd_phrase(args) -> int:
     if "ablation" in res:
         a = res["ablation"]
         print(f"ablating modes {a['modes']} after token {a['after']}: P(positive) {res['p_pos']:.3f} -> {a['p_pos']:.3f}")
+    return 0
+
+
+def cmd_pair(args) -> int:
+    from core.analysis.pair import compare_phrases
+    res = compare_phrases(_engine(args), args.a, args.b, start=_start(args), exact=not args.fast)
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    p, y = res["p_pos"], res["logit"]
+    print(f"P(positive): A {p['a']:.3f}, B {p['b']:.3f}, B - A {p['diff']:+.3f} (logit {y['diff']:+.3f}); "
+          f"{res['n_changed']} aligned tokens changed; read from {res['start']['description']}")
+    print(f"{'#':>3} {'op':<8}{'A':<14}{'B':<14}{'v A':>8}{'v B':>8}{'dv':>8}{'dv_relax':>10}")
+    def num(v: float | None, w: int) -> str:
+        return " " * w if v is None else f"{v:>{w}.2f}"
+
+    for r in res["alignment"]:
+        print(f"{r['position']:>3} {r['op']:<8}{(r['token_a'] or '')[:13]:<14}{(r['token_b'] or '')[:13]:<14}"
+              f"{num(r['v_a'], 8)}{num(r['v_b'], 8)}{num(r['dv'], 8)}{num(r['dv_relax'], 10)}")
     return 0
 
 
@@ -499,8 +544,12 @@ def cmd_bench(args) -> int:
                   f"per page; server ready in {res['server_ready_seconds']:.1f} s):")
             print("  first render: " + ", ".join(f"{k} {v:.1f} s" for k, v in fr.items() if k != "max")
                   + f"; max {fr['max']:.1f} s ({res['slowest_page']})")
-            print(f"  Phrase update, commit to new tokens shown: median {res['update_seconds']:.2f} s over "
-                  f"{res['edits']} edits (app idle again after {res['update_idle_seconds']:.2f} s)")
+            ns = res["new_session_seconds"]
+            print("  new session on a warm server: " + ", ".join(f"{k} {v:.1f} s" for k, v in ns.items() if k != "max")
+                  + f"; max {ns['max']:.1f} s")
+            print(f"  Phrase update, commit to every chart drawn again: median {res['update_seconds']:.2f} s over "
+                  f"{res['edits']} edits (table {res['update_table_seconds']:.2f} s; app idle after "
+                  f"{res['update_idle_seconds']:.2f} s)")
             for page, errs in res["page_errors"].items():
                 print(f"  ERROR on {page}: " + " | ".join(e.splitlines()[0] for e in errs))
         return 0
@@ -570,6 +619,11 @@ def cmd_doctor(args) -> int:
 def cmd_results(args) -> int:
     from core.tools import results
     return results.run(args)
+
+
+def cmd_report(args) -> int:
+    from core.tools import report
+    return report.run(args, _start(args))
 
 
 def cmd_sweep(args) -> int:
@@ -697,6 +751,6 @@ def cmd_errors(args) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
-            "phrase": cmd_phrase, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
-            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "universality": cmd_universality, "results": cmd_results, "compare": cmd_compare,
+            "phrase": cmd_phrase, "pair": cmd_pair, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
+            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "universality": cmd_universality, "results": cmd_results, "report": cmd_report, "compare": cmd_compare,
             "errors": cmd_errors, "claims": cmd_claims}
