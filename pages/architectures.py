@@ -6,8 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis.settings import Settings
 from core.analysis.api import modifiers
+from core.analysis.settings import Settings
 from core.analysis.views import modifier_points, shipped_stamp
 from core.experiments import universality as U
 from core.models.store import model_checksum

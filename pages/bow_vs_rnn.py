@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis.views import comparison_runs, stale_versions
-from core.data.loaders import NAMED, DataError, GENERATED, not_here
+from core.data.loaders import GENERATED, NAMED, DataError, not_here
 from core.experiments.augmented_fit import TOP_MODIFIERS, FitOptions
 from core.experiments.compare import compare, comparisons, missing_data
 from core.models.augmented import CONTROLS, VARIANTS

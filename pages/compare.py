@@ -15,11 +15,10 @@ from core.analysis.pair import (
 )
 from core.analysis.settings import Settings
 from core.analysis.start import Start
-from core.analysis.views import attractor_points
 from core.data.text import tokenize
 from ui.charts import (
+    attractor_background,
     attractor_cloud,
-    attractor_frame,
     downloads,
     prediction_metric,
     reference_rule,
@@ -41,12 +40,6 @@ SWAPS = {"neutral": "the neutral input", "word": "another word"}
 def analyse(_eng: ContextEngine, settings: Settings, a: str, b: str, start: str, exact: bool) -> dict:
     """core.analysis.pair.compare_phrases, cached per request Settings, texts, start (its spec) and exactness."""
     return compare_phrases(_eng, a, b, start=Start.parse(start), exact=exact)
-
-
-@st.cache_data(max_entries=16)
-def attractor(_eng: ContextEngine, settings: Settings) -> pd.DataFrame:
-    """The attractor's fixed and slow points in its PC plane, with their readouts."""
-    return attractor_frame(attractor_points(_eng))
 
 
 def swap(text_a: str, index: int, replacement: str) -> None:
@@ -139,7 +132,7 @@ with right:
     paths = pd.concat([pd.DataFrame(res[s]["trajectory_pc"], columns=["PC1", "PC2"]).assign(
         side=side, step=range(len(res[s]["trajectory_pc"])), token=["(start)"] + [t["token"] for t in res[s]["tokens"]])
         for side, s in (("A", "a"), ("B", "b"))])
-    cloud = attractor_cloud(attractor(eng, settings), 18, 0.4, "readout at point", kind_title="point",
+    cloud = attractor_cloud(attractor_background(eng, settings), 18, 0.4, "readout at point", kind_title="point",
                             x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"),
                             y=alt.Y("PC2:Q", title="attractor PC 2"))
     path = alt.Chart(paths).mark_line(point=True).encode(

@@ -7,12 +7,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.attractor import GAP_WINDOW, MARGINAL_LOW, NEAR_ZERO, attractor_figures
+from core.analysis.attractor import (
+    GAP_WINDOW,
+    MARGINAL_LOW,
+    NEAR_ZERO,
+    attractor_figures,
+)
 from core.analysis.dynamics import dynamics_of
 from core.analysis.settings import Settings
-from core.models.store import load_model
 from core.analysis.views import dynamics_view, slowest_modes
-from ui.charts import POINT_KINDS, attractor_frame, attractor_scatter, metric_row, reference_rule, show_chart
+from core.models.store import load_model
+from ui.charts import (
+    POINT_KINDS,
+    attractor_frame,
+    attractor_scatter,
+    metric_row,
+    reference_rule,
+    show_chart,
+)
 from ui.engine import core_call, reference_warnings
 from ui.format import fmt_tau, literal, pct
 from ui.navigation import method_link

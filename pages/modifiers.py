@@ -6,12 +6,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis.settings import Settings
 from core.analysis.api import modifiers
 from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale, weak_effect_warnings
+from core.analysis.settings import Settings
 from core.analysis.views import split_known
 from core.data.text import tokenize
-from ui.charts import labelled_scatter, metric_row, modifier_subspace, reference_rule, show_chart
+from ui.charts import (
+    labelled_scatter,
+    metric_row,
+    modifier_subspace,
+    reference_rule,
+    show_chart,
+)
 from ui.engine import core_call, get_model, reference_warnings
 from ui.format import fmt_modes, literal
 from ui.navigation import method_link

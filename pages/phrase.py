@@ -6,15 +6,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis.settings import Settings
 from core.analysis.context import ContextEngine
+from core.analysis.settings import Settings
 from core.analysis.start import Start
-from core.analysis.views import MODULATION_CLASSES, attractor_points, modulation_class
+from core.analysis.views import MODULATION_CLASSES, modulation_class
 from core.data.text import tokenize
 from ui.charts import (
     LABEL_LIMIT,
+    attractor_background,
     attractor_cloud,
-    attractor_frame,
     downloads,
     prediction_metric,
     reference_rule,
@@ -53,12 +53,6 @@ def analyse(_eng: ContextEngine, settings: Settings, text: str, exact: bool,
     spec string, core.analysis.start.Start.spec)."""
     return _eng.phrase(text, ablate_after=ablate_after, modes=list(modes) if isinstance(modes, tuple) else modes,
                        exact=exact, start=Start.parse(start))
-
-
-@st.cache_data(max_entries=16)
-def attractor(_eng: ContextEngine, settings: Settings) -> pd.DataFrame:
-    """The attractor's fixed and slow points in its PC plane, with their readouts."""
-    return attractor_frame(attractor_points(_eng))
 
 
 info, settings = current()
@@ -134,7 +128,7 @@ with left:
     st.caption("Above 0: positive. " + method_link("readout"))
 with right:
     st.subheader("The phrase on the attractor")
-    pts = attractor(eng, settings)
+    pts = attractor_background(eng, settings)
     traj = pd.DataFrame(res["trajectory_pc"], columns=["PC1", "PC2"]).assign(
         step=range(len(res["trajectory_pc"])), token=["(start)"] + [t["token"] for t in toks],
         y=[None] + list(df["y"]))
@@ -159,7 +153,8 @@ with right:
         traj_chart += alt.Chart(traj.iloc[:1]).mark_point(shape="diamond", size=220, color="black", filled=True).encode(
             x="PC1:Q", y="PC2:Q", tooltip=[alt.Tooltip("token:N", title="start")])
     show_chart(traj_chart, "trajectory", traj)
-    st.caption("Fixed and slow points (coloured by their readout) in their first two principal components, and the "
+    st.caption("Fixed and slow points (coloured by their readout; points on top of one another drawn once) in their "
+               "first two principal components, and the "
                "states this phrase visits (black). Valence words move the state along the attractor; modifiers push "
                "it off for a few tokens. Tokens are numbered as in the table; one whose point lies where an earlier "
                "one is named is left unnamed (its tooltip names it). " + method_link("fixed-points"))

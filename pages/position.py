@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.settings import Settings
 from core.analysis.api import position
 from core.analysis.modifiers import FIT_MIN_R2, fitted_timescale
 from core.analysis.position import FLAT_NOISE, window, word_at_positions
+from core.analysis.settings import Settings
 from core.analysis.views import fit_curve
 from ui.charts import reference_rule, show_chart
 from ui.engine import core_call, engine_for, reference_warnings
+from ui.format import literal
 from ui.navigation import method_link
 from ui.state import current
 
@@ -99,5 +100,5 @@ if word:
         st.info(pr["gain_note"])
     else:
         g = np.array(pr["gain"])
-        st.markdown(f"v0({word}) = {pr['v0']:+.3f} (dashed). Effect / v0 from **{g.min():.2f}** to **{g.max():.2f}**: "
+        st.markdown(f"v0({literal(word)}) = {pr['v0']:+.3f} (dashed). Effect / v0 from **{g.min():.2f}** to **{g.max():.2f}**: "
                     f"first position {g[0]:.2f}, last {g[-1]:.2f}.")

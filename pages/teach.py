@@ -8,9 +8,9 @@ import streamlit as st
 
 from core.analysis.api import modifiers
 from core.analysis.attractor import attractor_figures
+from core.analysis.context import M_BAND, ContextEngine
 from core.analysis.dynamics import dynamics_of
 from core.analysis.settings import Settings
-from core.analysis.context import M_BAND, ContextEngine
 from core.analysis.start import Start
 from core.analysis.views import (
     ABOUT_ONE,
@@ -27,7 +27,14 @@ from core.analysis.views import (
 from core.data import toy
 from core.data.text import tokenize
 from core.models.store import list_models
-from ui.charts import attractor_cloud, attractor_frame, metric_row, reference_rule, spaced_labels
+from ui.charts import (
+    DRAWN_CELLS,
+    attractor_cloud,
+    attractor_frame,
+    metric_row,
+    reference_rule,
+    spaced_labels,
+)
 from ui.engine import core_call, get_engine, reference_warnings
 from ui.format import fmt_m, literal
 from ui.navigation import method_link
@@ -209,7 +216,7 @@ def step_attractor(eng: ContextEngine, checksum: str) -> None:
                + method_link("linearisation", "timescales"))
     reference_warnings(eng.reference()["warnings"])
     trace = st.text_input("Follow a sentence along the line", TRACE_DEFAULT, key="teach_trace")
-    attractor = attractor_points(eng)        # the engine's attractor plane (an LSTM's h and c on their own scales)
+    attractor = attractor_points(eng, cells=DRAWN_CELLS)   # the engine's attractor plane, overlaps drawn once
     xy, r = attractor["pc"], attractor["reference"]
     layers = attractor_cloud(attractor_frame(attractor), 30, 0.7, "readout y")
     ref = pd.DataFrame({"PC1": [xy[r, 0]], "PC2": [xy[r, 1]], "label": ["reference point"]})

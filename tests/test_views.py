@@ -69,10 +69,25 @@ def test_attractor_points_and_trajectory_on_a_designed_engine():
     assert pts["pc"].tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     assert pts["kind"] == ["fixed point", "fixed point", "slow point"] and pts["reference"] == 1
     assert pts["readout"].tolist() == [-1.0, 0.0, 1.0]
+    assert pts["n_points"] == 3
     path = V.trajectory(_engine(), ["good", "bad", "zzz"])      # ids 2, 3 and <unk> = 1
     assert path["token"] == ["(start)", "good", "bad", "zzz"]
     assert path["pc"].tolist() == [[0, 0], [2, 2], [5, 5], [6, 6]]
     assert path["readout"].tolist() == [0, 4, 10, 12]
+
+
+def test_attractor_points_thinned_keep_one_point_per_cell_and_kind_and_the_reference():
+    """Worked by hand on a 2 x 2 grid over the range 0..4 (cells 2 wide): rows 0 and 1 share the cell (0, 0) and
+    kind, so only row 0 is drawn; row 2 (the reference) shares it too and is kept all the same; row 3 is alone in
+    (1, 1); row 4 shares (1, 1) but is a slow point, so it stays; row 5 duplicates it and goes."""
+    pts = [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0], [4.0, 4.0], [3.9, 3.9], [3.8, 3.8]]
+    eng = SimpleNamespace(points=torch.tensor(pts, dtype=torch.float64), project=lambda h: h,
+                          readout_fp=torch.arange(6.0), summary={"n_slow_points": 2}, ref=2)
+    thin = V.attractor_points(eng, cells=2)
+    assert thin["pc"].tolist() == [pts[0], pts[2], pts[3], pts[4]] and thin["readout"].tolist() == [0, 2, 3, 4]
+    assert thin["kind"] == ["fixed point", "fixed point", "fixed point", "slow point"]
+    assert thin["reference"] == 1 and thin["n_points"] == 6
+    assert V.attractor_points(eng)["pc"].tolist() == pts        # None: every point
 
 
 @pytest.mark.parametrize("m, cls", [(None, None), (-0.3, V.FLIPPED), (0.0, V.ATTENUATED), (0.79, V.ATTENUATED),

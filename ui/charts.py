@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.analysis.views import attractor_points
 from ui.navigation import method_link
 
 if TYPE_CHECKING:
+    from core.analysis.settings import Settings
+    from core.analysis.views import Attractor
     from core.models.classifier import Explanation
 
 # Modifier classes (core.analysis.modifiers) and their colours on every chart.
@@ -80,6 +83,17 @@ def spaced_labels(x, y, texts: list[str], extent: tuple | None = None, width: fl
             kept.append(box)
         out.append(free)
     return out
+
+
+DRAWN_CELLS = 80   # the attractor drawn at most once per 1/80 of its plane's width and height (about a mark's size)
+
+
+@st.cache_data(max_entries=16)
+def attractor_background(_eng: Attractor, settings: Settings) -> pd.DataFrame:
+    """The attractor's fixed and slow points behind a phrase's path (Phrase, Compare), points that would be drawn
+    on top of one another drawn once (core.analysis.views.attractor_points with DRAWN_CELLS), cached per request
+    Settings (model and setting)."""
+    return attractor_frame(attractor_points(_eng, cells=DRAWN_CELLS))
 
 
 def attractor_frame(points: dict) -> pd.DataFrame:
@@ -189,13 +203,14 @@ def prediction_metric(where, label: str, p: float, help: str | None = None) -> N
 
 def downloads(name: str, data: pd.DataFrame | None = None, chart=None, where=st) -> None:
     """Download buttons for a table (CSV) and a chart (a standalone HTML file with the Vega-Lite chart,
-    which also exports PNG/SVG from its menu)."""
+    which also exports PNG/SVG from its menu). Each file is made when its button is clicked (a deferred download),
+    not on every run of the page: serialising every chart to HTML was a fifth of a Phrase edit's time."""
     row = where.container(horizontal=True)   # side by side, each as wide as its label (columns cut "Chart")
     if data is not None:
-        row.download_button("CSV", data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+        row.download_button("CSV", lambda: data.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
                             icon=":material/download:", key=f"dl-csv-{name}", on_click="ignore")
     if chart is not None:
-        row.download_button("Chart", chart.to_html().encode(), f"{name}.html", "text/html",
+        row.download_button("Chart", lambda: chart.to_html().encode(), f"{name}.html", "text/html",
                             icon=":material/download:", key=f"dl-chart-{name}", on_click="ignore")
 
 

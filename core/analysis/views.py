@@ -88,14 +88,27 @@ def slowest_modes(eigvals: np.ndarray, n: int) -> list[dict]:
     return out
 
 
-def attractor_points(eng: Attractor) -> dict:
+def attractor_points(eng: Attractor, cells: int | None = None) -> dict:
     """The engine's fixed and slow points in its attractor plane: {"pc" (K, 2), "readout" (K,), "kind" (fixed
-    point / slow point), "reference" (the reference point's row)}."""
+    point / slow point), "reference" (the reference point's row), "n_points" (how many the engine has)}.
+
+    cells: draw each point that is not on top of another: the plane is cut into cells x cells squares over its
+    range and one point is kept per square and kind (the first; the reference point always), so a chart draws
+    the attractor's shape, its ends and its stray points with a few hundred marks instead of ~2,000 overlapping
+    ones (a page redraws them on every edit). None: every point."""
     pc = eng.project(eng.points).numpy()
     n_fixed = len(pc) - int(eng.summary.get("n_slow_points", 0))
-    return {"pc": pc, "readout": eng.readout_fp.numpy(),
-            "kind": ["fixed point" if i < n_fixed else "slow point" for i in range(len(pc))],
-            "reference": int(eng.ref)}
+    kind = np.arange(len(pc)) >= n_fixed
+    keep = np.arange(len(pc))
+    if cells:
+        lo, span = pc.min(0), np.maximum(np.ptp(pc, 0), 1e-12)
+        cell = np.minimum((cells * (pc - lo) / span).astype(np.int64), cells - 1)
+        key = (cell[:, 0] * cells + cell[:, 1]) * 2 + kind
+        _, first = np.unique(key, return_index=True)
+        keep = np.union1d(first, [int(eng.ref)])
+    return {"pc": pc[keep], "readout": eng.readout_fp.numpy()[keep],
+            "kind": ["slow point" if kind[i] else "fixed point" for i in keep],
+            "reference": int(np.searchsorted(keep, int(eng.ref))), "n_points": len(pc)}
 
 
 def trajectory(eng: Attractor, tokens: list[str]) -> dict:

@@ -313,9 +313,12 @@ def _charts_html(eng: ContextEngine, result: dict) -> list[str]:
                 "Valence words move the state along the attractor; modifiers push it off for a few tokens.")))]
 
 
+DRAWN_CELLS = 80   # as on the pages (ui.charts.DRAWN_CELLS): one point per 1/80 of the plane's width and height
+
+
 def _attractor_svg(eng: ContextEngine, result: dict) -> str:
     """The attractor's points coloured by readout, and the phrase's path from its start state."""
-    pts = attractor_points(eng)
+    pts = attractor_points(eng, cells=DRAWN_CELLS)   # points on top of one another drawn once
     limit = float(max(abs(pts["readout"]).max(), 1e-9))
     ref = pts["reference"]
     dots = [Dot(float(x), float(y), diverging(float(r), limit),
