@@ -27,9 +27,8 @@ from ui.charts import (
 from ui.engine import core_call, engine_for, reference_warnings
 from ui.format import literal
 from ui.navigation import method_link
-from ui.state import current, start_box, sync_url, text_box
+from ui.state import EXACT_DEFAULT_TOKENS, bind, current, start_box, sync_url, text_box
 
-EXACT_DEFAULT_TOKENS = 60   # as on the Phrase page: v_relax off by default from this many tokens (either phrase)
 MAX_LABELLED = 25           # tokens named on the charts per phrase (the tooltips name every one)
 SIDES = alt.Scale(domain=["A", "B"], range=["#1f77b4", "#d62728"])
 OPS = alt.Scale(domain=["equal", "insert", "delete", "replace"], range=["#999999", "#2ca02c", "#d62728", "#ff7f0e"])
@@ -77,12 +76,15 @@ tokens_a = tokenize(text_a)
 if tokens_a:
     neutral_token, neutral_label = neutral_replacement(eng)
     c = st.columns([3, 3, 3, 2], vertical_alignment="bottom")
+    ss["_swap_index"] = min(ss.get("_swap_index") or 0, len(tokens_a) - 1)   # within this phrase A
     index = c[0].selectbox("Swap a token of A", range(len(tokens_a)), format_func=lambda i: f"{i}: {tokens_a[i]}",
-                           key="swap_index", help="Phrase B becomes phrase A with this token replaced.")
-    how = c[1].radio("Replace it with", list(SWAPS), format_func=SWAPS.get, horizontal=True, key="swap_how",
-                     help=f"The neutral input: {neutral_label}. It is rarely a word, so B then holds "
+                           **bind("swap_index", "_swap_index", 0),
+                           help="Phrase B becomes phrase A with this token replaced.")
+    how = c[1].radio("Replace it with", list(SWAPS), format_func=SWAPS.get, horizontal=True,
+                     **bind("swap_how", "_swap_how", next(iter(SWAPS))),
+                     help=f"The neutral input: {literal(neutral_label)}. It is rarely a word, so B then holds "
                           f"{neutral_token}, which the engine reads as x* itself.")
-    word = c[2].text_input("Word", key="swap_word", disabled=how == "neutral")
+    word = c[2].text_input("Word", **bind("swap_word", "_swap_word", ""), disabled=how == "neutral")
     replacement = neutral_token if how == "neutral" else word
     c[3].button("Set B", icon=":material/swap_horiz:", on_click=swap, args=(text_a, index, replacement),
                 disabled=not tokenize(replacement), key="swap_go")

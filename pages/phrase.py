@@ -6,10 +6,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis.context import ContextEngine
+from core.analysis.context import NEUTRAL_TOKEN, ContextEngine
 from core.analysis.settings import Settings
 from core.analysis.start import Start
-from core.analysis.views import MODULATION_CLASSES, modulation_class
+from core.analysis.views import MODULATION_COLORS, modulation_class
 from core.data.text import tokenize
 from ui.charts import (
     LABEL_LIMIT,
@@ -26,12 +26,10 @@ from ui.engine import core_call, engine_for, reference_warnings
 from ui.format import fmt_modes, literal
 from ui.navigation import method_link
 from ui.report import report_button
-from ui.state import current, pasted_text, start_box, text_box
+from ui.state import EXACT_DEFAULT_TOKENS, current, pasted_text, start_box, text_box
 
-EXACT_DEFAULT_TOKENS = 60
 MAX_LABELLED = 25   # tokens named on the attractor chart (more labels pile up; the tooltips name every one)
 SIDE_BY_SIDE = 24   # token charts two abreast up to this many tokens, full width beyond (every token named)
-M_COLORS = dict(zip(MODULATION_CLASSES, ("#d62728", "#ff7f0e", "#999999", "#1f77b4")))
 HELP = {"dy": "Change of the readout y caused by this token (y after minus y before).",
         "v": "Persistent valence: how much this token moves the readout for good, along the attractor "
              "(linearised at the nearest fixed point).",
@@ -80,7 +78,10 @@ res = core_call(analyse, eng, settings, text, exact, start=start.spec)
 toks = res["tokens"]
 reference_warnings(res["reference"]["warnings"])
 read = eng.model_reads(pasted_text())   # what the model reads of the whole text, however long the paste
-if [t["token"] for t in toks] == read["tokens"]:
+if NEUTRAL_TOKEN in read["tokens"]:
+    st.info(f"{NEUTRAL_TOKEN} is read here as the neutral input x* itself (what Compare's swap writes); the model "
+            "on its own reads it as an unknown word, so P(positive) below is not its prediction for this text.")
+elif [t["token"] for t in toks] == read["tokens"]:
     if read["n_text"] > len(toks):   # the model's window: the analysis covers exactly that
         st.info(f"{info['name']} reads only tokens {read['start'] + 1:,}-{read['start'] + len(toks):,} of this "
                 f"text's {read['n_text']:,} (its window; numbered 0-{len(toks) - 1} below): the analysis covers "
@@ -89,8 +90,7 @@ if [t["token"] for t in toks] == read["tokens"]:
 else:   # the model reads more than the analysis does (a paste cut to MAX_CHARS, the analysis's MAX_TOKENS)
     st.info(f"The per-token analysis covers {len(toks):,} tokens (numbered 0-{len(toks) - 1} below) of the "
             f"{len(read['tokens']):,} that {info['name']} reads of this text ({read['n_text']:,} tokens): the "
-            "P(positive) below is for that part, not the model's prediction for the whole text (`python -m core "
-            "predict` gives that).")
+            "P(positive) below is for that part, not the model's prediction for the whole text.")
 n_off = sum(t["linear_ok"] is False for t in toks)
 if n_off:
     st.warning(f"On {n_off} of {len(toks)} tokens the linearised valence v disagrees with the exact v_relax (by more "
@@ -179,7 +179,7 @@ with left:
     else:
         bars = alt.Chart(dm).mark_bar().encode(
             x=x, y=alt.Y("m:Q", title="m"),
-            color=alt.Color("modulation:N", scale=alt.Scale(domain=list(M_COLORS), range=list(M_COLORS.values())),
+            color=alt.Color("modulation:N", scale=alt.Scale(domain=list(MODULATION_COLORS), range=list(MODULATION_COLORS.values())),
                             legend=alt.Legend(orient="bottom", columns=1, labelLimit=LABEL_LIMIT)),   # in full
             tooltip=["label", alt.Tooltip("m:Q", format=".3f"), "modulation"])
         show_chart(bars + reference_rule([1], field="m"), "modulation", dm[["index", "token", "m", "modulation"]])

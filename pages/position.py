@@ -58,7 +58,7 @@ length = st.selectbox("Positions", [None, 10, 20, 50, 100, 200], key="pos_length
 res = core_call(curves, settings, length)
 reference_warnings(eng.reference()["warnings"])
 st.caption(f"Median over {res['n_probe']} probe valence words · {res['window']} positions · relaxed over "
-           f"{res['relax_steps']} neutral steps · neutral input **{res['neutral_input']}**")
+           f"{res['relax_steps']} neutral steps · neutral input **{literal(res['neutral_input'])}**")
 
 left, right = st.columns(2)
 for col, side, title, xname in ((left, "begin", "Beginning of the document", "p (position of the word)"),

@@ -16,6 +16,7 @@ from core.analysis.views import (
     ABOUT_ONE,
     AMPLIFIED,
     ATTENUATED,
+    DRAWN_CELLS,
     FLIPPED,
     agrees,
     attractor_points,
@@ -28,7 +29,6 @@ from core.data import toy
 from core.data.text import tokenize
 from core.models.store import list_models
 from ui.charts import (
-    DRAWN_CELLS,
     attractor_cloud,
     attractor_frame,
     metric_row,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from core.models.store import read_json, resolve_model_dir
 from core.tools import svg
 from core.tools.cli import main
 from core.tools.report import phrase_report, write_report
@@ -150,7 +151,8 @@ def test_cli_writes_one_self_contained_report(tmp_path, toy, capsys):
     assert command.startswith("python -m core report toy-gru --text ") and shlex.quote(PHRASE) in command
     assert shlex.split(command)[shlex.split(command).index("--text") + 1] == PHRASE
     card = page.find("dl")[0]["text"]
-    assert "98.5%" in card and "python -m core train --name toy-gru" in card and "Reference point" in card
+    metrics = read_json(resolve_model_dir("toy-gru") / "metrics.json")     # the card reads the model's own metrics
+    assert f"{metrics['test_accuracy']:.1%}" in card and metrics["command"] in card and "Reference point" in card
 
 
 @pytest.mark.parametrize("model, text, out, message", [

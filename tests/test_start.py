@@ -186,3 +186,22 @@ def test_the_phrase_page_takes_its_start_from_the_link(tmp_path, monkeypatch, sp
     said = [i.value for i in at.info if i.value.startswith("Read from")]
     assert len(said) == (kind != "default")
     assert at.query_params.get("start") in ((None,) if kind == "default" else (spec, [spec], f"{spec}.0", [f"{spec}.0"]))
+
+
+@pytest.mark.parametrize("lo, hi", [(-0.99, -0.99), (2.3, 2.3)])
+def test_start_box_on_an_attractor_whose_readouts_are_all_equal(lo, hi):
+    """No slider step fits inside the range: the start is the range's low end itself (not a rounded value outside
+    it, which the engine would clamp back and call 'beyond the attractor's readouts'), and the caption says so."""
+    from streamlit.testing.v1 import AppTest
+
+    def page(lo: float, hi: float) -> None:
+        import streamlit as st
+
+        from ui.state import start_box
+        st.session_state["_start_kind"] = "readout"
+        st.text(start_box(lo, hi).spec)
+
+    at = AppTest.from_function(page, args=(lo, hi)).run()
+    assert not at.exception and not at.slider
+    assert at.text[0].value == f"readout:{float(f'{lo:.6g}')!r}"
+    assert f"between {lo:+.3f} and {hi:+.3f}" in at.caption[0].value

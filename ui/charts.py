@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis.views import attractor_points
+from core.analysis.views import DRAWN_CELLS, attractor_points
 from ui.navigation import method_link
 
 if TYPE_CHECKING:
@@ -83,9 +83,6 @@ def spaced_labels(x, y, texts: list[str], extent: tuple | None = None, width: fl
             kept.append(box)
         out.append(free)
     return out
-
-
-DRAWN_CELLS = 80   # the attractor drawn at most once per 1/80 of its plane's width and height (about a mark's size)
 
 
 @st.cache_data(max_entries=16)

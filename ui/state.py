@@ -29,6 +29,7 @@ URL_TEXT_MAX = 1500        # longest text carried in the page's URL
 LINE_BREAKS = re.compile(r"[ \t]*[\r\n\u2028\u2029]+[ \t]*")   # a phrase is one line (text_box)
 DEFAULT_TEXT = "The acting was not good, and the plot was not very interesting either."
 DEFAULT_SEEDS = 1000
+EXACT_DEFAULT_TOKENS = 60  # Phrase and Compare compute the exact v_relax by default below this many tokens (it is slow)
 # The RNN a session opens with (the URL's ?model= wins). imdb-ugrnn, on the shipped analyses (docs/results.md): the
 # only RNN trained on real data with no reference-point warning (its reference point at readout -0.99; imdb-gru's at
 # +2.21 and sst2-gru's at -3.43 compress valences, a warning on every page); its fixed and slow points make end
@@ -57,8 +58,11 @@ def init_state() -> None:
         ss[f"_neutral::{ss['_rnn']}"] = qp["neutral"]
     if qp.get("text2") is not None:
         ss["_text2"] = one_line(qp["text2"])[:MAX_CHARS]
+    spec = qp.get("start") or ""
+    if spec.startswith("after:"):   # a text like `text`: one line, at most MAX_CHARS
+        spec = "after:" + one_line(spec[len("after:"):])[:MAX_CHARS]
     try:
-        store_start(Start.parse(qp.get("start")))
+        store_start(Start.parse(spec))
     except ValueError:
         store_start(Start())
     ss["_seeds"] = DEFAULT_SEEDS
@@ -163,15 +167,15 @@ def start_box(lo: float, hi: float) -> Start:
     if kind == "readout":
         e = math.floor(math.log10((hi - lo) / 50)) if hi > lo else 0   # about 50 to 500 steps over the range
         step, digits = 10.0 ** e, max(0, -e)
-        lo, hi = round(math.ceil(lo / step) * step, digits), round(math.floor(hi / step) * step, digits)   # inside it
-        if hi > lo:
-            ss["_start_readout"] = min(max(ss.get("_start_readout") or 0.0, lo), hi)   # this model's range
-            right.slider("Readout of the start point", lo, hi, step=step, format=f"%.{digits}f",
+        a, b = round(math.ceil(lo / step) * step, digits), round(math.floor(hi / step) * step, digits)   # inside it
+        if b > a:
+            ss["_start_readout"] = min(max(ss.get("_start_readout") or 0.0, a), b)   # this model's range
+            right.slider("Readout of the start point", a, b, step=step, format=f"%.{digits}f",
                          **bind("start_readout", "_start_readout"),
                          help="The attractor point (fixed or slow) whose readout is nearest this value.")
-        else:
+        else:   # no slider step fits inside the range (all readouts equal, or nearly): start at its low end
             ss["_start_readout"] = lo
-            right.caption(f"The attractor's points all have readout {lo:+.{digits}f}.")
+            right.caption(f"The attractor's points all have readouts between {lo:+.3f} and {hi:+.3f}.")
     elif kind == "after":
         right.text_input("Text read first", **bind("start_after", "_start_after", ""),
                          help="Read from the state the network is in after this text (from its initial state).")

@@ -30,6 +30,8 @@ from core.storage.cache import SHIPPED_DIR
 FLIPPED, ATTENUATED, ABOUT_ONE, AMPLIFIED = ("flipped (m < 0)", "attenuated (0 ≤ m < 1)",
                                              f"about 1 (|m - 1| ≤ {M_BAND})", "amplified (m > 1)")
 MODULATION_CLASSES = (FLIPPED, ATTENUATED, ABOUT_ONE, AMPLIFIED)
+MODULATION_COLORS = dict(zip(MODULATION_CLASSES, ("#d62728", "#ff7f0e", "#999999", "#1f77b4")))   # pages and reports
+DRAWN_CELLS = 80   # a chart draws the attractor once per 1/80 of its plane's width and height (about a mark's size)
 # Which model kinds a page offers beside an RNN, by their role in a comparison.
 COMPARISON_KINDS = {"bow": ("bow", "bigram"), "aug": ("augmented",)}
 

@@ -48,7 +48,6 @@ EXAMPLES: tuple[Example, ...] = (
     Example("never", "I have never seen a film this funny.", 1, "'never' before a positive phrase"),
     Example("double negative", "It is not a bad film at all.", 1, "'not' before a negative word"),
 )
-BY_NAME = {e.name: e for e in EXAMPLES}
 BY_TEXT = {e.text: e for e in EXAMPLES}
 
 

@@ -14,7 +14,6 @@ from core.models.bow import BowClassifier, fit_bow
 from core.models.store import load_model, model_checksum, read_json, resolve_model_dir
 from core.storage.cache import cached, comparable_entries
 
-
 HEADLINE = "mod_fixed"   # the confirmed mechanism as measured: only the word weights beta are fitted
 CONTRASTS = tuple((HEADLINE, c) for c in CONTROLS)   # the headline against its controls
 
@@ -71,7 +70,8 @@ def missing_data(s: Settings, data: str) -> list[str]:
     """The datasets a comparison of this RNN on the test set `data` reads that are not on this machine (empty when it
     can run): the RNN's training set (and its dev set, where one is named) to fit the bag-of-words variants on, and
     `data` to score them. A stored comparison needs none of them."""
-    settings = read_json(s.path / "metrics.json").get("settings") or {}
+    metrics = s.path / "metrics.json"   # an imported model may have none: its training data is then unknown here
+    settings = (read_json(metrics).get("settings") or {}) if metrics.exists() else {}
     needed = [settings.get("data"), settings.get("dev_data"), data]
     return [d for d in dict.fromkeys(needed) if d and not dataset_available(d, s.data_root or settings.get("data_root"))]
 

@@ -27,7 +27,8 @@ from core.analysis.settings import DEFAULT_SEEDS, Settings
 from core.analysis.start import Start
 from core.analysis.views import (
     ABOUT_ONE,
-    MODULATION_CLASSES,
+    DRAWN_CELLS,
+    MODULATION_COLORS,
     attractor_points,
     modulation_class,
 )
@@ -39,7 +40,6 @@ from core.tools.svg import Dot, Series, bar_chart, diverging, line_chart, path_s
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python -m core report"
 MAX_LABELLED = 25   # tokens named beside the path on the attractor chart (their tooltips name every one)
-M_COLORS = dict(zip(MODULATION_CLASSES, ("#d62728", "#ff7f0e", "#999999", "#1f77b4")))   # as on the Phrase page
 V_COLOR, V0_COLOR, Y_COLOR, DEFLECTION_COLOR = "#2b8cbe", "#bbbbbb", "#333333", "#756bb1"
 CLASS_TEXT = ' class="text"'   # a table column of text, left-aligned
 # The file loads nothing and runs nothing: only its own inline style is allowed.
@@ -284,10 +284,10 @@ def _charts_html(eng: ContextEngine, result: dict) -> list[str]:
                         "Persistent valence v and context-free valence v0", "valence (logit units)")
     if any(t["m"] is not None for t in toks):
         classes = [modulation_class(t["m"]) for t in toks]   # None (no bar) where m is not defined
-        m = Series("m", [t["m"] for t in toks], M_COLORS[ABOUT_ONE], colors=[M_COLORS.get(c, "") for c in classes],
+        m = Series("m", [t["m"] for t in toks], MODULATION_COLORS[ABOUT_ONE], colors=[MODULATION_COLORS.get(c, "") for c in classes],
                    tips=[f"{_label(t)}\nm = {_num(t['m'])}\n{c}" for t, c in zip(toks, classes)])
         chart = bar_chart(labels, [m], "Contextual modulation m = v / v0", "m", rules=[1.0],
-                          legend=list(M_COLORS.items()))
+                          legend=list(MODULATION_COLORS.items()))
         modulation = _figure(chart, "m = 1: context changes nothing; below 0 the word is flipped, between 0 and 1 "
                                     "weakened, above 1 strengthened. No bar where |v0| is below the valence "
                                     "threshold (the ratio would be noise).")
@@ -311,9 +311,6 @@ def _charts_html(eng: ContextEngine, result: dict) -> list[str]:
                 "coloured by their readout (the reference point drawn large), and the states this phrase visits "
                 f"(black){named}. "
                 "Valence words move the state along the attractor; modifiers push it off for a few tokens.")))]
-
-
-DRAWN_CELLS = 80   # as on the pages (ui.charts.DRAWN_CELLS): one point per 1/80 of the plane's width and height
 
 
 def _attractor_svg(eng: ContextEngine, result: dict) -> str:
