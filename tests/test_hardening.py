@@ -697,3 +697,17 @@ def test_model_checksum_follows_every_change_of_the_files(tmp_path):
     assert store.model_checksum(d) == fresh()
     (d / "vocab.json").unlink()
     assert store.model_checksum(d) == fresh()
+
+
+def test_an_entry_read_again_is_a_fresh_copy_and_a_rewritten_file_is_read_anew(tmp_path, monkeypatch):
+    """The in-memory copy of an entry read once: a reader that changes its result does not change the next
+    reader's, and a file written again (new content) is read from disk, not from memory."""
+    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(tmp_path / "cache"))
+    cache.cached("abc", "thing", {"k": 1}, lambda: {"answer": torch.arange(3), "words": ["not", "very"]})
+    first = cache.lookup("abc", "thing", {"k": 1})
+    first["words"].append("changed")
+    first["answer"][0] = 99
+    again = cache.lookup("abc", "thing", {"k": 1})
+    assert again["words"] == ["not", "very"] and again["answer"].tolist() == [0, 1, 2]
+    cache.cached("abc", "thing", {"k": 1}, lambda: {"answer": torch.arange(5), "words": []}, refresh=True)
+    assert cache.lookup("abc", "thing", {"k": 1})["answer"].tolist() == [0, 1, 2, 3, 4]
