@@ -66,8 +66,10 @@ ss = st.session_state
 left, right = st.columns(2)
 with left:
     text_a = text_box("Phrase A", keep=keep)
-if "_text2" not in ss:   # B starts as a one-token edit of A (the shared phrase)
-    ss["_text2"] = minimal_edit(text_a)
+auto = ss.get("_text2_from")   # the phrase A that B was made from, while B is still that automatic edit
+if "_text2" not in ss or (auto not in (None, text_a) and ss["_text2"] == minimal_edit(auto)):
+    ss["_text2"] = minimal_edit(text_a)   # B: a one-token edit of A (the shared phrase), following A until edited
+    ss["_text2_from"] = text_a
     sync_url()
 with right:
     text_b = text_box("Phrase B", key="text2", keep=keep, store="_text2")

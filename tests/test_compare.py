@@ -157,6 +157,18 @@ def test_the_page_renders(model):
     assert len(at.get("vega_lite_chart")) == 3
 
 
+def test_phrase_b_follows_phrase_a_until_it_is_edited():
+    """B starts as the one-token edit of A and follows A when A changes (another phrase typed, on this page or
+    Phrase); once B is typed, it stays."""
+    at = open_page("toy-gru", text="good movie")
+    assert at.text_input(key="text2").value == minimal_edit("good movie")
+    at.text_input(key="text").set_value("bad film").run()
+    assert at.text_input(key="text2").value == minimal_edit("bad film")
+    at.text_input(key="text2").set_value("very bad film").run()
+    at.text_input(key="text").set_value("awful").run()
+    assert at.text_input(key="text2").value == "very bad film"
+
+
 def test_the_link_carries_both_texts_and_the_start():
     at = open_page("toy-gru", text="good", text2="not good", start="after:awesome")
     assert at.text_input(key="text").value == "good" and at.text_input(key="text2").value == "not good"
