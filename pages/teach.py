@@ -270,7 +270,7 @@ def step_openings(eng: ContextEngine, checksum: str) -> None:
     starts = {"the network's start": Start()} | {f"after “{t}”": Start("after", t) for t in OPENINGS.values()}
     res = {label: phrase(eng, TOY, checksum, AFTER_OPENING, start) for label, start in starts.items()}
     rows = [{"read from": label, "score at the start": r["start"]["readout"], f"score after “{AFTER_OPENING}”": r["logit"],
-             "change": r["logit"] - r["start"]["readout"], "P(positive)": r["p_pos"]} for label, r in res.items()]
+             "change": r["change"], "P(positive)": r["p_pos"]} for label, r in res.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%+.2f") for c in rows[0] if c != "read from"})
     own, glow, scathe = (verdict(r["p_pos"]) for r in res.values())

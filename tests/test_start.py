@@ -36,6 +36,9 @@ def test_after_a_then_b_is_reading_a_and_b(eng):
             assert t[k] == pytest.approx(u[k], abs=1e-12), (t["token"], k)
     assert torch.tensor(after["trajectory_pc"]).allclose(torch.tensor(both["trajectory_pc"][3:]), rtol=0, atol=1e-12)
     assert after["start"]["kind"] == "after" and after["start"]["n_tokens"] == 3
+    # the change the phrase makes is the sum of its tokens' dy: from where it started to where it ends
+    assert after["change"] == pytest.approx(sum(t["dy"] for t in after["tokens"]), abs=1e-12)
+    assert after["change"] == pytest.approx(both["logit"] - both["tokens"][2]["y"], abs=1e-12)
 
 
 def test_default_start_is_the_models_own_reading(eng):

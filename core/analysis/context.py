@@ -355,6 +355,7 @@ class ContextEngine:
             })
         pc = self.project(hs)
         res = {"tokens": out, "p_pos": float(torch.sigmoid(y[-1])), "logit": float(y[-1]),
+               "change": float(y[-1] - y[0]),   # how far the phrase moved the readout from where it started
                "trajectory_pc": [[float(a), float(b)] for a, b in pc],   # h_0..h_T in the attractor's PC plane
                "valence_threshold": self.valence_threshold, "relax_steps": self.relax_steps,
                "neutral_input": self.neutral, "window": window, "reference": self.reference(), "start": start_info}
