@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.analysis.context import NEUTRAL_TOKEN, ContextEngine
+from core.analysis.context import ContextEngine
 from core.analysis.settings import Settings
 from core.analysis.start import Start
 from core.analysis.views import MODULATION_COLORS, modulation_class
@@ -77,20 +77,9 @@ exact = st.checkbox("exact v_relax", value=n_tokens < EXACT_DEFAULT_TOKENS,  # n
 res = core_call(analyse, eng, settings, text, exact, start=start.spec)
 toks = res["tokens"]
 reference_warnings(res["reference"]["warnings"])
-read = eng.model_reads(pasted_text())   # what the model reads of the whole text, however long the paste
-if NEUTRAL_TOKEN in read["tokens"]:
-    st.info(f"{NEUTRAL_TOKEN} is read here as the neutral input x* itself (what Compare's swap writes); the model "
-            "on its own reads it as an unknown word, so P(positive) below is not its prediction for this text.")
-elif [t["token"] for t in toks] == read["tokens"]:
-    if read["n_text"] > len(toks):   # the model's window: the analysis covers exactly that
-        st.info(f"{info['name']} reads only tokens {read['start'] + 1:,}-{read['start'] + len(toks):,} of this "
-                f"text's {read['n_text']:,} (its window; numbered 0-{len(toks) - 1} below): the analysis covers "
-                "exactly the tokens the model reads, so P(positive) is the model's prediction for the whole text"
-                + ("." if start.is_default else " when read from the start chosen above."))
-else:   # the model reads more than the analysis does (a paste cut to MAX_CHARS, the analysis's MAX_TOKENS)
-    st.info(f"The per-token analysis covers {len(toks):,} tokens (numbered 0-{len(toks) - 1} below) of the "
-            f"{len(read['tokens']):,} that {info['name']} reads of this text ({read['n_text']:,} tokens): the "
-            "P(positive) below is for that part, not the model's prediction for the whole text.")
+coverage = eng.coverage(res, pasted_text())   # is P the model's prediction for the whole text as pasted?
+if coverage:
+    st.info(coverage)
 n_off = sum(t["linear_ok"] is False for t in toks)
 if n_off:
     st.warning(f"On {n_off} of {len(toks)} tokens the linearised valence v disagrees with the exact v_relax (by more "

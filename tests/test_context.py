@@ -227,6 +227,13 @@ def test_phrase_reads_the_models_window(tmp_path, toy_csv, toy_cache):
     assert res["p_pos"] == pytest.approx(float(load_model(path).predict_proba([text])[0]), abs=1e-5)
     assert eng.model_reads(text) == {"tokens": text.split()[6:], "start": 6, "n_text": 14}
     assert eng.model_reads("bad movie") == {"tokens": ["bad", "movie"], "start": 0, "n_text": 2}
+    # one sentence on what P(positive) is, the same on the page and in the report
+    assert "reads only tokens 7-14 of this text's 14" in eng.coverage(res, text)
+    assert "is the model's prediction for the whole text." in eng.coverage(res, text)
+    assert eng.coverage(eng.phrase("bad movie", exact=False), "bad movie") is None
+    part = eng.phrase("the awful and it", exact=False)          # a page that kept only part of the text
+    assert "not the model's prediction" in eng.coverage(part, text)
+    assert "unknown word" in eng.coverage(eng.phrase("good ∅ bad", exact=False), "good ∅ bad")
 
 
 def test_a_timescale_is_a_finding_only_where_the_exponential_fits():

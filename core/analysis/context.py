@@ -237,6 +237,28 @@ class ContextEngine:
         tokens = truncate_tokens(all_tokens, self.clf.config.get("max_len"), "tail" if tail else "head")
         return {"tokens": tokens, "start": len(all_tokens) - len(tokens) if tail else 0, "n_text": len(all_tokens)}
 
+    def coverage(self, result: dict, text: str) -> str | None:
+        """Whether `result` (this engine's `phrase` of `text`, or of the part of it a page kept) gives the model's
+        own prediction for the whole `text`, in one sentence, or None when it plainly does (every token the model
+        reads, analysed as the model reads it). The page and the report say the same thing from here."""
+        read = self.model_reads(text)
+        toks = [t["token"] for t in result["tokens"]]
+        n = len(toks)
+        if NEUTRAL_TOKEN in read["tokens"]:
+            return (f"{NEUTRAL_TOKEN} is read here as the neutral input x* itself (what Compare's swap writes); the "
+                    "model on its own reads it as an unknown word, so P(positive) is not its prediction for this text.")
+        if toks != read["tokens"]:   # the model reads more than the analysis (a paste cut short, MAX_TOKENS)
+            return (f"The per-token analysis covers {n:,} tokens (numbered 0-{n - 1}) of the {len(read['tokens']):,} "
+                    f"that the model reads of this text ({read['n_text']:,} tokens): P(positive) is for that part, "
+                    "not the model's prediction for the whole text.")
+        if read["n_text"] > n:       # the model's window: the analysis covers exactly that
+            chosen = result.get("start", {}).get("kind", "default") != "default"
+            return (f"The model reads only tokens {read['start'] + 1:,}-{read['start'] + n:,} of this text's "
+                    f"{read['n_text']:,} (its window; numbered 0-{n - 1}): the analysis covers exactly the tokens "
+                    "the model reads, so P(positive) is the model's prediction for the whole text"
+                    + (" when read from the chosen start." if chosen else "."))
+        return None
+
     def attractor_basis(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, 2 x N principal axes) of the attractor's fixed and slow points, in coordinates divided by
         the state scale (core.analysis.dynamics.attractor_plane): the plane the pages draw the attractor and a phrase's

@@ -91,6 +91,8 @@ def phrase_report(eng: ContextEngine, settings: Settings, text: str, result: dic
             f'<p><span class="num" id="p-pos">{p:.3f}</span>P(positive): {"positive" if p > 0.5 else "negative"}</p>'
             f'<p><span class="num">{result["logit"]:.3f}</span>readout logit y(h<sub>T</sub>)</p>'
             f'<p><span class="num">{len(toks)}</span>tokens analysed</p></div>')
+    coverage = eng.coverage(result, text)   # the page's own sentence on what P(positive) is
+    notes = [*notes, *([coverage] if coverage else [])]
     sections = [head, _section("Warnings and notes", _warnings_html(result, notes)),
                 *_charts_html(eng, result), _section("Per token", _token_table(result)),
                 _section("Model card", _dl(model_card(eng, settings))),
@@ -111,17 +113,12 @@ def exact_on(result: dict) -> bool:
 
 def report_warnings(result: dict, notes: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(kind, text) of everything a reader should know before trusting the numbers, kind "warning" or "note":
-    the caller's notes, the reference point's warnings, the analysis window, where the linear valence v disagrees
+    the caller's notes (the window and what the analysis covers: ContextEngine.coverage, which phrase_report adds),
+    the reference point's warnings, where the linear valence v disagrees
     with the exact v_relax, tokens not in the vocabulary, and what does not apply."""
-    toks, win = result["tokens"], result["window"]
+    toks = result["tokens"]
     out = [("warning", n) for n in notes]
     out += [("warning", f"Reference point: {w}") for w in result["reference"]["warnings"]]
-    if win["truncated"]:
-        span = f"tokens {win['start'] + 1:,}-{win['end']:,} of the text's {win['n_text_tokens']:,}"
-        out.append(("warning", f"The model reads only {span} (its window): the analysis covers exactly those, so "
-                               "P(positive) is the model's prediction." if win["model_reads_all"] else
-                    f"The per-token analysis covers {span}: P(positive) is for that part, not the model's prediction "
-                    "for the whole text."))
     off = [t for t in toks if t["linear_ok"] is False]
     if off:
         out.append(("warning", f"On {len(off)} of {len(toks)} tokens ({', '.join(_label(t) for t in off[:20])}"
