@@ -18,16 +18,17 @@ from core.analysis.start import Start
 from core.data.text import tokenize
 from ui.charts import (
     attractor_background,
-    attractor_cloud,
     downloads,
+    path_background,
     prediction_metric,
     reference_rule,
     show_chart,
+    start_marker,
 )
 from ui.engine import core_call, engine_for, reference_warnings
 from ui.format import literal
 from ui.navigation import method_link
-from ui.state import EXACT_DEFAULT_TOKENS, bind, current, start_box, sync_url, text_box
+from ui.state import EXACT_DEFAULT_TOKENS, bind, current, start_box, start_note, sync_url, text_box
 
 MAX_LABELLED = 25           # tokens named on the charts per phrase (the tooltips name every one)
 SIDES = alt.Scale(domain=["A", "B"], range=["#1f77b4", "#d62728"])
@@ -110,8 +111,7 @@ c[3].metric("Tokens changed", res["n_changed"], help="Aligned positions that are
 if any(res[s]["window"]["truncated"] for s in ("a", "b")):
     st.info("A phrase is longer than the window the analysis reads: only its analysed tokens are aligned.")
 if not start.is_default:
-    st.info(f"Both read from {literal(res['start']['description'])}: readout y(h₀) = {res['start']['readout']:+.2f} "
-            "(the ◆ on the attractor chart).", icon=":material/start:")
+    start_note(res["start"], "Both read")
 
 labels = [aligned_label(r) for r in rows]
 steps = pd.DataFrame([{"side": "A", "position": -1, "token": "(start)", "y": res["start"]["readout"]},
@@ -136,18 +136,14 @@ with right:
     paths = pd.concat([pd.DataFrame(res[s]["trajectory_pc"], columns=["PC1", "PC2"]).assign(
         side=side, step=range(len(res[s]["trajectory_pc"])), token=["(start)"] + [t["token"] for t in res[s]["tokens"]])
         for side, s in (("A", "a"), ("B", "b"))])
-    cloud = attractor_cloud(attractor_background(eng, settings), 18, 0.4, "readout at point", kind_title="point",
-                            x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"),
-                            y=alt.Y("PC2:Q", title="attractor PC 2"))
+    cloud = path_background(attractor_background(eng, settings), 0.4)
     path = alt.Chart(paths).mark_line(point=True).encode(
         x="PC1:Q", y="PC2:Q", order="step:Q", detail="side:N", color=alt.Color("side:N", scale=SIDES, title="phrase"),
         tooltip=["side", "step", "token"])
     words = alt.Chart(paths[(paths["step"] > 0) & (paths["step"] <= MAX_LABELLED)]).mark_text(
         dx=6, dy=-6, align="left", fontSize=11).encode(x="PC1:Q", y="PC2:Q", text="token:N",
                                                         color=alt.Color("side:N", scale=SIDES, legend=None))
-    origin = alt.Chart(paths.iloc[:1]).mark_point(shape="diamond", size=220, color="black", filled=True).encode(
-        x="PC1:Q", y="PC2:Q", tooltip=[alt.Tooltip("token:N", title="start")])
-    show_chart(cloud + path + words + origin, "compare-trajectory", paths)
+    show_chart(cloud + path + words + start_marker(paths), "compare-trajectory", paths)
     st.caption("Fixed and slow points (coloured by their readout) and the states each phrase visits, from the common "
                "start (◆). " + method_link("fixed-points"))
 

@@ -14,11 +14,12 @@ from core.data.text import tokenize
 from ui.charts import (
     LABEL_LIMIT,
     attractor_background,
-    attractor_cloud,
     downloads,
+    path_background,
     prediction_metric,
     reference_rule,
     show_chart,
+    start_marker,
     spaced_labels,
     token_axis,
 )
@@ -26,7 +27,7 @@ from ui.engine import core_call, engine_for, reference_warnings
 from ui.format import fmt_modes, literal
 from ui.navigation import method_link
 from ui.report import report_button
-from ui.state import EXACT_DEFAULT_TOKENS, current, pasted_text, start_box, text_box
+from ui.state import EXACT_DEFAULT_TOKENS, current, pasted_text, start_box, start_note, text_box
 
 MAX_LABELLED = 25   # tokens named on the attractor chart (more labels pile up; the tooltips name every one)
 SIDE_BY_SIDE = 24   # token charts two abreast up to this many tokens, full width beyond (every token named)
@@ -95,8 +96,7 @@ unknown = sorted({t["token"] for t in toks if not t["known"]})
 if unknown:
     st.caption(f"Not in the vocabulary (read as {literal('<unk>')}): {literal(', '.join(unknown[:20]))}")
 if not start.is_default:
-    st.info(f"Read from {literal(res['start']['description'])}: readout y(h₀) = {res['start']['readout']:+.2f} "
-            "(the ◆ on the attractor chart).", icon=":material/start:")
+    start_note(res["start"], "Read")
 
 df = pd.DataFrame([{**{k: t[k] for k in ("index", "token", "y", "dy", "v", "v_relax", "v0", "m", "deflection")},
                     "v ≈ v_relax": {None: "", True: "✓", False: "✗"}[t["linear_ok"]],
@@ -121,9 +121,7 @@ with right:
     traj = pd.DataFrame(res["trajectory_pc"], columns=["PC1", "PC2"]).assign(
         step=range(len(res["trajectory_pc"])), token=["(start)"] + [t["token"] for t in toks],
         y=[None] + list(df["y"]))
-    att = attractor_cloud(pts, 18, 0.5, "readout at point", kind_title="point",
-                          x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"),
-                          y=alt.Y("PC2:Q", title="attractor PC 2"))
+    att = path_background(pts, 0.5)
     path = alt.Chart(traj).mark_line(color="black", point=alt.OverlayMarkDef(color="black", size=30)).encode(
         x="PC1:Q", y="PC2:Q", order="step:Q",
         tooltip=["step", "token", alt.Tooltip("y:Q", format=".3f", title="readout after it")])
@@ -139,8 +137,7 @@ with right:
         x="PC1:Q", y="PC2:Q", text="name:N", tooltip=["step", "token"])
     traj_chart = att + path + words
     if not start.is_default:   # where the reading starts
-        traj_chart += alt.Chart(traj.iloc[:1]).mark_point(shape="diamond", size=220, color="black", filled=True).encode(
-            x="PC1:Q", y="PC2:Q", tooltip=[alt.Tooltip("token:N", title="start")])
+        traj_chart += start_marker(traj)
     show_chart(traj_chart, "trajectory", traj)
     st.caption("Fixed and slow points (coloured by their readout; points on top of one another drawn once) in their "
                "first two principal components, and the "

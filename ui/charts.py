@@ -120,6 +120,20 @@ def attractor_cloud(df: pd.DataFrame, size: int, opacity: float, color_title: st
         tooltip=[alt.Tooltip("kind:N", title=kind_title), alt.Tooltip("readout:Q", format=".2f")])
 
 
+def path_background(df: pd.DataFrame, opacity: float) -> alt.Chart:
+    """The attractor behind a phrase's path (Phrase, Compare): its points on the attractor's PC plane, PC 1 titled
+    as the direction the readout grows."""
+    return attractor_cloud(df, 18, opacity, "readout at point", kind_title="point",
+                           x=alt.X("PC1:Q", title="attractor PC 1 (readout grows to the right)"),
+                           y=alt.Y("PC2:Q", title="attractor PC 2"))
+
+
+def start_marker(path: pd.DataFrame) -> alt.Chart:
+    """The ◆ where a path on the attractor starts (its first row, columns PC1, PC2 and token)."""
+    return alt.Chart(path.iloc[:1]).mark_point(shape="diamond", size=220, color="black", filled=True).encode(
+        x="PC1:Q", y="PC2:Q", tooltip=[alt.Tooltip("token:N", title="start")])
+
+
 def labelled_scatter(df: pd.DataFrame, x: alt.X | str, y: alt.Y | str, color: alt.Color, tooltip: list, size: int,
                      n_labels: int) -> alt.Chart:
     """Words as dots (the modifier subspace, its UMAP map), the first `n_labels` words named beside their dot

@@ -186,6 +186,13 @@ def start_box(lo: float, hi: float) -> Start:
     return start
 
 
+def start_note(info: dict, subject: str) -> None:
+    """One line above the charts when the reading does not start from the model's h0: `subject` ("Read", "Both
+    read") from where (the start's description, escaped: it may quote a typed text), with the readout there."""
+    st.info(f"{subject} from {literal(info['description'])}: readout y(h₀) = {info['readout']:+.2f} (the ◆ on the "
+            "attractor chart).", icon=":material/start:")
+
+
 def text_was_cut() -> bool:
     """Whether the shared phrase is longer than the text boxes use."""
     return len(st.session_state.get("_text") or "") > MAX_CHARS
