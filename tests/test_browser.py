@@ -8,39 +8,19 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from core.tools import browser
+from tests.helpers import require_browser, wait_for
 from ui.navigation import PAGES
 
 FIRST, SECOND = "toy-gru", "sst2-gru"    # shipped models: their analyses are in models/<name>/analyses
 PHRASE = "not good"
 
 
-def _require_browser() -> None:
-    reason = browser.missing()
-    if reason and os.environ.get("CI_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"CI_REQUIRE_BROWSER=1 but {reason}")
-    if reason:
-        pytest.skip(reason)
-
-
-def _wait_for(predicate, timeout: float = 60.0):
-    """Poll `predicate` until it returns something true; returns that, or the last value after `timeout`."""
-    end = time.perf_counter() + timeout
-    while True:
-        value = predicate()
-        if value or time.perf_counter() > end:
-            return value
-        time.sleep(0.1)
-
-
 def test_every_page_renders_in_a_browser(tmp_path):
-    _require_browser()
+    require_browser()
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     (tmp_path / "cache").mkdir()
@@ -69,7 +49,7 @@ def test_every_page_renders_in_a_browser(tmp_path):
         assert browser.pages(driver) == [(p.title, p.url_path) for p in PAGES], \
             f"a deep link opened first shows the sidebar {browser.pages(driver)}"
         assert browser.selected(driver, "RNN model").startswith(FIRST), "the URL's model was not chosen"
-        assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split()), \
+        assert wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split()), \
             f"the deep link's phrase shows tokens {browser.table_column(driver, 'token')}"
         check("a deep link opened first")
         driver.save_screenshot(str(shots / "00-deep-link-first.png"))
@@ -83,7 +63,7 @@ def test_every_page_renders_in_a_browser(tmp_path):
             check(title)
             if title == "Phrase":
                 browser.type_text(driver, "Phrase", PHRASE)
-                tokens = _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
+                tokens = wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
                 browser.wait_idle(driver)
                 assert tokens, f"the per-token table shows {browser.table_column(driver, 'token')}, not {PHRASE!r}"
                 check(f"{title} after typing {PHRASE!r}")
@@ -94,7 +74,7 @@ def test_every_page_renders_in_a_browser(tmp_path):
         browser.wait_idle(driver)
         check(f"Phrase on {SECOND}")
         assert browser.selected(driver, "RNN model").startswith(SECOND)
-        assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split()), \
+        assert wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split()), \
             f"Phrase on {SECOND} shows tokens {browser.table_column(driver, 'token')}"
 
         driver.refresh()
@@ -104,14 +84,14 @@ def test_every_page_renders_in_a_browser(tmp_path):
         assert query.get("model") == [SECOND] and query.get("text") == [PHRASE], driver.current_url
         assert browser.selected(driver, "RNN model").startswith(SECOND), "the reload lost the model"
         assert browser.text_area(driver, "Phrase").get_attribute("value") == PHRASE, "the reload lost the text"
-        assert _wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
+        assert wait_for(lambda: browser.table_column(driver, "token") == PHRASE.split())
         driver.save_screenshot(str(shots / f"{len(PAGES) + 1:02d}-phrase-{SECOND}-reloaded.png"))
 
         # A start state picked on the attractor: the page says where the reading starts, and the link keeps it.
         browser.choose_radio(driver, "Start from", "a point on the attractor")
         browser.wait_idle(driver)
         check("Phrase read from a point on the attractor")
-        assert _wait_for(lambda: "Read from the attractor's" in driver.find_element("tag name", "body").text), \
+        assert wait_for(lambda: "Read from the attractor's" in driver.find_element("tag name", "body").text), \
             "Phrase does not say it reads from a point on the attractor"
         assert parse_qs(urlsplit(driver.current_url).query).get("start", [""])[0].startswith("readout:"), \
             driver.current_url
@@ -130,7 +110,7 @@ def test_every_page_renders_in_a_browser(tmp_path):
         check("Compare")
         assert browser.text_area(driver, "Phrase A").get_attribute("value") == "good"
         assert browser.text_area(driver, "Phrase B").get_attribute("value") == "not good"
-        assert _wait_for(lambda: browser.table_column(driver, "token B")[:2] == ["not", "good"]), \
+        assert wait_for(lambda: browser.table_column(driver, "token B")[:2] == ["not", "good"]), \
             f"Compare shows tokens {browser.table_column(driver, 'token B')}"
         driver.save_screenshot(str(shots / f"{len(PAGES) + 3:02d}-compare.png"))
         assert not problems, f"errors shown in the browser (server log: {log}):\n\n" + "\n\n".join(problems)

@@ -11,34 +11,15 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from core.data.text import tokenize
 from core.tools import browser
+from tests.helpers import require_browser, wait_for
 
 MODEL = "imdb-gru"        # the default model, whose reference point compresses valences (a model-wide warning)
 WINDOW = (1100, 900)      # a laptop with the sidebar open: the main area is about 750 pixels wide
 PHRASE = ("The acting was not good and the plot was not very interesting either but I liked the music a lot")
 PAYLOAD = "**very** [click me](https://example.com/x) ![img](https://example.com/a.png) :smile: $x$ <b>hi</b>"
 WORDS_BOX = "Analyse specific words (comma-separated, optional)"
-
-
-def _require_browser() -> None:
-    reason = browser.missing()
-    if reason and os.environ.get("CI_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"CI_REQUIRE_BROWSER=1 but {reason}")
-    if reason:
-        pytest.skip(reason)
-
-
-def _wait_for(predicate, timeout: float = 60.0):
-    """Poll `predicate` until it returns something true; returns that, or the last value after `timeout`."""
-    end = time.perf_counter() + timeout
-    while True:
-        value = predicate()
-        if value or time.perf_counter() > end:
-            return value
-        time.sleep(0.1)
 
 
 def made_of_user_text(driver) -> list[str]:
@@ -58,7 +39,7 @@ def made_of_user_text(driver) -> list[str]:
 
 
 def test_text_shows_in_full_and_as_typed(tmp_path):
-    _require_browser()
+    require_browser()
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     (tmp_path / "cache").mkdir()
@@ -81,7 +62,7 @@ def test_text_shows_in_full_and_as_typed(tmp_path):
         assert len(tokens) == 20
         browser.type_text(driver, "Phrase", PHRASE)       # Enter, in a one-line box
         # (the table's accessible copy holds the rows in view: the first ten or so)
-        assert _wait_for(lambda: browser.table_column(driver, "token")[:10] == tokens[:10]), \
+        assert wait_for(lambda: browser.table_column(driver, "token")[:10] == tokens[:10]), \
             f"Enter did not apply the phrase: the table shows {browser.table_column(driver, 'token')}"
         browser.wait_idle(driver)
         time.sleep(1)                                      # the charts' SVG follows the data
@@ -103,7 +84,7 @@ def test_text_shows_in_full_and_as_typed(tmp_path):
 
         # Markdown and HTML typed in the phrase box show as typed.
         browser.type_text(driver, "Phrase", PAYLOAD)
-        assert _wait_for(lambda: browser.table_column(driver, "token")[:3] == ["*", "*", "very"])
+        assert wait_for(lambda: browser.table_column(driver, "token")[:3] == ["*", "*", "very"])
         browser.wait_idle(driver)
         driver.save_screenshot(str(shots / "phrase-payload.png"))
         assert made_of_user_text(driver) == []

@@ -21,16 +21,7 @@ from core.tools.cli import main
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("analysis-cache")
-
-
-@pytest.fixture(autouse=True)
-def no_data(cache_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(cache_dir))
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("SENTIMENT_DATA_ROOT", str(tmp_path / "empty"))
+pytestmark = pytest.mark.usefixtures("no_data")   # a temporary analysis cache, no dataset (conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -19,34 +19,13 @@ from core.data.examples import EXAMPLES, examples_dataset, misreading
 from core.data.loaders import dataset_available, load_dataset, not_here
 from core.models.store import list_models, load_model, pairing
 from ui.format import literal
+from tests.helpers import open_app
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 CLI_WORDS = ("--", "SENTIMENT_")     # a message to a browser user names no command-line option or variable
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("analysis-cache")
-
-
-@pytest.fixture(autouse=True)
-def no_data(cache_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(cache_dir))
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("SENTIMENT_DATA_ROOT", str(tmp_path / "empty"))
-
-
-def open_app(page: str | None = None, model: str | None = "toy-gru") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    if model is not None:
-        at.query_params["model"] = model
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, at.exception
-    return at
+pytestmark = pytest.mark.usefixtures("no_data")   # a temporary analysis cache, no dataset (conftest.py)
 
 
 def messages(at: AppTest) -> list[str]:

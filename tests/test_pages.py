@@ -10,35 +10,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.navigation import PAGES as NAVIGATION
+from tests.helpers import open_app
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [Path(p.file).stem for p in NAVIGATION]   # every page, in the navigation's order
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("analysis-cache")
-
-
-@pytest.fixture(autouse=True)
-def no_data(cache_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(cache_dir))
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("SENTIMENT_DATA_ROOT", str(tmp_path / "empty"))
-
-
-def open_app(page: str | None = None, model: str = "toy-gru", text: str | None = None) -> AppTest:
-    """The app opened from a URL with ?model=...(&text=...), on the given page."""
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["model"] = model
-    if text is not None:
-        at.query_params["text"] = text
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, at.exception
-    return at
+pytestmark = pytest.mark.usefixtures("no_data")   # a temporary analysis cache, no dataset (conftest.py)
 
 
 def metric(at: AppTest, label: str) -> str:

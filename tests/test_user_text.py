@@ -6,7 +6,6 @@ the browser side is tests/test_browser_text.py."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,37 +13,15 @@ from streamlit.testing.v1 import AppTest
 from core.models.store import load_model
 from ui.charts import spaced_labels, token_axis
 from ui.format import literal
+from tests.helpers import open_app
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 # What a user typed that Markdown would read (bold, a link, an image, an emoji, LaTeX, HTML).
 PAYLOADS = ("**very**", "[click me](https://example.com/x)", "![img](https://example.com/a.png)", ":smile:", "$x$",
             "<b>hi</b>")
 MAX_METRIC_VALUE = 14   # characters: a number with its unit (longer values are cut on a narrow window)
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("analysis-cache")
-
-
-@pytest.fixture(autouse=True)
-def no_data(cache_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("SENTIMENT_CACHE_DIR", str(cache_dir))
-    (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("SENTIMENT_DATA_ROOT", str(tmp_path / "empty"))
-
-
-def open_app(page: str | None = None, model: str = "toy-gru", text: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params["model"] = model
-    if text is not None:
-        at.query_params["text"] = text
-    at.run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, at.exception
-    return at
+pytestmark = pytest.mark.usefixtures("no_data")   # a temporary analysis cache, no dataset (conftest.py)
 
 
 def markdown_shown(at: AppTest) -> list[str]:
