@@ -144,52 +144,6 @@ APP_EDITS = ("a very good film", "the plot was not bad at all", "never boring , 
              "not very interesting either", "it is not a good movie", "wonderful")
 
 
-_DRAWN_JS = """
-    const [want, done] = [arguments[0], arguments[arguments.length - 1]];
-    const labels = new Set(want.map((t, i) => i + ': ' + t));
-    function column() {
-        const out = [];
-        for (const t of document.querySelectorAll('[data-testid="stDataFrame"] table')) {
-            const i = Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim()).indexOf('token');
-            if (i >= 0) for (const row of t.querySelectorAll('tbody tr'))
-                if (row.children[i]) out.push(row.children[i].textContent.trim());
-        }
-        return out;
-    }
-    function chartsDrawn() {   // every token axis names only this phrase's tokens, the widest all of them
-        let widest = 0, seen = 0;
-        for (const axis of document.querySelectorAll('[data-testid="stVegaLiteChart"] svg g.role-axis')) {
-            const title = axis.querySelector('.role-axis-title text');
-            if (!title || title.textContent !== 'token') continue;
-            const names = Array.from(axis.querySelectorAll('.role-axis-label text'), t => t.textContent);
-            if (names.some(n => !labels.has(n))) return false;
-            widest = Math.max(widest, names.length); seen++;
-        }
-        return seen > 0 && widest === want.length;
-    }
-    let table = null;
-    const t0 = performance.now();
-    (function poll() {
-        if (table === null && JSON.stringify(column()) === JSON.stringify(want)) table = performance.now() - t0;
-        if (table !== null && chartsDrawn()) return done([table / 1000, (performance.now() - t0) / 1000]);
-        if (performance.now() - t0 > 120000) return done(null);
-        setTimeout(poll, 5);
-    })();
-"""
-
-
-def _wait_drawn(driver, tokens: list[str]) -> tuple[float, float]:
-    """Wait, inside the page (one call, polling every 5 ms: a poll per Selenium round trip took the page's own
-    time and measured it too), until the per-token table shows `tokens` and every chart with a token axis
-    (ui.charts.token_axis) is drawn again with them; returns the seconds (until the table, until the charts) from
-    the call. TimeoutError after 120 s."""
-    driver.set_script_timeout(130)
-    got = driver.execute_async_script(_DRAWN_JS, tokens)
-    if got is None:
-        raise TimeoutError(f"the page did not draw the tokens {tokens} in 120 s")
-    return got[0], got[1]
-
-
 def bench_app(model_name: str = "toy-gru", edits: int = 5, log=None) -> dict:
     """The app through the real Streamlit server and a headless Chromium (core.tools.browser).
 
@@ -223,7 +177,7 @@ def bench_app(model_name: str = "toy-gru", edits: int = 5, log=None) -> dict:
             t1 = time.perf_counter()
             browser.commit_text(driver, "Phrase")
             sent = time.perf_counter() - t1
-            table, drawn = (sent + t for t in _wait_drawn(driver, want))
+            table, drawn = (sent + t for t in browser.wait_drawn(driver, want))
             idle = time.perf_counter() + browser.wait_idle(driver) - t1
             if i:
                 tables.append(table)

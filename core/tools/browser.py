@@ -253,20 +253,62 @@ def select_option(driver, label: str, option: str) -> None:
     WebDriverWait(driver, 10).until(find)[0].click()
 
 
-def table_column(driver, column: str) -> list[str]:
-    """The cells under the header `column` in every data table on the page (from the grids' accessible
-    copies, which hold the rows in view)."""
-    return driver.execute_script("""
+# A JS function: the cells under the header `column` in every data table on the page (their accessible copies).
+_COLUMN_JS = """
+    function column(name) {
         const out = [];
         for (const t of document.querySelectorAll('[data-testid="stDataFrame"] table, [data-testid="stTable"] table')) {
-            const heads = Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim());
-            const i = heads.indexOf(arguments[0]);
+            const i = Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim()).indexOf(name);
             if (i < 0) continue;
             for (const row of t.querySelectorAll('tbody tr'))
                 if (row.children[i]) out.push(row.children[i].textContent.trim());
         }
         return out;
-    """, column)
+    }
+"""
+
+
+def table_column(driver, column: str) -> list[str]:
+    """The cells under the header `column` in every data table on the page (from the grids' accessible
+    copies, which hold the rows in view)."""
+    return driver.execute_script(_COLUMN_JS + "return column(arguments[0]);", column)
+
+
+_DRAWN_JS = _COLUMN_JS + """
+    const [want, done] = [arguments[0], arguments[arguments.length - 1]];
+    const labels = new Set(want.map((t, i) => i + ': ' + t));
+    function chartsDrawn() {   // every token axis names only this phrase's tokens, the widest all of them
+        let widest = 0, seen = 0;
+        for (const axis of document.querySelectorAll('[data-testid="stVegaLiteChart"] svg g.role-axis')) {
+            const title = axis.querySelector('.role-axis-title text');
+            if (!title || title.textContent !== 'token') continue;
+            const names = Array.from(axis.querySelectorAll('.role-axis-label text'), t => t.textContent);
+            if (names.some(n => !labels.has(n))) return false;
+            widest = Math.max(widest, names.length); seen++;
+        }
+        return seen > 0 && widest === want.length;
+    }
+    let table = null;
+    const t0 = performance.now();
+    (function poll() {
+        if (table === null && JSON.stringify(column('token')) === JSON.stringify(want)) table = performance.now() - t0;
+        if (table !== null && chartsDrawn()) return done([table / 1000, (performance.now() - t0) / 1000]);
+        if (performance.now() - t0 > 120000) return done(null);
+        setTimeout(poll, 5);
+    })();
+"""
+
+
+def wait_drawn(driver, tokens: list[str]) -> tuple[float, float]:
+    """Wait, inside the page (one call, polling every 5 ms: a poll per Selenium round trip took the page's own
+    time and measured it too), until the per-token table shows `tokens` and every chart with a token axis
+    (ui.charts.token_axis) is drawn again with them; returns the seconds (until the table, until the charts) from
+    the call. TimeoutError after 120 s."""
+    driver.set_script_timeout(130)
+    got = driver.execute_async_script(_DRAWN_JS, tokens)
+    if got is None:
+        raise TimeoutError(f"the page did not draw the tokens {tokens} in 120 s")
+    return got[0], got[1]
 
 
 def truncated(driver) -> list[str]:
