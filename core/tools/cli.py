@@ -396,11 +396,9 @@ def cmd_phrase(args) -> int:
         return 0
     print(f"P(positive) = {res['p_pos']:.3f}  (neutral input: {res['neutral_input']})")
     print(f"read from {res['start']['description']} (readout {res['start']['readout']:+.3f})")
-    win = res["window"]
-    if win["truncated"]:
-        print(f"the analysis reads tokens {win['start']}..{win['end'] - 1} of {win['n_text_tokens']}"
-              + ("" if win["model_reads_all"] else " (the model reads more: P(positive) is the analysis window's, "
-                 "not the model's prediction)"))
+    coverage = eng.coverage(res, args.text)   # what P(positive) is, as the Phrase page and the report say it
+    if coverage:
+        print(coverage)
     for w in res["reference"]["warnings"]:
         print(f"WARNING: {w}")
     print(f"{'#':>3} {'token':<14}{'dy':>8}{'v':>8}{'v_relax':>9}{'v0':>8}{'m':>8}{'defl':>7}  slow modes (tau)")
