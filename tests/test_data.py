@@ -220,6 +220,12 @@ def test_parse_tree():
                                     (3, ["a", "good", "movie"])])
 
 
+def test_parse_tree_leaf_of_several_words():
+    """SST's train.txt line 4342 has the leaf "(2 8 1\\/2)" (the film 8 1/2): one node, two words."""
+    root, words, nodes = parse_tree(r"(2 (2 like) (2 8 1\/2))", "x")
+    assert words == ["like", "8", r"1\/2"] and (2, ["8", r"1\/2"]) in nodes and root == 2
+
+
 def test_sst_sentences(tmp_path):
     ds = load_sst_trees(write(tmp_path / "t.txt", TREES))
     assert ds.texts == ["a good movie", "good bad movie", "awful", "-LRB- superb -RRB-"]

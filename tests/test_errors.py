@@ -185,7 +185,7 @@ def test_parse_upload_accepts_csv_tsv_jsonl_and_json_lists():
     ("d.csv", b"text,stars\ngood,5\n", {}, "no label column"),
     ("d.csv", b"text,label\ngood,1,extra\n", {}, "row 1 .*3 fields"),
     ("d.csv", b"text,label\n ,1\n", {}, "row 1 .*empty text"),
-    ("d.jsonl", b'{"text": "a", "label": 1}\n{oops\n', {}, "line 2: invalid JSON"),
+    ("d.jsonl", b'{"text": "a", "label": 1}\n{oops\n', {}, r"row 2 \(line 2\): invalid JSON"),
     ("d.json", b"[1, 2]", {}, "item 1: expected a JSON object"),
 ])
 def test_parse_upload_refuses_with_a_specific_message(name, raw, kwargs, message):

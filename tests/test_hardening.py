@@ -513,11 +513,17 @@ def _jsonl_bytes(rows, ascii_only: bool) -> bytes:
 @settings(max_examples=200, **PROPS)
 @given(ROWS, st.sampled_from([".csv", ".tsv", ".jsonl", ".jsonl-utf8"]))
 def test_data_files_round_trip(tmp_path, rows, fmt):
-    """Rows written by the csv / json modules load back exactly (texts, labels as 0/1) from CSV, TSV and JSONL."""
+    """Rows written by the csv / json modules load back exactly (texts, labels as 0/1) from CSV, TSV and JSONL;
+    a row with an empty text is refused."""
     raw = {".csv": lambda: _csv_bytes(rows, ","), ".tsv": lambda: _csv_bytes(rows, "\t"),
            ".jsonl": lambda: _jsonl_bytes(rows, True), ".jsonl-utf8": lambda: _jsonl_bytes(rows, False)}[fmt]()
     path = tmp_path / f"rows{fmt.split('-')[0]}"
     path.write_bytes(raw)
+    blank = next((i for i, (t, _) in enumerate(rows, 1) if not t.strip()), None)
+    if blank is not None:   # one text rule in every format: the first empty row is refused, by number
+        with pytest.raises(DataError, match=rf"{path.name}, row {blank} \(line \d+\): empty text"):
+            load_file(path)
+        return
     ds = load_file(path)
     assert ds.texts == [t for t, _ in rows]
     assert ds.labels.tolist() == [_label_value(v) for _, v in rows]

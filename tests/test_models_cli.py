@@ -81,7 +81,10 @@ def test_predict_text_and_file(models, tmp_path, capsys):
 
 
 def test_predict_empty_text_is_a_clear_error(models, capsys):
+    """A blank text is refused by the rule files and uploads follow; one with characters but no tokens too."""
     assert main(["predict", str(models / "gru"), "  "]) == 2
+    assert "empty text" in capsys.readouterr().err
+    assert main(["predict", str(models / "gru"), "<br />"]) == 2
     assert "no tokens" in capsys.readouterr().err
 
 

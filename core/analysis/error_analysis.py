@@ -10,9 +10,6 @@ Uploaded files are parsed here too (`parse_upload`), refused whole with one spec
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from pathlib import Path
 from typing import Callable
@@ -21,14 +18,8 @@ import numpy as np
 
 from core.analysis.context import engine
 from core.analysis.settings import Settings
-from core.data.loaders import (
-    LABEL_COLUMNS,
-    TEXT_COLUMNS,
-    DataError,
-    _parse_label,
-    json_problem,
-    load_dataset,
-)
+from core.data.loaders import DataError, _parse_label, load_dataset
+from core.data.readers import MAX_TEXT_CHARS, Limits, Source, read_rows
 from core.data.text import tokenize, truncate_tokens
 from core.models.store import list_models, load_model, pairing
 
@@ -75,73 +66,6 @@ SLICES = {
 
 
 # ---- uploads ----------------------------------------------------------------------------------------
-def _column(columns: list, candidates: tuple[str, ...], what: str, where: str) -> str:
-    """The first column whose lower-cased name is one of the candidates (as core.data.loaders detects them)."""
-    lower = {str(c).strip().lower(): c for c in columns}
-    for c in candidates:
-        if c in lower:
-            return lower[c]
-    raise DataError(f"{where}: no {what} column; name one of {', '.join(candidates)} (columns: {list(columns)})")
-
-
-def _rows_of_csv(content: str, delimiter: str, name: str, max_rows: int) -> list[tuple[str, object, str]]:
-    """(text, raw label, where) per data row of a CSV/TSV with a header."""
-    reader = csv.reader(io.StringIO(content), delimiter=delimiter)
-    try:
-        header = next(reader)
-        ti = header.index(_column(header, TEXT_COLUMNS, "text", f"{name}, header"))
-        li = header.index(_column(header, LABEL_COLUMNS, "label", f"{name}, header"))
-        rows = []
-        for row in reader:
-            if not row or all(not c.strip() for c in row):
-                continue
-            where = f"{name}, row {len(rows) + 1} (line {reader.line_num})"
-            if len(row) != len(header):
-                raise DataError(f"{where}: {len(row)} fields, the header has {len(header)}")
-            rows.append((row[ti], row[li], where))
-            if len(rows) > max_rows:
-                raise DataError(f"{name}: more than {max_rows:,} rows; upload at most {max_rows:,}")
-    except csv.Error as e:
-        raise DataError(f"{name}, line {reader.line_num}: unreadable CSV ({e})") from None
-    return rows
-
-
-def _rows_of_json(content: str, name: str, max_rows: int) -> list[tuple[str, object, str]]:
-    """(text, raw label, where) per object of a JSON list or of JSON lines."""
-    stripped = content.lstrip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(content)
-        except (ValueError, RecursionError) as e:
-            line = f"line {e.lineno}: " if isinstance(e, json.JSONDecodeError) else ""
-            raise DataError(f"{name}: invalid JSON ({line}{json_problem(e)})") from None
-        objs = [(obj, f"{name}, item {i}") for i, obj in enumerate(items, 1)]
-    else:
-        objs = []
-        for lineno, line in enumerate(content.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                objs.append((json.loads(line), f"{name}, row {len(objs) + 1} (line {lineno})"))
-            except (ValueError, RecursionError) as e:
-                raise DataError(f"{name}, line {lineno}: invalid JSON ({json_problem(e)})") from None
-    if len(objs) > max_rows:
-        raise DataError(f"{name}: more than {max_rows:,} rows; upload at most {max_rows:,}")
-    rows, tcol, lcol = [], None, None
-    for obj, where in objs:
-        if not isinstance(obj, dict):
-            raise DataError(f"{where}: expected a JSON object with a text and a label field")
-        if tcol is None:
-            tcol = _column(list(obj), TEXT_COLUMNS, "text", where)
-            lcol = _column(list(obj), LABEL_COLUMNS, "label", where)
-        if not isinstance(obj.get(tcol), str):
-            raise DataError(f"{where}: missing text field {tcol!r} (or not a string)")
-        if lcol not in obj:
-            raise DataError(f"{where}: missing label field {lcol!r}")
-        rows.append((obj[tcol], obj[lcol], where))
-    return rows
-
-
 def parse_upload(filename: str, raw: bytes, max_bytes: int = 20_000_000,
                  max_rows: int = 50_000) -> tuple[list[str], list[int]]:
     """(texts, 0/1 labels) of an uploaded CSV, TSV, JSONL or JSON-list file with a text and a label
@@ -154,23 +78,12 @@ def parse_upload(filename: str, raw: bytes, max_bytes: int = 20_000_000,
                         f"upload {', '.join(UPLOAD_EXTENSIONS)}")
     if len(raw) > max_bytes:
         raise DataError(f"{name}: {len(raw) / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit")
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{name}: not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start}); "
-                        "save it as UTF-8") from None
-    if not content.strip():
-        raise DataError(f"{name}: the file is empty")
-    rows = _rows_of_json(content, name, max_rows) if ext in (".jsonl", ".json") else \
-        _rows_of_csv(content, "\t" if ext == ".tsv" else ",", name, max_rows)
-    if not rows:
-        raise DataError(f"{name}: no rows after the header")
     texts, labels = [], []
-    for text, label, where in rows:
-        if not text.strip():
-            raise DataError(f"{where}: empty text")
-        texts.append(text)
-        labels.append(_parse_label(label, where))
+    for row in read_rows(Source(raw, name, Limits(max_bytes, max_rows, MAX_TEXT_CHARS))):
+        texts.append(row.text)
+        labels.append(_parse_label(row.label, row.where))
+    if not texts:
+        raise DataError(f"{name}: no rows after the header")
     return texts, labels
 
 

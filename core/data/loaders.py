@@ -5,24 +5,18 @@ raises `DataError` naming the file and line; loaders never write anything.
 """
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import os
 import re
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from core.data.dataset import DataError, Dataset
 from core.data.examples import examples_dataset
+from core.data.readers import FILE_LIMITS, Source, read_rows, read_text_file
 from core.data.toy import TOY_SPLITS, generate
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-TEXT_COLUMNS = ("text", "sentence", "content", "review", "document", "phrase")
-LABEL_COLUMNS = ("label", "sentiment", "polarity", "y", "target", "class")
 _LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1,
                 "0.0": 0, "1.0": 1, "false": 0, "true": 1}
 
@@ -78,10 +72,36 @@ def not_here(specs: list[str], root: str | os.PathLike | None = None) -> str:
             f"folder `{data_root(root)}`, where the operator who runs the app can put them.")
 
 
+AMAZON_DOMAINS = ("books", "dvd", "electronics", "kitchen")
+
+
+def check_dataset(spec: str, root: str | os.PathLike | None = None, need_data: bool = True) -> None:
+    """Check a dataset spec before any work, reading nothing: a generated or built-in set, a named dataset (its
+    file or folder present under the data root, unless need_data is False: a cached analysis keyed by it may not
+    need it), or an existing path. Raises DataError with the reason."""
+    spec = str(spec)
+    base = spec[: -len(":phrases")] if spec.endswith(":phrases") and spec.startswith("sst:") else spec
+    if base in GENERATED or base in BUILT_IN:
+        return
+    if base.startswith("amazon:"):
+        domain = base.split(":", 1)[1]
+        if domain not in AMAZON_DOMAINS:
+            raise DataError(f"amazon has no domain {domain!r} ({', '.join(AMAZON_DOMAINS)})")
+        base = "amazon"
+    if base in NAMED:
+        path = data_root(root) / NAMED[base]
+        if need_data and not path.exists():
+            raise DataError(f"dataset {spec!r}: {path} not found (set --data-root or SENTIMENT_DATA_ROOT)")
+        return
+    if not Path(spec).exists():
+        raise DataError(f"{spec!r} is neither a known dataset ({NAMED_HELP}) nor an existing path")
+
+
 def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str | None = None,
                  label_col: str | None = None, sst_phrases: bool = False) -> Dataset:
     """Load a named dataset (see NAMED; `sst:train:phrases` expands every labelled phrase) or a path."""
     spec = str(spec)
+    check_dataset(spec, root)
     if spec.endswith(":phrases") and spec.startswith("sst:"):
         spec, sst_phrases = spec[: -len(":phrases")], True
     if spec in BUILT_IN:
@@ -96,8 +116,6 @@ def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str
         spec, domain = "amazon", spec.split(":", 1)[1]
     if spec in NAMED:
         path = data_root(root) / NAMED[spec]
-        if not path.exists():
-            raise DataError(f"dataset {spec!r}: {path} not found (set --data-root or SENTIMENT_DATA_ROOT)")
         if spec.startswith("sst:"):
             ds = load_sst_trees(path, phrases=sst_phrases)
         elif spec == "rt":
@@ -107,26 +125,14 @@ def load_dataset(spec: str, root: str | os.PathLike | None = None, text_col: str
         if domain is not None:
             keep = [i for i, x in enumerate(ds.ids or []) if x.split("/", 1)[0] == domain]
             if not keep:
-                raise DataError(f"amazon has no domain {domain!r} (books, dvd, electronics, kitchen)")
+                raise DataError(f"amazon has no reviews in domain {domain!r}")
             ds = ds.subset(keep)
         ds.source = spec + (f":{domain}" if domain else "") + (":phrases" if sst_phrases else "")
         return ds
     path = Path(spec)
-    if not path.exists():
-        raise DataError(f"{spec!r} is neither a known dataset ({NAMED_HELP}) nor an existing path")
     if path.is_dir():
         return load_aclimdb_dir(path)
     return load_file(path, text_col, label_col)
-
-
-def json_problem(e: ValueError | RecursionError) -> str:
-    """Why json.loads refused a text, in words: its own message, or a number too long for Python to convert
-    (ValueError) or nesting too deep to decode (RecursionError), which it raises without saying where."""
-    if isinstance(e, json.JSONDecodeError):
-        return e.msg
-    if isinstance(e, RecursionError):
-        return "nested too deeply"
-    return str(e).split(":", 1)[0]
 
 
 def _parse_label(value, where: str) -> int:
@@ -140,102 +146,18 @@ def _parse_label(value, where: str) -> int:
     raise DataError(f"{where}: label {value!r} is not binary (expected 0/1, neg/pos or negative/positive)")
 
 
-def _pick(columns: list[str], wanted: str | None, candidates: tuple[str, ...], what: str, where: str) -> str:
-    if wanted is not None:
-        if wanted not in columns:
-            raise DataError(f"{where}: no {what} column {wanted!r} (columns: {columns})")
-        return wanted
-    lower = {c.lower(): c for c in columns}
-    for c in candidates:
-        if c in lower:
-            return lower[c]
-    raise DataError(f"{where}: no {what} column found among {columns}; name it with --{what}-col")
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; a missing or unreadable file is a DataError."""
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-
-
-def _open_text(path: Path) -> str:
-    """The file's text (UTF-8, BOM dropped), gunzipped when it ends in .gz."""
-    raw = _read_bytes(path)
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: not a valid gzip file ({e})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e})") from None
-
-
 def load_file(path: Path, text_col: str | None = None, label_col: str | None = None,
               allow_unlabelled: bool = False, ignore_labels: bool = False) -> Dataset:
-    """CSV, TSV or JSONL (optionally .gz) with a text and a label column."""
+    """CSV, TSV, JSON lines or a JSON list (optionally .gz) with a text and a label column, read through the
+    bounded readers (core.data.readers: their caps and their one text rule)."""
     path = Path(path)
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
-    ext = Path(name).suffix.lower()
-    if ext not in (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".txt"):
-        raise DataError(f"{path}: unsupported format {ext or '(none)'!r}; use .csv, .tsv or .jsonl (optionally .gz)")
-    content = _open_text(path)
-    if not content.strip():
-        raise DataError(f"{path}: file is empty")
+    labels_rule = "ignore" if ignore_labels else "optional" if allow_unlabelled else "required"
     texts, labels, ids = [], [], []
-    if ext in (".jsonl", ".json", ".ndjson"):
-        columns = None
-        for lineno, line in enumerate(content.split("\n"), 1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {lineno}"
-            try:
-                row = json.loads(line)
-            except (ValueError, RecursionError) as e:
-                raise DataError(f"{where}: invalid JSON ({json_problem(e)})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: expected a JSON object")
-            if columns is None:
-                columns = list(row)
-                tcol = _pick(columns, text_col, TEXT_COLUMNS, "text", where)
-                lcol = None if ignore_labels or allow_unlabelled and label_col is None and \
-                    not any(c.lower() in LABEL_COLUMNS for c in columns) else \
-                    _pick(columns, label_col, LABEL_COLUMNS, "label", where)
-            if tcol not in row or not isinstance(row[tcol], str):
-                raise DataError(f"{where}: missing text field {tcol!r}")
-            if lcol is not None and lcol not in row:
-                raise DataError(f"{where}: missing label field {lcol!r}")
-            texts.append(row[tcol])
-            labels.append(-1 if lcol is None else _parse_label(row[lcol], where))
-            ids.append(str(row["id"]) if "id" in row else None)
-    else:
-        first = content.split("\n", 1)[0]
-        delim = "\t" if ext == ".tsv" or ("\t" in first and ext != ".csv") else ","
-        reader = csv.reader(io.StringIO(content), delimiter=delim)
-        try:
-            header = next(reader)
-        except csv.Error as e:
-            raise DataError(f"{path}, line 1: unreadable header ({e})") from None
-        tcol = _pick(header, text_col, TEXT_COLUMNS, "text", f"{path}, line 1")
-        lcol = None if ignore_labels or allow_unlabelled and label_col is None and not any(c.lower() in LABEL_COLUMNS for c in header) \
-            else _pick(header, label_col, LABEL_COLUMNS, "label", f"{path}, line 1")
-        ti, li = header.index(tcol), (header.index(lcol) if lcol is not None else None)
-        idi = header.index("id") if "id" in header else None
-        try:
-            for row in reader:
-                where = f"{path}, line {reader.line_num}"
-                if not row or all(not c.strip() for c in row):
-                    continue
-                if len(row) != len(header):
-                    raise DataError(f"{where}: {len(row)} fields, header has {len(header)}")
-                texts.append(row[ti])
-                labels.append(-1 if li is None else _parse_label(row[li], where))
-                ids.append(row[idi] if idi is not None else None)
-        except csv.Error as e:
-            raise DataError(f"{path}, line {reader.line_num}: unreadable row ({e})") from None
+    for row in read_rows(Source(path), text_col, label_col, labels_rule, column_hint=" (or choose one with "
+                         "--text-col / --label-col)"):
+        texts.append(row.text)
+        labels.append(-1 if row.label is None else _parse_label(row.label, row.where))
+        ids.append(row.id)
     if not texts:
         raise DataError(f"{path}: no examples found")
     return Dataset(texts, np.asarray(labels, dtype=np.int64), ids if any(i is not None for i in ids) else None,
@@ -258,11 +180,10 @@ def load_aclimdb_dir(path: Path) -> Dataset:
     texts, labels, ids = [], [], []
     for label, sub in ((1, "pos"), (0, "neg")):
         files = sorted((path / sub).glob("*.txt"), key=_file_number)
+        if len(texts) + len(files) > FILE_LIMITS.rows:
+            raise DataError(f"{path}: more than {FILE_LIMITS.rows:,} .txt files, the cap for one folder")
         for f in files:
-            try:
-                texts.append(f.read_text(encoding="utf-8"))
-            except UnicodeDecodeError as e:
-                raise DataError(f"{f}: not UTF-8 text ({e})") from None
+            texts.append(read_text_file(f))
             labels.append(label)
             ids.append(f"{path.name}/{sub}/{f.stem}")
     if not texts:
@@ -274,19 +195,28 @@ def load_rt(path: Path) -> Dataset:
     """rt-polarity: rt-polarity.pos / rt-polarity.neg, one sentence a line."""
     texts, labels, ids = [], [], []
     for label, suffix in ((1, "pos"), (0, "neg")):
-        f = Path(path) / f"rt-polarity.{suffix}"
-        raw = _read_bytes(f)
-        try:
-            content = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            content = raw.decode("latin-1")
-        # split on "\n" only: str.splitlines() also breaks at U+0085, U+2028, form feeds, ...
-        for i, line in enumerate(content.split("\n")):
+        for i, line in _rt_lines(Path(path) / f"rt-polarity.{suffix}"):
             if line.strip():
                 texts.append(line.strip())
                 labels.append(label)
                 ids.append(f"{suffix}/{i}")
     return Dataset(texts, np.asarray(labels, dtype=np.int64), ids, str(path))
+
+
+def _rt_lines(f: Path):
+    """(0-based line index, line) of one rt-polarity file, through the bounded reader (lines split at "\\n"
+    only: str.splitlines() also breaks at U+0085, U+2028, form feeds, ...). The files are Latin-1 where they
+    are not UTF-8: a line that is not UTF-8 is read as Latin-1."""
+    src = Source(f)
+    with src.open() as stream:
+        for i, raw in enumerate(iter(lambda: stream.readline(4 * src.limits.line_chars + 1), b"")):
+            if i >= src.limits.rows or len(raw) > 4 * src.limits.line_chars:
+                raise DataError(f"{f}, line {i + 1}: past the cap of {src.limits.rows:,} lines of "
+                                f"{src.limits.line_chars:,} characters for one file")
+            try:
+                yield i, raw.decode("utf-8").rstrip("\n")
+            except UnicodeDecodeError:
+                yield i, raw.decode("latin-1").rstrip("\n")
 
 
 _TREE_TOKEN = re.compile(r"\(|\)|[^\s()]+")
@@ -311,7 +241,7 @@ def parse_tree(line: str, where: str) -> tuple[int, list[str], list[tuple[int, l
             raise DataError(f"{where}: label {label} at token {pos} is not in 0-4")
         pos += 1
         words: list[str] = []
-        if pos < len(toks) and toks[pos] not in "()":
+        while pos < len(toks) and toks[pos] not in "()":   # a leaf: one word, or several ("(2 8 1\\/2)")
             words.append(toks[pos])
             pos += 1
         while pos < len(toks) and toks[pos] == "(":
@@ -331,8 +261,7 @@ def parse_tree(line: str, where: str) -> tuple[int, list[str], list[tuple[int, l
 def load_sst_trees(path: Path, phrases: bool = False) -> Dataset:
     """SST trees as binary data: neutral (2) dropped; phrases=True keeps every labelled phrase (deduplicated)."""
     texts, labels, seen = [], [], set()
-    content = _open_text(Path(path))
-    for lineno, line in enumerate(content.split("\n"), 1):
+    for lineno, line in Source(Path(path)).lines():
         if not line.strip():
             continue
         root, words, nodes = parse_tree(line, f"{path}, line {lineno}")

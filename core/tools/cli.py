@@ -216,11 +216,61 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# What each argument names, checked by `preflight` for every command that has it.
+EXISTING_MODELS = ("model", "rnn", "vocab_from", "init_from")   # a model folder (name or path)
+OPTIONAL_MODELS = ("bow", "aug")                                 # the same, or 'none'
+NEEDED_DATA = {"train": ("data", "test_data", "dev_data"), "evaluate": ("data",), "compare": ("data",),
+               "errors": ("data",), "train-augmented": ("test_data",), "validity": ("on",)}
+SEEDING_DATA = ("analyze", "phrase", "pair", "modifiers", "validity", "position", "report")   # --data seeds an
+# analysis: a cached (or shipped) one keyed by the dataset's name needs no file, so only the name is checked
+OUTPUT_FILES = ("output", "out")                                 # files written: their folder must exist
+
+
+def preflight(args) -> None:
+    """Check a command's names, paths and options before it loads data or fits anything (so a typo costs
+    nothing and leaves nothing behind): models exist, new model names are plain names, datasets are known and
+    (where the command reads them) present, input files exist, output files go into existing folders, an
+    --out-dir is not a file."""
+    from core.data.loaders import check_dataset
+    from core.models.store import check_model_name, resolve_model_dir
+    if args.command == "bench" and args.model is None:
+        return
+    for a in EXISTING_MODELS:
+        if getattr(args, a, None) is not None:
+            resolve_model_dir(getattr(args, a))
+    for a in OPTIONAL_MODELS:
+        if getattr(args, a, None) not in (None, "none"):
+            resolve_model_dir(getattr(args, a))
+    for name in args.models if args.command == "ship" else ():
+        resolve_model_dir(name)
+    if getattr(args, "name", None) is not None:
+        check_model_name(args.name)
+    root = getattr(args, "data_root", None)
+    for a in NEEDED_DATA.get(args.command, ()):
+        if getattr(args, a, None) is not None:
+            check_dataset(getattr(args, a), root)
+    if args.command in SEEDING_DATA and getattr(args, "data", None) is not None:
+        check_dataset(args.data, root, need_data=False)
+    if getattr(args, "input", None) is not None and not Path(args.input).is_file():
+        raise DataError(f"{args.input}: no such file")
+    for a in OUTPUT_FILES:
+        target = getattr(args, a, None)
+        if target is not None:
+            if Path(target).is_dir():
+                raise ValueError(f"{target} is a folder; name a file to write")
+            if not Path(target).resolve().parent.is_dir():
+                raise ValueError(f"{target}: the folder {Path(target).resolve().parent} does not exist")
+    out_dir = getattr(args, "out_dir", None)
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ValueError(f"--out-dir {out_dir} is a file, not a folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.models.store import ModelError
     from core.analysis.dynamics import NotApplicable
     try:
+        preflight(args)
         return COMMANDS[args.command](args)
     except NotApplicable as e:   # not a failure of the program: the network has no such effect to measure here
         print(f"does not apply: {e}", file=sys.stderr)
@@ -265,9 +315,12 @@ def cmd_predict(args) -> int:
     if (args.text is None) == (args.input is None):
         print("error: give either a text or --input FILE", file=sys.stderr)
         return 2
+    if args.text is not None:
+        from core.data.readers import check_text
+        from core.data.text import tokenize
+        check_text(args.text, "the text argument")
     model = load_model(args.model)
     if args.text is not None:
-        from core.data.text import tokenize
         if not tokenize(args.text):
             raise ValueError("the text has no tokens: nothing to classify")
         p = float(model.predict_proba([args.text])[0])
