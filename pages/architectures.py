@@ -151,10 +151,11 @@ metrics = pd.DataFrame([{"model": r["model"], "arch": r["arch"], "measure": name
 sides = alt.Chart().encode(x=alt.X("model:N", title=None, sort=[r["model"] for r in shown]))
 bars = sides.transform_filter("isValid(datum.value)").mark_bar().encode(
     y=alt.Y("value:Q", title=None), color=alt.Color("arch:N", scale=alt.Scale(scheme="tableau10")),
-    tooltip=["model", "arch", "measure", alt.Tooltip("value:Q", format=".4g")])
+    tooltip=[alt.Tooltip("model"), alt.Tooltip("arch"), alt.Tooltip("measure"), alt.Tooltip("value:Q", format=".4g")])
 notes = sides.transform_filter("isValid(datum.note)").mark_text(angle=270, align="left", dx=4, fontSize=10,
                                                                   color="#666").encode(
-    y=alt.datum(0), text="note:N", tooltip=["model", "arch", "measure", "note"])
+    y=alt.datum(0), text=alt.Text("note:N"),
+    tooltip=[alt.Tooltip("model"), alt.Tooltip("arch"), alt.Tooltip("measure"), alt.Tooltip("note")])
 show_chart(alt.layer(bars, notes, data=metrics).properties(width=170, height=140).facet(
     facet=alt.Facet("measure:N", title=None), columns=3).resolve_scale(y="independent"), "architectures", metrics)
 st.caption("One panel per measure, one bar per model (an empty slot: not stored, e.g. no comparison; \"not "
@@ -170,7 +171,8 @@ for r in shown:
     with left:
         att = attractor(path, checksum)
         pts = attractor_frame(att).assign(stability=["stable" if s else "unstable" for s in att["stable"]])
-        show_chart(attractor_scatter(pts, ["kind", "stability", alt.Tooltip("readout:Q", format=".3f")], size=40),
+        show_chart(attractor_scatter(pts, [alt.Tooltip("kind"), alt.Tooltip("stability"),
+                                          alt.Tooltip("readout:Q", format=".3f")], size=40),
                    f"attractor-{r['model']}", pts)
         st.caption("Fixed (circles) and slow (triangles) points in their first two principal components"
                    + (", each half of the LSTM's [h; c] divided by its own spread" if r["arch"] == "lstm" else "")
@@ -183,7 +185,8 @@ for r in shown:
             st.info(f"The modifier subspace needs at least 3 modifiers; {r['model']} has {len(mods)} with little "
                     "valence of its own.")
         else:
-            show_chart(modifier_subspace(mods, ["word", "class", alt.Tooltip("strength:Q", format=".2f")], 70, 10),
+            show_chart(modifier_subspace(mods, [alt.Tooltip("word"), alt.Tooltip("class"),
+                                               alt.Tooltip("strength:Q", format=".2f")], 70, 10),
                        f"modifier-subspace-{r['model']}", mods)
             st.caption("The modifiers' transient deflections in their first two principal components (paper A, "
                        "Fig. 6), coloured by class.")

@@ -116,11 +116,12 @@ for r in sorted(full, key=lambda r: r["data"]):
                        for v in r["variants"]])
     base = alt.Chart(df).encode(y=alt.Y("variant:N", sort=list(df["variant"]), title=None))
     chart = (base.mark_rule().encode(x=alt.X("low:Q", title="gap recovered (95% bootstrap interval)",
-                                             axis=alt.Axis(format="%")), x2="high:Q")
+                                             axis=alt.Axis(format="%")), x2=alt.X2("high:Q"))
              + base.mark_point(filled=True, size=80).encode(
-                 x="gap recovered:Q", tooltip=["variant", "what", alt.Tooltip("accuracy:Q", format=".2%"),
-                                               alt.Tooltip("gap recovered:Q", format=".1%"),
-                                               alt.Tooltip("low:Q", format=".0%"), alt.Tooltip("high:Q", format=".0%")])
+                 x=alt.X("gap recovered:Q"),
+                 tooltip=[alt.Tooltip("variant"), alt.Tooltip("what"), alt.Tooltip("accuracy:Q", format=".2%"),
+                          alt.Tooltip("gap recovered:Q", format=".1%"), alt.Tooltip("low:Q", format=".0%"),
+                          alt.Tooltip("high:Q", format=".0%")])
              + reference_rule([0.0, 1.0], field="x", channel="x", color="#999"))
     show_chart(chart, f"gap-{r['data'].replace(':', '-')}", df)
     st.dataframe(df, hide_index=True, width="stretch",
@@ -144,9 +145,10 @@ for r in sorted(full, key=lambda r: r["data"]):
         kb = alt.Chart(kdf).encode(x=alt.X("K:Q", scale=alt.Scale(type="log"), title="number of modifiers K"),
                                    color=alt.Color("variant:N", scale=alt.Scale(scheme="dark2")))
         kchart = (kb.mark_line(point=True).encode(y=alt.Y("gap recovered:Q", axis=alt.Axis(format="%")),
-                                                  tooltip=["K", "variant", alt.Tooltip("gap recovered:Q", format=".1%"),
+                                                  tooltip=[alt.Tooltip("K"), alt.Tooltip("variant"),
+                                                           alt.Tooltip("gap recovered:Q", format=".1%"),
                                                            alt.Tooltip("accuracy:Q", format=".2%")])
-                  + kb.mark_errorbar().encode(y="low:Q", y2="high:Q"))
+                  + kb.mark_errorbar().encode(y=alt.Y("low:Q"), y2=alt.Y2("high:Q")))
         show_chart(kchart, f"k-sweep-{r['data'].replace(':', '-')}", kdf)
 
 # What the last click on Run did, kept across the rerun that shows its result (a success or a reason).

@@ -125,9 +125,10 @@ with left:
     base = alt.Chart(steps).encode(
         x=alt.X("position:Q", title="aligned position (-1: the start)", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("y:Q", title="readout y(h_t)"), color=alt.Color("side:N", scale=SIDES, title="phrase"))
-    tip = ["side", "position", "token", "op", alt.Tooltip("y:Q", format=".3f", title="readout")]
+    tip = [alt.Tooltip("side"), alt.Tooltip("position"), alt.Tooltip("token"), alt.Tooltip("op"),
+           alt.Tooltip("y:Q", format=".3f", title="readout")]
     lines = base.mark_line(point=True).encode(tooltip=tip) + base.transform_filter(
-        f"datum.position < {MAX_LABELLED}").mark_text(dy=-9, fontSize=11).encode(text="token:N", tooltip=tip)
+        f"datum.position < {MAX_LABELLED}").mark_text(dy=-9, fontSize=11).encode(text=alt.Text("token:N"), tooltip=tip)
     show_chart(lines + reference_rule([0]), "compare-readout", steps)
     st.caption("Equal tokens share a position; a token only one phrase has takes a position of its own (the other "
                "line steps over it). Above 0: positive. " + method_link("readout"))
@@ -138,10 +139,11 @@ with right:
         for side, s in (("A", "a"), ("B", "b"))])
     cloud = path_background(attractor_background(eng, settings), 0.4)
     path = alt.Chart(paths).mark_line(point=True).encode(
-        x="PC1:Q", y="PC2:Q", order="step:Q", detail="side:N", color=alt.Color("side:N", scale=SIDES, title="phrase"),
-        tooltip=["side", "step", "token"])
+        x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), order=alt.Order("step:Q"), detail=alt.Detail("side:N"),
+        color=alt.Color("side:N", scale=SIDES, title="phrase"),
+        tooltip=[alt.Tooltip("side"), alt.Tooltip("step"), alt.Tooltip("token")])
     words = alt.Chart(paths[(paths["step"] > 0) & (paths["step"] <= MAX_LABELLED)]).mark_text(
-        dx=6, dy=-6, align="left", fontSize=11).encode(x="PC1:Q", y="PC2:Q", text="token:N",
+        dx=6, dy=-6, align="left", fontSize=11).encode(x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), text=alt.Text("token:N"),
                                                         color=alt.Color("side:N", scale=SIDES, legend=None))
     show_chart(cloud + path + words + start_marker(paths), "compare-trajectory", paths)
     st.caption("Fixed and slow points (coloured by their readout) and the states each phrase visits, from the common "
@@ -153,11 +155,12 @@ diffs = pd.DataFrame({"label": labels, "op": [r["op"] for r in rows], "dv": [r["
 long = diffs.melt(id_vars=["label", "op"], value_vars=["dv", "dv_relax"] if exact else ["dv"], var_name="measure",
                   value_name="difference")
 bars = alt.Chart(long).mark_bar().encode(
-    x=alt.X("label:N", sort=labels, title="aligned token"), xOffset="measure:N",
+    x=alt.X("label:N", sort=labels, title="aligned token"), xOffset=alt.XOffset("measure:N"),
     y=alt.Y("difference:Q", title="valence in B − valence in A (logit units)"),
     color=alt.Color("op:N", scale=OPS, title="alignment"),
     opacity=alt.Opacity("measure:N", scale=alt.Scale(domain=["dv", "dv_relax"], range=[1.0, 0.5]), title="measure"),
-    tooltip=["label", "op", "measure", alt.Tooltip("difference:Q", format=".3f")])
+    tooltip=[alt.Tooltip("label"), alt.Tooltip("op"), alt.Tooltip("measure"),
+             alt.Tooltip("difference:Q", format=".3f")])
 show_chart(bars + reference_rule([0], field="difference"), "compare-valence", diffs)
 st.caption("dv: the persistent valence v of the token in B minus in A; dv_relax: the same with the exact v_relax. A "
            "token only B has counts its whole valence (+), one only A has minus its valence (−). A large dv on an "

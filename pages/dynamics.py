@@ -140,8 +140,8 @@ metric_row(
 
 fp = attractor_frame(res).assign(**{"|λ₁|": res["lambda1"], "q": res["q"], "index": res["index"],
                                     "stability": np.where(res["stable"], "stable", "unstable")})
-tip = ["kind", "index", alt.Tooltip("readout:Q", format=".3f"), alt.Tooltip("|λ₁|:Q", format=".4f"), "stability",
-       alt.Tooltip("q:Q", format=".1e")]
+tip = [alt.Tooltip("kind"), alt.Tooltip("index"), alt.Tooltip("readout:Q", format=".3f"),
+       alt.Tooltip("|λ₁|:Q", format=".4f"), alt.Tooltip("stability"), alt.Tooltip("q:Q", format=".1e")]
 left, right = st.columns(2)
 with left:
     st.subheader("Fixed and slow points in PCA space")
@@ -168,7 +168,8 @@ if not drawn.empty:
         x=alt.X("mode:O", title="mode a (0 = slowest)"), y=alt.Y("tokens:Q", title="tokens"),
         color=alt.Color("kind:N", scale=alt.Scale(domain=["stable: timescale τ", "unstable: growth time"],
                                                   range=["#2b8cbe", "#d62728"])),
-        tooltip=["mode", "kind", alt.Tooltip("tokens:Q", format=".1f"), alt.Tooltip("|λ|:Q", format=".5f")]),
+        tooltip=[alt.Tooltip("mode"), alt.Tooltip("kind"), alt.Tooltip("tokens:Q", format=".1f"),
+                 alt.Tooltip("|λ|:Q", format=".5f")]),
         width="stretch")
 if (~np.isfinite(ts["tokens"])).any():
     st.info(f"Mode(s) {', '.join(map(str, ts['mode'][~np.isfinite(ts['tokens'])]))} have |λ| = 1 exactly: an "

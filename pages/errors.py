@@ -143,9 +143,10 @@ srows = [{"slice": s["name"], "n": s["n"], "model": name, "error rate": rate, "w
 sdf = pd.DataFrame(srows)
 chart = alt.Chart(sdf.dropna(subset=["error rate"])).mark_bar().encode(
     y=alt.Y("slice:N", sort=[s["name"] for s in res["slices"]], title=None),
-    yOffset="model:N", x=alt.X("error rate:Q", axis=alt.Axis(format="%")),
+    yOffset=alt.YOffset("model:N"), x=alt.X("error rate:Q", axis=alt.Axis(format="%")),
     color=alt.Color("model:N", scale=alt.Scale(scheme="dark2")),
-    tooltip=["slice", "what", "n", "model", alt.Tooltip("error rate:Q", format=".1%")])
+    tooltip=[alt.Tooltip("slice"), alt.Tooltip("what"), alt.Tooltip("n"), alt.Tooltip("model"),
+             alt.Tooltip("error rate:Q", format=".1%")])
 show_chart(chart, "error-slices", sdf)
 wide = sdf.pivot_table(index=["slice", "n"], columns="model", values="error rate", sort=False).reset_index()
 st.dataframe(wide, hide_index=True, width="stretch",

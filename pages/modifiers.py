@@ -140,7 +140,7 @@ if res["saturating_valence_words"]:
                "valence (their effect is their valence's): "
                + ", ".join(f"{literal(w['word'])} (v0 {w['v0']:+.2f})" for w in res["saturating_valence_words"]))
 
-tip = ["word", "class", alt.Tooltip("M(1):Q", format=".2f"),
+tip = [alt.Tooltip("word"), alt.Tooltip("class"), alt.Tooltip("M(1):Q", format=".2f"),
        alt.Tooltip("timescale:Q", format=".1f", title="timescale (None: no exponential decay)")]
 if len(df) < 3:
     st.info("The modifier subspace and the clusters need at least 3 modifiers; this network has "
@@ -155,7 +155,8 @@ else:
     with right:
         st.subheader("UMAP embedding and clusters")
         clusters = alt.Color("cluster:N", scale=alt.Scale(scheme="dark2"))
-        show_chart(labelled_scatter(df, "UMAP1:Q", "UMAP2:Q", clusters, tip + ["cluster"], 80, LABELLED),
+        show_chart(labelled_scatter(df, alt.X("UMAP1:Q"), alt.Y("UMAP2:Q"), clusters,
+                                    tip + [alt.Tooltip("cluster")], 80, LABELLED),
                    "modifier-umap", df[["word", "class", "cluster", "UMAP1", "UMAP2"]])
         st.caption("UMAP of [normalised d⊥, M(1..K)] with agglomerative clusters"
                    + (" (fewer than 5 modifiers: core uses the PCA coordinates instead)." if len(mods) < 5 else "."))
@@ -169,8 +170,9 @@ if chosen:
                            for k, v in enumerate(m[key] or [])])
     show_chart(alt.Chart(curves).mark_line(point=True).encode(
         x=alt.X("k:Q", title="k (the valence word is the k-th token after the modifier)"), y=alt.Y("M:Q", title="M(k)"),
-        color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash="curve:N",
-        tooltip=["word", "curve", "k", alt.Tooltip("M:Q", format=".3f")]) + reference_rule([0.0, 1.0]),
+        color=alt.Color("word:N", scale=alt.Scale(scheme="dark2")), strokeDash=alt.StrokeDash("curve:N"),
+        tooltip=[alt.Tooltip("word"), alt.Tooltip("curve"), alt.Tooltip("k"), alt.Tooltip("M:Q", format=".3f")])
+        + reference_rule([0.0, 1.0]),
         "modulation-curves", curves)
     st.caption("Solid: M(k) measured on the network; dashed: the curve the modes the word excites predict from the "
                "linearisation at the reference point. M = 1: no effect; M < 0: the valence is flipped; 0 < M < 1 "

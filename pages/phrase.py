@@ -111,7 +111,7 @@ with left:
     st.subheader("Readout after each token")
     line = alt.Chart(df).mark_line(point=True).encode(
         x=x, y=alt.Y("y:Q", title="readout y(h_t)"),
-        tooltip=["index", "token", alt.Tooltip("y:Q", format=".3f", title="readout y"),
+        tooltip=[alt.Tooltip("index"), alt.Tooltip("token"), alt.Tooltip("y:Q", format=".3f", title="readout y"),
                  alt.Tooltip("dy:Q", format=".3f", title="change dy")])
     show_chart(line + reference_rule([0]), "readout", df[["index", "token", "y", "dy"]])
     st.caption("Above 0: positive. " + method_link("readout"))
@@ -123,8 +123,8 @@ with right:
         y=[None] + list(df["y"]))
     att = path_background(pts, 0.5)
     path = alt.Chart(traj).mark_line(color="black", point=alt.OverlayMarkDef(color="black", size=30)).encode(
-        x="PC1:Q", y="PC2:Q", order="step:Q",
-        tooltip=["step", "token", alt.Tooltip("y:Q", format=".3f", title="readout after it")])
+        x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), order=alt.Order("step:Q"),
+        tooltip=[alt.Tooltip("step"), alt.Tooltip("token"), alt.Tooltip("y:Q", format=".3f", title="readout after it")])
     # Numbered names, only where they do not overlap one before (a phrase that stays put names its first token
     # there, not a pile); every token is in the tooltips.
     traj["name"] = [f"{i - 1}: {t}" if i else t for i, t in enumerate(traj["token"])]
@@ -134,7 +134,8 @@ with right:
                                                 (min(pts["PC2"].min(), traj["PC2"].min()),
                                                  max(pts["PC2"].max(), traj["PC2"].max()))))].iloc[:MAX_LABELLED]
     words = alt.Chart(named).mark_text(dx=6, dy=-6, align="left", fontSize=11).encode(
-        x="PC1:Q", y="PC2:Q", text="name:N", tooltip=["step", "token"])
+        x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), text=alt.Text("name:N"),
+        tooltip=[alt.Tooltip("step"), alt.Tooltip("token")])
     traj_chart = att + path + words
     if not start.is_default:   # where the reading starts
         traj_chart += start_marker(traj)
@@ -148,10 +149,10 @@ with right:
 st.subheader("Persistent valence v and context-free v0")
 long = df.melt(id_vars=["label", "token"], value_vars=["v", "v0"], var_name="valence", value_name="value")
 valence_chart = alt.Chart(long).mark_bar().encode(
-    x=x, xOffset="valence:N", y=alt.Y("value:Q", title="valence (logit units)"),
+    x=x, xOffset=alt.XOffset("valence:N"), y=alt.Y("value:Q", title="valence (logit units)"),
     color=alt.Color("valence:N", scale=alt.Scale(domain=["v", "v0"], range=["#2b8cbe", "#bbbbbb"]),
                     legend=alt.Legend(orient="top", title=None, labelExpr="datum.label == 'v' ? 'v (in context)' : 'v0 (no context)'")),
-    tooltip=["label", "valence", alt.Tooltip("value:Q", format=".3f")])
+    tooltip=[alt.Tooltip("label"), alt.Tooltip("valence"), alt.Tooltip("value:Q", format=".3f")])
 show_chart(valence_chart, "valence", long)
 st.caption("v: what the token adds to the final readout in this context; v0: what it adds on its own. "
            + method_link("valence"))
@@ -167,7 +168,7 @@ with left:
             x=x, y=alt.Y("m:Q", title="m"),
             color=alt.Color("modulation:N", scale=alt.Scale(domain=list(MODULATION_COLORS), range=list(MODULATION_COLORS.values())),
                             legend=alt.Legend(orient="bottom", columns=1, labelLimit=LABEL_LIMIT)),   # in full
-            tooltip=["label", alt.Tooltip("m:Q", format=".3f"), "modulation"])
+            tooltip=[alt.Tooltip("label"), alt.Tooltip("m:Q", format=".3f"), alt.Tooltip("modulation")])
         show_chart(bars + reference_rule([1], field="m"), "modulation", dm[["index", "token", "m", "modulation"]])
         st.caption("Shown only where |v0| is above the valence threshold (otherwise the ratio is noise). "
                    + method_link("modulation"))
@@ -175,7 +176,8 @@ with right:
     st.subheader("Deflection off the attractor ||h_t - h*(h_t)||")
     show_chart(alt.Chart(df).mark_bar(color="#756bb1").encode(
         x=x, y=alt.Y("deflection:Q", title="deflection"),
-        tooltip=["label", alt.Tooltip("deflection:Q", format=".3f"), "top modes"]), "deflection",
+        tooltip=[alt.Tooltip("label"), alt.Tooltip("deflection:Q", format=".3f"), alt.Tooltip("top modes")]),
+        "deflection",
         df[["index", "token", "deflection", "top modes"]])
     st.caption("How far the token pushes the state off the attractor. " + method_link("deflection"))
 
@@ -221,5 +223,5 @@ with st.expander("Mode ablation"):
         both = pd.concat([df.assign(run="original")[["label", "y", "run"]],
                           df.assign(run="ablated", y=abl["y"])[["label", "y", "run"]]])
         st.altair_chart(alt.Chart(both).mark_line(point=True).encode(
-            x=x, y=alt.Y("y:Q", title="readout y(h_t)"), color="run:N", strokeDash="run:N",
-            tooltip=["label", "run", alt.Tooltip("y:Q", format=".3f")]), width="stretch")
+            x=x, y=alt.Y("y:Q", title="readout y(h_t)"), color=alt.Color("run:N"), strokeDash=alt.StrokeDash("run:N"),
+            tooltip=[alt.Tooltip("label"), alt.Tooltip("run"), alt.Tooltip("y:Q", format=".3f")]), width="stretch")

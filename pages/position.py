@@ -71,12 +71,12 @@ for col, side, title, xname in ((left, "begin", "Beginning of the document", "p 
         st.subheader(title)
         base = alt.Chart(df).encode(x=alt.X("x:Q", title=xname))
         chart = (base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title="effect on the readout (logits)"),
-                                                    y2="high:Q")
-                 + base.mark_line(point=True).encode(y="effect:Q",
-                                                     tooltip=["x", alt.Tooltip("effect:Q", format=".3f"),
+                                                    y2=alt.Y2("high:Q"))
+                 + base.mark_line(point=True).encode(y=alt.Y("effect:Q"),
+                                                     tooltip=[alt.Tooltip("x"), alt.Tooltip("effect:Q", format=".3f"),
                                                               alt.Tooltip("low:Q", format=".3f"),
                                                               alt.Tooltip("high:Q", format=".3f")])
-                 + base.mark_line(strokeDash=[5, 3], color="#999").encode(y="fit:Q")
+                 + base.mark_line(strokeDash=[5, 3], color="#999").encode(y=alt.Y("fit:Q"))
                  + reference_rule([r["asymptote"]], dash=(2, 2), color="#999"))
         show_chart(chart, f"position-{side}", df)
         st.markdown(describe("Fit c + a·exp(−k/τ)" if side == "end" else "Fit c + a·exp(−(p−1)/τ)", r))
@@ -94,7 +94,8 @@ if word:
     chart = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("position:Q", title="position of the word"),
         y=alt.Y("effect:Q", title="effect on the final readout (logits)"),
-        tooltip=["position", alt.Tooltip("effect:Q", format=".3f")]) + reference_rule([pr["v0"]], color="#999")
+        tooltip=[alt.Tooltip("position"),
+                 alt.Tooltip("effect:Q", format=".3f")]) + reference_rule([pr["v0"]], color="#999")
     show_chart(chart, f"position-probe-{word}", df)
     if pr["gain"] is None:
         st.info(pr["gain_note"])

@@ -124,7 +124,9 @@ def readout_chart(df: pd.DataFrame) -> alt.Chart:
                                 color=alt.Color("phrase:N", scale=alt.Scale(scheme="set1"),
                                                 legend=alt.Legend(orient="bottom")))
     return (reference_rule([0.0], color="#888") + base.mark_line(point=True)
-            + base.mark_text(dy=-12, fontSize=14).encode(text="token:N", tooltip=["phrase", "token", "readout y"]))
+            + base.mark_text(dy=-12, fontSize=14).encode(
+                text=alt.Text("token:N"),
+                tooltip=[alt.Tooltip("phrase"), alt.Tooltip("token"), alt.Tooltip("readout y")]))
 
 
 # ---- navigation ---------------------------------------------------------------------------------
@@ -221,23 +223,23 @@ def step_attractor(eng: ContextEngine, checksum: str) -> None:
     layers = attractor_cloud(attractor_frame(attractor), 30, 0.7, "readout y")
     ref = pd.DataFrame({"PC1": [xy[r, 0]], "PC2": [xy[r, 1]], "label": ["reference point"]})
     layers += alt.Chart(ref).mark_point(shape="diamond", size=300, color="black", strokeWidth=3).encode(
-        x="PC1:Q", y="PC2:Q", tooltip=["label"])
+        x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), tooltip=[alt.Tooltip("label")])
     tokens = tokenize(trace)
     if tokens:
         visited = trajectory(eng, tokens)
         txy = visited["pc"]
         path = pd.DataFrame({"PC1": txy[:, 0], "PC2": txy[:, 1], "step": range(len(txy)), "token": visited["token"],
                              "readout": visited["readout"]})
-        base = alt.Chart(path).encode(x="PC1:Q", y="PC2:Q", order="step:Q")
-        tip = ["step", "token", alt.Tooltip("readout:Q", format=".2f")]
+        base = alt.Chart(path).encode(x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), order=alt.Order("step:Q"))
+        tip = [alt.Tooltip("step"), alt.Tooltip("token"), alt.Tooltip("readout:Q", format=".2f")]
         layers += base.mark_line(color="#444", strokeWidth=1.5, point=True).encode(tooltip=tip)
         # Named where no earlier name is (a word that leaves the state in place would pile its name on the last).
         extent = ((min(xy[:, 0].min(), txy[:, 0].min()), max(xy[:, 0].max(), txy[:, 0].max())),
                   (min(xy[:, 1].min(), txy[:, 1].min()), max(xy[:, 1].max(), txy[:, 1].max())))
         named = path[spaced_labels(path["PC1"], path["PC2"], list(path["token"]), extent, height=420, font=13,
                                    dx=0, dy=-10, align="center")]
-        layers += alt.Chart(named).mark_text(dy=-10, fontSize=13).encode(x="PC1:Q", y="PC2:Q", text="token:N",
-                                                                          tooltip=tip)
+        layers += alt.Chart(named).mark_text(dy=-10, fontSize=13).encode(
+            x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), text=alt.Text("token:N"), tooltip=tip)
     st.altair_chart(layers.properties(height=420), width="stretch")
     st.caption("Dots: resting states (fixed and slow points) on their first two principal components. Diamond: the "
                "reference point, the 'no opinion yet' state where the score is closest to 0. Grey line: the state "
@@ -367,7 +369,8 @@ def step_fades(eng: ContextEngine, checksum: str) -> None:
         y=alt.Y("effect:Q", title="how “good” counts (1 = as on its own)"),
         color=alt.Color("source:N", legend=alt.Legend(orient="bottom")),
         strokeDash=alt.StrokeDash("source:N", legend=None),
-        tooltip=["source", "distance", "phrase", alt.Tooltip("effect:Q", format=".2f")])
+        tooltip=[alt.Tooltip("source"), alt.Tooltip("distance"), alt.Tooltip("phrase"),
+                 alt.Tooltip("effect:Q", format=".2f")])
     st.altair_chart(reference_rule([0.0, 1.0], field="effect", dash=(2, 2), color="#aaa") + chart, width="stretch")
     reach = flip_reach([row["distance"] for row in rows], [row["network (m)"] for row in rows])
     metric_row(("Rules: 'not' reaches", f"{toy.NOT_SPAN} tokens"),

@@ -1,4 +1,7 @@
-"""Shared chart pieces (Altair), metric rows, and charts with their downloads: each written once for every page."""
+"""Shared chart pieces (Altair), metric rows, and charts with their downloads: each written once for every page.
+
+Encoding channels are given as objects (alt.X("PC1:Q"), alt.Tooltip("token")), here and on every page, never as
+shorthand strings: Altair parses each string through a slow schema lookup (about 11 ms a chart)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -33,7 +36,8 @@ def reference_rule(values: list[float], field: str = "y", channel: str = "y", da
     """Dashed reference lines at `values` (horizontal on channel y, vertical on x), to layer over a chart: the
     zero of a readout, m = 1, |λ| = 1, the BoW and the RNN on a gap axis..."""
     mark = {"strokeDash": list(dash), **({"color": color} if color else {})}
-    return alt.Chart(pd.DataFrame({field: list(values)})).mark_rule(**mark).encode(**{channel: f"{field}:Q"})
+    position = {"x": alt.X, "y": alt.Y}[channel]
+    return alt.Chart(pd.DataFrame({field: list(values)})).mark_rule(**mark).encode(**{channel: position(f"{field}:Q")})
 
 
 def readout_color(title: str) -> alt.Color:
@@ -100,23 +104,25 @@ def attractor_frame(points: dict) -> pd.DataFrame:
                          "kind": points["kind"], "reference": [i == points["reference"] for i in range(n)]})
 
 
-def attractor_scatter(df: pd.DataFrame, tooltip: list, size: int = 50) -> alt.LayerChart:
+def attractor_scatter(df: pd.DataFrame, tooltip: list[alt.Tooltip], size: int = 50) -> alt.LayerChart:
     """Fixed (circles) and slow (triangles) points on their first two principal components, coloured by their
     readout; the reference point (column `reference`) drawn large, ringed in black, in a layer of its own on top:
     drawn among the others it lay under the hundreds of points that follow it in the table, on the attractor where
     they are densest, in their colour."""
-    base = alt.Chart(df).encode(x="PC1:Q", y="PC2:Q", color=readout_color("readout y(h*)"), tooltip=tooltip)
+    base = alt.Chart(df).encode(x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), color=readout_color("readout y(h*)"),
+                                tooltip=tooltip)
     points = base.mark_point(filled=True, size=size).encode(shape=alt.Shape("kind:N", scale=POINT_KINDS))
     reference = base.transform_filter("datum.reference").mark_point(
         filled=True, shape="circle", size=REFERENCE_SIZE, stroke="black", strokeWidth=2, opacity=1)
     return points + reference
 
 
-def attractor_cloud(df: pd.DataFrame, size: int, opacity: float, color_title: str, x=None, y=None,
-                    kind_title: str = "kind") -> alt.Chart:
-    """The attractor's points as a light background for a trajectory, coloured by their readout."""
+def attractor_cloud(df: pd.DataFrame, size: int, opacity: float, color_title: str, x: alt.X | None = None,
+                    y: alt.Y | None = None, kind_title: str = "kind") -> alt.Chart:
+    """The attractor's points as a light background for a trajectory, coloured by their readout (x, y: the PC
+    channels, default alt.X("PC1:Q") and alt.Y("PC2:Q"))."""
     return alt.Chart(df).mark_circle(size=size, opacity=opacity).encode(
-        x=x or "PC1:Q", y=y or "PC2:Q", color=readout_color(color_title),
+        x=x or alt.X("PC1:Q"), y=y or alt.Y("PC2:Q"), color=readout_color(color_title),
         tooltip=[alt.Tooltip("kind:N", title=kind_title), alt.Tooltip("readout:Q", format=".2f")])
 
 
@@ -131,17 +137,17 @@ def path_background(df: pd.DataFrame, opacity: float) -> alt.Chart:
 def start_marker(path: pd.DataFrame) -> alt.Chart:
     """The ◆ where a path on the attractor starts (its first row, columns PC1, PC2 and token)."""
     return alt.Chart(path.iloc[:1]).mark_point(shape="diamond", size=220, color="black", filled=True).encode(
-        x="PC1:Q", y="PC2:Q", tooltip=[alt.Tooltip("token:N", title="start")])
+        x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), tooltip=[alt.Tooltip("token:N", title="start")])
 
 
-def labelled_scatter(df: pd.DataFrame, x: alt.X | str, y: alt.Y | str, color: alt.Color, tooltip: list, size: int,
+def labelled_scatter(df: pd.DataFrame, x: alt.X, y: alt.Y, color: alt.Color, tooltip: list[alt.Tooltip], size: int,
                      n_labels: int) -> alt.Chart:
-    """Words as dots (the modifier subspace, its UMAP map), the first `n_labels` words named beside their dot
-    (the rest in tooltips: more labels overlap)."""
+    """Words as dots (the modifier subspace, its UMAP map) on the channels x and y, the first `n_labels` words named
+    beside their dot (the rest in tooltips: more labels overlap)."""
     base = alt.Chart(df).encode(x=x, y=y)
     named = alt.FieldOneOfPredicate(field="word", oneOf=list(df["word"][:n_labels]))
     return (base.mark_circle(size=size).encode(color=color, tooltip=tooltip)
-            + base.transform_filter(named).mark_text(dx=7, align="left", fontSize=11).encode(text="word:N"))
+            + base.transform_filter(named).mark_text(dx=7, align="left", fontSize=11).encode(text=alt.Text("word:N")))
 
 
 def class_color() -> alt.Color:
@@ -149,7 +155,7 @@ def class_color() -> alt.Color:
     return alt.Color("class:N", scale=alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values())))
 
 
-def modifier_subspace(df: pd.DataFrame, tooltip: list, size: int, n_labels: int) -> alt.Chart:
+def modifier_subspace(df: pd.DataFrame, tooltip: list[alt.Tooltip], size: int, n_labels: int) -> alt.Chart:
     """Modifiers on the first two principal components of their transient deflections, coloured by class."""
     return labelled_scatter(df, alt.X("PC1:Q", title="modifier component 1"),
                             alt.Y("PC2:Q", title="modifier component 2"), class_color(), tooltip, size, n_labels)
@@ -165,7 +171,7 @@ def explanation_chart(ex: Explanation) -> tuple[alt.LayerChart, pd.DataFrame]:
     df = pd.DataFrame({"index": range(len(ex.tokens)), "token": ex.tokens, "contribution": ex.contributions,
                        "readout": ex.readout()})
     df["label"] = [f"{i}: {t}" for i, t in zip(df["index"], df["token"])]
-    tip = ["token", alt.Tooltip("contribution:Q", format=".3f"),
+    tip = [alt.Tooltip("token"), alt.Tooltip("contribution:Q", format=".3f"),
            alt.Tooltip("readout:Q", format=".3f", title="logit after this token")]
     color = alt.condition("datum.contribution > 0", alt.value(POSITIVE), alt.value(NEGATIVE))
     if len(df) <= TOKENS_DOWN:
@@ -174,14 +180,14 @@ def explanation_chart(ex: Explanation) -> tuple[alt.LayerChart, pd.DataFrame]:
         bars = alt.Chart(df).mark_bar().encode(y=down, x=alt.X("contribution:Q", title="logit"), color=color,
                                                tooltip=tip)
         line = alt.Chart(df).mark_line(color="black", point=alt.OverlayMarkDef(color="black")).encode(
-            y=down, x="readout:Q", order="index:Q", tooltip=tip)
+            y=down, x=alt.X("readout:Q"), order=alt.Order("index:Q"), tooltip=tip)
         return (bars + line + reference_rule([0], field="x", channel="x")).properties(height=alt.Step(18)), df
     x = token_axis(df)
     bars = alt.Chart(df).mark_bar().encode(
         x=x, y=alt.Y("contribution:Q", title="logit"),
         color=alt.condition("datum.contribution > 0", alt.value(POSITIVE), alt.value(NEGATIVE)), tooltip=tip)
     line = alt.Chart(df).mark_line(color="black", point=alt.OverlayMarkDef(color="black")).encode(
-        x=x, y="readout:Q", tooltip=tip)
+        x=x, y=alt.Y("readout:Q"), tooltip=tip)
     return bars + line + reference_rule([0]), df
 
 

@@ -219,10 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
 # What each argument names, checked by `preflight` for every command that has it.
 EXISTING_MODELS = ("model", "rnn", "vocab_from", "init_from")   # a model folder (name or path)
 OPTIONAL_MODELS = ("bow", "aug")                                 # the same, or 'none'
-NEEDED_DATA = {"train": ("data", "test_data", "dev_data"), "evaluate": ("data",), "compare": ("data",),
-               "errors": ("data",), "train-augmented": ("test_data",), "validity": ("on",)}
-SEEDING_DATA = ("analyze", "phrase", "pair", "modifiers", "validity", "position", "report")   # --data seeds an
-# analysis: a cached (or shipped) one keyed by the dataset's name needs no file, so only the name is checked
+# Datasets a command always reads: present under the data root. Elsewhere (an analysis seeded by --data, a
+# comparison, an error analysis, a test set) a cached or shipped result keyed by the dataset's name needs no
+# file, so only the name is checked.
+NEEDED_DATA = {"train": ("data", "test_data", "dev_data"), "evaluate": ("data",)}
+NAMED_DATA = ("data", "test_data", "on")
 OUTPUT_FILES = ("output", "out")                                 # files written: their folder must exist
 
 
@@ -246,11 +247,10 @@ def preflight(args) -> None:
     if getattr(args, "name", None) is not None:
         check_model_name(args.name)
     root = getattr(args, "data_root", None)
-    for a in NEEDED_DATA.get(args.command, ()):
+    needed = NEEDED_DATA.get(args.command, ())
+    for a in set(needed) | set(NAMED_DATA) if args.command != "universality" else ():   # its --data: a label
         if getattr(args, a, None) is not None:
-            check_dataset(getattr(args, a), root)
-    if args.command in SEEDING_DATA and getattr(args, "data", None) is not None:
-        check_dataset(args.data, root, need_data=False)
+            check_dataset(getattr(args, a), root, need_data=a in needed)
     if getattr(args, "input", None) is not None and not Path(args.input).is_file():
         raise DataError(f"{args.input}: no such file")
     for a in OUTPUT_FILES:
