@@ -29,6 +29,7 @@ from core.models.store import (
     save_model_dir,
 )
 from core.storage.io import atomic_write
+from core.storage.tensors import UnreadableTensors, load_tensors
 
 RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
 
@@ -190,7 +191,13 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     state = {"epoch": 0, "best_dev": -1.0, "best_epoch": 0, "history": [], "elapsed": 0.0}
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if cfg.resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        try:
+            ck = load_tensors(ckpt_path)
+        except UnreadableTensors as e:
+            raise ModelError(f"{ckpt_path}: cannot be read as a training checkpoint: {e.reason}; delete it to "
+                             "start afresh") from None
+        if not isinstance(ck, dict) or not {"vocab", "model", "optimizer", "best_state", "state"} <= ck.keys():
+            raise ModelError(f"{ckpt_path}: not a checkpoint written by this trainer; delete it to start afresh")
         if ck["vocab"] != vocab.itos:
             raise ModelError(f"{ckpt_path}: checkpoint vocabulary differs from this run's; start afresh")
         model.load_state_dict(ck["model"])  # copied onto the model's device, as is the optimizer's state

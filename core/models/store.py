@@ -1,7 +1,7 @@
 """Model folders: `models/<name>/` with config.json, vocab.json, weights.pt and metrics.json.
 
-Weights are plain tensors loaded with `torch.load(..., weights_only=True)`; every file is written
-atomically, and anything missing, truncated or inconsistent raises `ModelError` naming the file.
+Weights are plain tensors loaded with `torch.load(..., weights_only=True)` (core.storage.tensors); every
+file is written atomically, and anything missing, truncated or inconsistent raises `ModelError` naming the file.
 Which class reads a folder is decided by its config's `kind`, through one registry (`register_kind`).
 A model *name* (from a user, a URL) only ever resolves to a folder inside models/.
 """
@@ -18,6 +18,7 @@ import torch
 
 from core.data.text import Vocab
 from core.storage.io import atomic_write, atomic_write_json
+from core.storage.tensors import UnreadableTensors, all_finite, load_tensors
 
 FORMAT_VERSION = 1
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -194,14 +195,14 @@ def load_model_dir(path: Path) -> tuple[dict, Vocab, dict[str, torch.Tensor]]:
     if not wpath.exists():
         raise ModelError(f"{wpath}: missing")
     try:
-        weights = torch.load(wpath, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated zip, pickle with code, garbage bytes...
-        raise ModelError(f"{wpath}: cannot be read as a weights file ({type(e).__name__}: {str(e)[:300]})") from None
+        weights = load_tensors(wpath)
+    except UnreadableTensors as e:  # truncated, text, a pickle with code (which did not run)...
+        raise ModelError(f"{wpath}: cannot be read as a weights file: {e.reason}") from None
     if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                                 for k, v in weights.items()):
         raise ModelError(f"{wpath}: expected a dict of named tensors")
     weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
-    bad = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not all_finite(v)]
     if bad:
         raise ModelError(f"{wpath}: non-finite values (inf or NaN) in {', '.join(bad[:5])}")
     _check_config(path, config, weights)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from core.storage.io import atomic_write
+from core.storage.tensors import UnreadableTensors, load_tensors
 
 CACHE_VERSION = 2
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache"
@@ -50,9 +51,9 @@ def _entry(path: Path) -> tuple[dict | None, str | None]:
     """(entry, None) for a valid cache or shipped-analysis file (a dict result under a key that the file's
     name carries), else (None, what is wrong). Loading never runs code: weights_only=True."""
     try:
-        entry = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupt, truncated, or a pickle that would run code
-        return None, f"unreadable ({type(e).__name__})"
+        entry = load_tensors(path)
+    except UnreadableTensors as e:  # corrupt, truncated, or a pickle that would run code (it did not)
+        return None, f"unreadable: {e.reason}"
     if not (isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("result"), dict)):
         return None, "not a cache entry"
     if not Path(path).name.endswith(f"-{entry['key'][:24]}.pt"):

@@ -7,6 +7,10 @@ permuting embedding rows, and the project's model must give the same logits as t
 rebuilt from the same state dict, on random padded batches before anything is written. The project's
 cells hold PyTorch's own nn.GRU / nn.LSTM / nn.RNN, so the recurrent weights are copied unchanged (same
 gate order: GRU r, z, n; LSTM i, f, g, o); only the names change.
+
+Memory stays proportional to the arrays kept: the vocabulary is read line by line and refused as soon as it
+passes MAX_VOCAB, the embedding's rows are checked against the same cap before anything is converted, and
+the rows are permuted with one index operation (no Python object per row).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TextIO
 
 import torch
 from torch import nn
@@ -29,9 +33,7 @@ from core.data.text import PAD, UNK, Vocab, tokenize
 from core.models.rnn import SentimentRNN
 from core.models.store import MODELS_DIR, load_model, save_model_dir
 from core.storage.io import atomic_write_json
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that building the CLI parser stays light
-    import torch
+from core.storage.tensors import UnreadableTensors, all_finite, load_tensors
 
 GATES = {"gru": 3, "lstm": 4, "rnn": 1}  # rows of weight_ih_l0 per hidden unit
 PROJECT_ARCH = {"gru": "gru", "lstm": "lstm", "rnn": "vanilla"}
@@ -45,6 +47,14 @@ PAD_NAMES = ("<pad>", "<PAD>", "[PAD]", "<blank>", "PAD", "__PAD__")
 UNK_NAMES = ("<unk>", "<UNK>", "[UNK]", "<oov>", "<OOV>", "[OOV]", "UNK", "OOV", "__UNK__")
 N_CHECK, CHECK_MAX_LEN, TOLERANCE = 300, 40, 1e-4
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a name models/ can be asked for (core.models.store's rule)
+# The largest vocabulary (entries of the vocabulary file, rows of the embedding) an import accepts. Word-level
+# sentiment RNNs use 10,000-100,000 words (Keras' IMDB word_index has 88,584; this project trains with 20,000),
+# so 1,000,000 leaves ten times the largest of them. The import's memory grows with it: at the cap it peaked at
+# 1.4 GB with 64-dimensional embeddings and 4.1 GB with 300 (torch 2.13, Linux). A whole pretrained word-vector
+# vocabulary (2-3 million words) is cut to the words the model was trained on first.
+MAX_VOCAB = 1_000_000
+MAX_TOKEN_CHARS = 1_000  # a longer line of a text vocabulary is not a token; it bounds each line read
+JSON_BYTES_PER_TOKEN = 100  # a JSON vocabulary larger than this per allowed token is refused before it is parsed
 
 
 class ImportRefused(ValueError):
@@ -84,12 +94,9 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # garbage bytes, truncated zip, pickled classes or code
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
-        why = (f"it holds a pickled Python object ({found.group(1)}), not only tensors: a whole model, a custom "
-               "class or code, which was not run" if found else "it is not a complete file written by torch.save")
-        raise ImportRefused(f"{path}: cannot be read as a PyTorch state dict with weights_only=True: {why}. "
+        obj = load_tensors(path)
+    except UnreadableTensors as e:  # empty, truncated, text, pickled classes or code (which did not run)
+        raise ImportRefused(f"{path}: cannot be read as a PyTorch state dict: {e.reason}. "
                             "Save the weights with torch.save(model.state_dict(), FILE)") from None
     if isinstance(obj, dict):
         for wrapper in ("state_dict", "model_state_dict"):
@@ -109,51 +116,23 @@ def as_float32(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     for k, v in sd.items():
         if not v.is_floating_point():
             raise ImportRefused(f"{k} is {v.dtype}, not a floating-point weight")
-        if not torch.isfinite(v).all():
+        if not all_finite(v):
             raise ImportRefused(f"{k} contains NaN or infinite values")
     return {k: v.detach().float() for k, v in sd.items()}
 
 
 def read_vocab(path: Path) -> list[str | None]:
     """Token of each index: a JSON list, a JSON object token -> index (or {"itos": [...]}), or one token
-    per line (any other extension). None marks an index without a token (e.g. Keras' padding 0)."""
+    per line (any other extension). None marks an index without a token (e.g. Keras' padding 0).
+    More than MAX_VOCAB entries are refused: a text file as soon as its line MAX_VOCAB + 1 is read, a JSON
+    file from its size before it is parsed or from its entries after."""
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(f"{path}: no such file")
     try:
-        text = path.read_text(encoding="utf-8")
+        tokens = _json_vocab(path) if path.suffix.lower() == ".json" else _text_vocab(path)
     except UnicodeDecodeError as e:
         raise ImportRefused(f"{path}: not UTF-8 text ({e})") from None
-    if path.suffix.lower() != ".json":
-        lines = text.splitlines()
-        empty = [i + 1 for i, t in enumerate(lines) if not t.strip()]
-        if empty:
-            raise ImportRefused(f"{path}: line(s) {empty[:5]} are empty; a text vocabulary has one token per line")
-        tokens: list[str | None] = list(lines)
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ImportRefused(f"{path}: not valid JSON ({e})") from None
-        if isinstance(data, dict) and isinstance(data.get("itos"), list):
-            data = data["itos"]
-        if isinstance(data, list):
-            if not all(isinstance(t, str) for t in data):
-                raise ImportRefused(f"{path}: a JSON vocabulary list must hold strings (tokens in index order)")
-            tokens = list(data)
-        elif isinstance(data, dict):
-            bad = [t for t, i in data.items() if isinstance(i, bool) or not isinstance(i, int) or i < 0]
-            if bad:
-                raise ImportRefused(f"{path}: a JSON vocabulary object maps tokens to indices >= 0; "
-                                    f"not so for {bad[:5]}")
-            tokens = [None] * (max(data.values()) + 1 if data else 0)
-            for t, i in data.items():
-                if tokens[i] is not None:
-                    raise ImportRefused(f"{path}: index {i} is given to both {tokens[i]!r} and {t!r}")
-                tokens[i] = t
-        else:
-            raise ImportRefused(f"{path}: expected a JSON list of tokens or an object token -> index, "
-                                f"got {type(data).__name__}")
     if not tokens:
         raise ImportRefused(f"{path}: the vocabulary is empty")
     seen: dict[str, int] = {}
@@ -162,6 +141,77 @@ def read_vocab(path: Path) -> list[str | None]:
             raise ImportRefused(f"{path}: token {t!r} appears twice (indices {seen[t]} and {i})")
         if t is not None:
             seen[t] = i
+    return tokens
+
+
+def _too_many(path: Path, found: str) -> ImportRefused:
+    """The refusal of a vocabulary above MAX_VOCAB: the file, what was found in it, and the cap."""
+    return ImportRefused(f"{path}: {found}; an import takes at most {MAX_VOCAB:,} (MAX_VOCAB in "
+                         "core/tools/importer.py, which bounds its memory): keep only the words the model needs, in "
+                         "the vocabulary and in the embedding's rows")
+
+
+def _text_vocab(path: Path) -> list[str | None]:
+    """One token per line (a line ends at \\n, \\r\\n or \\r), read line by line: at most MAX_VOCAB lines of at
+    most MAX_TOKEN_CHARS characters are held."""
+    tokens: list[str | None] = []
+    empty = []
+    with open(path, encoding="utf-8") as f:
+        while line := f.readline(MAX_TOKEN_CHARS + 2):
+            token = line.removesuffix("\n")
+            if len(token) > MAX_TOKEN_CHARS:
+                raise ImportRefused(f"{path}: line {len(tokens) + 1} is longer than {MAX_TOKEN_CHARS:,} characters: "
+                                    "a text vocabulary has one token per line")
+            if len(tokens) == MAX_VOCAB:
+                raise _too_many(path, f"{len(tokens) + 1 + _lines_left(f):,} lines")
+            if not token.strip():
+                empty.append(len(tokens) + 1)
+            tokens.append(token)
+    if empty:
+        raise ImportRefused(f"{path}: line(s) {empty[:5]} are empty; a text vocabulary has one token per line")
+    return tokens
+
+
+def _lines_left(f: TextIO) -> int:
+    """Lines not yet read from a text file open for reading, counted 1 MiB at a time (none are kept)."""
+    n, last = 0, "\n"
+    for block in iter(lambda: f.read(1 << 20), ""):
+        n, last = n + block.count("\n"), block[-1]
+    return n + (last != "\n")
+
+
+def _json_vocab(path: Path) -> list[str | None]:
+    """A JSON list of tokens in index order, or an object token -> index (or {"itos": [...]}); a file too large
+    for MAX_VOCAB tokens is refused before it is parsed, an index at or above MAX_VOCAB before it is placed."""
+    size = path.stat().st_size
+    if size > JSON_BYTES_PER_TOKEN * MAX_VOCAB:
+        raise _too_many(path, f"{size:,} bytes of JSON (at most {JSON_BYTES_PER_TOKEN * MAX_VOCAB:,} are read)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: nested deeper than Python's stack
+        raise ImportRefused(f"{path}: not valid JSON ({e})") from None
+    if isinstance(data, dict) and isinstance(data.get("itos"), list):
+        data = data["itos"]
+    if isinstance(data, list):
+        if not all(isinstance(t, str) for t in data):
+            raise ImportRefused(f"{path}: a JSON vocabulary list must hold strings (tokens in index order)")
+        if len(data) > MAX_VOCAB:
+            raise _too_many(path, f"{len(data):,} tokens")
+        return list(data)
+    if not isinstance(data, dict):
+        raise ImportRefused(f"{path}: expected a JSON list of tokens or an object token -> index, "
+                            f"got {type(data).__name__}")
+    bad = [t for t, i in data.items() if isinstance(i, bool) or not isinstance(i, int) or i < 0]
+    if bad:
+        raise ImportRefused(f"{path}: a JSON vocabulary object maps tokens to indices >= 0; not so for {bad[:5]}")
+    size = max(data.values()) + 1 if data else 0
+    if size > MAX_VOCAB:
+        raise _too_many(path, f"{len(data):,} tokens with indices up to {size - 1:,}")
+    tokens: list[str | None] = [None] * size
+    for t, i in data.items():
+        if tokens[i] is not None:
+            raise ImportRefused(f"{path}: index {i} is given to both {tokens[i]!r} and {t!r}")
+        tokens[i] = t
     return tokens
 
 
@@ -338,18 +388,25 @@ def map_vocab(tokens: list[str | None], rows: int, pad: str = "auto", unk: str =
     return Vocab([PAD, UNK] + [tokens[i] for i in words]), perm, info
 
 
+def _index(perm: list[int | None]) -> torch.Tensor:
+    """The original row of each project row (map_vocab's perm) as one tensor, -1 for a new zero row."""
+    return torch.tensor([-1 if i is None else i for i in perm], dtype=torch.long)
+
+
 def convert(sd: dict[str, torch.Tensor], m: Modules, perm: list[int | None], positive: int
             ) -> dict[str, torch.Tensor]:
-    """The project's SentimentRNN weights: rows permuted, recurrent weights copied, readout as one logit."""
-    emb = sd[_key(m.embedding, "weight")]
-    rows = [emb[i] if i is not None else torch.zeros(m.embed_dim) for i in perm]
+    """The project's SentimentRNN weights: rows permuted (one index_select into the new embedding, no object
+    per row), recurrent weights copied, readout as one logit."""
+    index = _index(perm)
+    embedding = sd[_key(m.embedding, "weight")].index_select(0, index.clamp(min=0))
+    embedding[index < 0] = 0
     gh = GATES[m.arch] * m.hidden_size
     w, b = sd[_key(m.readout, "weight")], sd.get(_key(m.readout, "bias"), torch.zeros(m.logits))
     if m.logits == 2:  # softmax over (z0, z1): P(positive) = sigmoid(z_pos - z_neg)
         w, b = w[positive] - w[1 - positive], b[positive] - b[1 - positive]
     else:  # sigmoid(z) = P(class 1)
         w, b = (w[0], b[0]) if positive == 1 else (-w[0], -b[0])
-    out = {"embedding.weight": torch.stack(rows), "h0": torch.zeros((2 if m.arch == "lstm" else 1) * m.hidden_size),
+    out = {"embedding.weight": embedding, "h0": torch.zeros((2 if m.arch == "lstm" else 1) * m.hidden_size),
            "readout.weight": w.reshape(1, -1).clone(), "readout.bias": b.reshape(1).clone()}
     for p in RNN_PARAMS:
         out[f"cell.rnn.{p}"] = sd.get(_key(m.rnn, p), torch.zeros(gh)).clone()
@@ -360,8 +417,7 @@ def original_logits(sd: dict[str, torch.Tensor], m: Modules, positive: int, ids:
                     lengths: torch.Tensor) -> torch.Tensor:
     """Logit of the positive class from the original modules, rebuilt as nn.Embedding + nn.GRU/LSTM/RNN +
     nn.Linear from the state dict, reading the hidden state after each sequence's last real token."""
-    emb = nn.Embedding(m.rows, m.embed_dim)
-    emb.load_state_dict({"weight": sd[_key(m.embedding, "weight")]})
+    emb = nn.Embedding.from_pretrained(sd[_key(m.embedding, "weight")])  # the same tensor, not a copy
     has_bias = _key(m.rnn, "bias_ih_l0") in sd
     rnn = getattr(nn, TORCH_RNN[m.arch])(m.embed_dim, m.hidden_size, batch_first=True, bias=has_bias)
     rnn.load_state_dict({p: sd[_key(m.rnn, p)] for p in RNN_PARAMS if _key(m.rnn, p) in sd})
@@ -379,14 +435,17 @@ def original_logits(sd: dict[str, torch.Tensor], m: Modules, positive: int, ids:
 def check_sequences(perm: list[int | None], pad: int | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """N_CHECK random sequences of lengths 1..CHECK_MAX_LEN over every non-padding row: (original ids padded
     with the original padding index, project ids padded with 0, lengths)."""
-    new_of_old = {o: n for n, o in enumerate(perm) if o is not None and n >= 1}
-    content = torch.tensor(sorted(new_of_old))
+    index = _index(perm)[1:]  # original row of project rows 1, 2, ...
+    drawn = index >= 0
+    new_of_old = torch.full((int(index.max()) + 1,), -1)  # -1: a row never drawn (padding only)
+    new_of_old[index[drawn]] = torch.arange(1, len(perm))[drawn]
+    content = torch.nonzero(new_of_old >= 0).squeeze(1)
     g = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, CHECK_MAX_LEN + 1, (N_CHECK,), generator=g)
     lengths[:2] = torch.tensor([1, CHECK_MAX_LEN])
     old = content[torch.randint(len(content), (N_CHECK, CHECK_MAX_LEN), generator=g)]
     mask = torch.arange(CHECK_MAX_LEN) < lengths.unsqueeze(1)
-    new = torch.tensor([[new_of_old[int(o)] for o in row] for row in old]) * mask
+    new = new_of_old[old] * mask
     old = torch.where(mask, old, torch.full_like(old, 0 if pad is None else pad))
     return old, new, lengths
 
@@ -415,15 +474,17 @@ def import_model(state_dict: Path, vocab: Path, name: str, out_dir: Path | None 
     final = out_dir / name
     if final.exists() and not force:
         raise ImportRefused(f"{final} already exists: choose another --name or pass --force to replace it")
+    tokens = read_vocab(vocab)  # first: a vocabulary above MAX_VOCAB is refused before the weights are loaded
     sd = load_state_dict(state_dict)
     m = find_modules(sd, arch, embedding_prefix, rnn_prefix, readout_prefix)
+    if m.rows > MAX_VOCAB:
+        raise _too_many(state_dict, f"the embedding {_key(m.embedding, 'weight')} has {m.rows:,} rows")
     sd = as_float32(sd)
-    tokens = read_vocab(vocab)
     new_vocab, perm, mapping = map_vocab(tokens, m.rows, pad_index, unk_index)
     weights = convert(sd, m, perm, positive_class)
 
     project = SentimentRNN(len(new_vocab), PROJECT_ARCH[m.arch], m.embed_dim, m.hidden_size)
-    project.load_state_dict(weights)
+    project.load_state_dict(weights, assign=True)  # the converted tensors themselves, not copies
     project.eval()
     old_ids, new_ids, lengths = check_sequences(perm, mapping["pad_index"])
     ref = original_logits(sd, m, positive_class, old_ids, lengths)
@@ -434,8 +495,9 @@ def import_model(state_dict: Path, vocab: Path, name: str, out_dir: Path | None 
     if not max(fused, step) <= tol:
         raise ImportRefused(f"the converted model disagrees with the original modules on {N_CHECK} random sequences "
                             f"(max |logit difference| {max(fused, step):.3g} > {tol:.3g}): nothing was written")
-    if any(not torch.isfinite(w.half()).all() for w in weights.values()):
+    if not all(all_finite(w, torch.float16) for w in weights.values()):
         raise ImportRefused("some weights exceed float16's range (65504) and cannot be stored in a model folder")
+    del sd  # the original weights are not needed past the check (at MAX_VOCAB rows: a copy of the embedding)
 
     warnings = ["the project reads text with core.data.text.tokenize (lower-cased, punctuation split, \"didn't\" -> "
                 "\"did n't\"); if your model was trained with another tokenizer, texts may be split differently "
@@ -502,7 +564,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--state-dict", required=True, help=".pt/.pth file of model.state_dict() (or a checkpoint dict "
                    "with a 'state_dict' key), loaded with weights_only=True")
     p.add_argument("--vocab", required=True, help="vocabulary: a .json list of tokens in index order or object "
-                   "token -> index, or a text file with one token per line")
+                   f"token -> index, or a text file with one token per line; at most {MAX_VOCAB:,} entries")
     p.add_argument("--name", required=True, help="folder name of the imported model")
     p.add_argument("--out-dir", default=None, help="parent folder of the model (default models/)")
     p.add_argument("--arch", choices=sorted(GATES), default=None, help="nn.GRU, nn.LSTM or nn.RNN (default: "
