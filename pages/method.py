@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.analysis import attractor as A
 from core.analysis import dynamics as D
+from core.analysis import modulation as M
 from core.analysis import position as P
 from core.analysis.error_analysis import SLICES
 from core.experiments.claims import CLAIMS, PAPERS, VERDICTS
@@ -261,6 +262,11 @@ st.markdown(
     "less (saturation). So each word is judged against ordinary words like it: the 100 screened words nearest in "
     "own valence v0 (signed) and, with a quarter of the weight, in frequency. The **statistic** is M(1) minus the "
     "null's median; the null band is ± 3 robust standard deviations (1.4826 × MAD, at least 0.02) of the null.\n"
+    "- **Intervals** of M(k) are order statistics across the starting states (ranks n/2 ∓ 1.96·√n/2, nominally "
+    f"95%); their exact coverage for continuous values is {M.interval_coverage(M.N_STATES):.1%} at the "
+    f"{M.N_STATES} states of M(1), {M.interval_coverage(M.CURVE_STATES):.1%} at the {M.CURVE_STATES} of the curves "
+    f"M(2..K) and {M.interval_coverage(M.SCREEN_STATES):.1%} at the screen's {M.SCREEN_STATES}: read the curves' "
+    "bands as about 92% intervals.\n"
     "- **Classes**: *negator*: the 95% interval of M(1) (across starting states) lies below 0 (the next word is "
     "reversed); *attenuator*: M(1) more than 3 robust standard deviations below its null's median, with the "
     "interval below that median; *intensifier*: the same above; *none*: everything else.\n"

@@ -122,6 +122,20 @@ def test_the_M1_interval_over_its_32_states_has_95_percent_coverage():
     assert abs(cover - exact) <= 3 * math.sqrt(exact * (1 - exact) / 3000), cover
 
 
+def test_the_stated_coverage_of_the_curves_interval_is_its_exact_coverage():
+    """interval_coverage (what the Method page states) is the coverage median_interval has: at the curves' 16
+    states the ranks are 8 -+ 3.92 -> x_(5), x_(12), covering when 5 <= B <= 11, B ~ Binomial(16, 1/2):
+    (4368 + 8008 + 11440 + 12870 + 11440 + 8008 + 4368) / 65536 = 60502 / 65536 = 0.92319, not 95%. Checked on
+    4,000 sets of 16 normal values too."""
+    assert MD.CURVE_STATES == 16
+    assert MD.interval_coverage(16) == pytest.approx(60502 / 65536, abs=1e-12)
+    assert MD.interval_coverage(32) == pytest.approx(0.9499, abs=1e-4)
+    x = torch.from_numpy(np.random.default_rng(5).normal(0.0, 1.0, (4000, 16)))
+    _, lo, hi = MD.median_interval(x)
+    cover = float(((lo <= 0) & (0 <= hi)).double().mean())
+    assert abs(cover - 60502 / 65536) <= 3 * math.sqrt(0.923 * 0.077 / 4000), cover
+
+
 def test_the_per_state_factor_is_least_squares_over_probes():
     """ls_gain by hand: e_0 = (1, -2, 1), e_m = (1, -4, 5) (factors 1, 2, 5 on the three probes):
     sum e_m e_0 / sum e_0^2 = (1 + 8 + 5) / 6 = 7/3 (mean of the ratios 8/3, median 2)."""

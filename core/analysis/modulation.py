@@ -54,9 +54,26 @@ RELAX_MAX = 100          # R: the engine's neutral steps K, at most this many (b
 PREFIX_MAX = 60          # random prefixes (no text): 1..PREFIX_MAX frequent words
 
 
+def interval_ranks(n: int, z: float = CI_Z) -> tuple[int, int]:
+    """The 0-based ranks (a, b) of median_interval's order statistics among n sorted values."""
+    a = max(0, int(math.floor(n / 2 - z * math.sqrt(n) / 2)))
+    b = min(n - 1, int(math.ceil(n / 2 + z * math.sqrt(n) / 2)) - 1)
+    return a, max(a, b)
+
+
+def interval_coverage(n: int, z: float = CI_Z) -> float:
+    """The exact coverage of median_interval's interval [x_(a+1), x_(b+1)] for n continuous values: the
+    probability that the count B of values below the median, Binomial(n, 1/2), is in a+1..b. The normal
+    approximation behind the ranks makes it 0.950 at 32 values but less at fewer (0.923 at 16, 0.930 at 8):
+    what the pages and the Method say of the interval comes from here."""
+    a, b = interval_ranks(n, z)
+    return sum(math.comb(n, k) for k in range(a + 1, b + 1)) / 2 ** n
+
+
 def median_interval(x: torch.Tensor, z: float = CI_Z) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(median, low, high) along the last axis: the distribution-free 95% interval of a median from order
-    statistics (ranks n/2 -+ z sqrt(n)/2). NaN entries (left-out states) are ignored row by row."""
+    """(median, low, high) along the last axis: the distribution-free interval of a median from order
+    statistics (ranks n/2 -+ z sqrt(n)/2: nominally 95%; its exact coverage: interval_coverage). NaN entries
+    (left-out states) are ignored row by row."""
     med, lo, hi = [], [], []
     for row in x.reshape(-1, x.shape[-1]):
         r = row[~torch.isnan(row)].sort().values
@@ -64,9 +81,8 @@ def median_interval(x: torch.Tensor, z: float = CI_Z) -> tuple[torch.Tensor, tor
         if n == 0:
             med.append(math.nan), lo.append(math.nan), hi.append(math.nan)
             continue
-        a = max(0, int(math.floor(n / 2 - z * math.sqrt(n) / 2)))
-        b = min(n - 1, int(math.ceil(n / 2 + z * math.sqrt(n) / 2)) - 1)
-        med.append(float(r.median())), lo.append(float(r[a])), hi.append(float(r[max(a, b)]))
+        a, b = interval_ranks(n, z)
+        med.append(float(r.median())), lo.append(float(r[a])), hi.append(float(r[b]))
     shape = x.shape[:-1]
     return (torch.tensor(med, dtype=torch.float64).reshape(shape), torch.tensor(lo, dtype=torch.float64).reshape(shape),
             torch.tensor(hi, dtype=torch.float64).reshape(shape))
