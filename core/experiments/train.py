@@ -3,6 +3,7 @@ bag-of-words baselines on the same split and vocabulary. Both write a model fold
 """
 from __future__ import annotations
 
+import json
 import platform
 import random
 import shlex
@@ -57,6 +58,7 @@ class TrainConfig:
     vocab_from: str | None = None
     dev_data: str | None = None
     init_from: str | None = None
+    init_from_lm: str | None = None
     neutral: str | None = None
     neutral_insert: int = 0
     dev_fraction: float = 0.1
@@ -183,6 +185,7 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
     model = SentimentRNN(len(vocab), cfg.arch, cfg.embed_dim, cfg.hidden_size, cfg.dropout)
     if cfg.init_from:
         init_weights_from(model, vocab, cfg.init_from, log)
+    pretrained = init_weights_from_lm(model, vocab, cfg.init_from_lm, log) if cfg.init_from_lm else None
     model.to(device)
     forward = model.forward if path == "fused" else model.forward_step
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -257,7 +260,8 @@ def train_rnn(cfg: TrainConfig, log=print) -> dict:
         "dev_accuracy": dev_acc, "test_accuracy": test_acc, "best_epoch": state["best_epoch"],
         "epochs_run": state["epoch"], "train_seconds": round(state["elapsed"], 1),
         "wall_seconds_this_run": round(time.time() - t_start, 1), "device": device_label(device),
-        "path": path, "history": state["history"]})
+        "path": path, "history": state["history"],
+        **({"pretrained": {"file": cfg.init_from_lm, **pretrained}} if pretrained else {})})
     out = Path(cfg.out_dir or MODELS_DIR) / cfg.name
     save_model_dir(out, config, vocab, shipped, metrics)
     log(f"wrote {out}: dev {dev_acc:.4f}" + (f", test {test_acc:.4f}" if test else ""))
@@ -280,6 +284,30 @@ def init_weights_from(model: SentimentRNN, vocab: Vocab, source: str, log=print)
         dst, src = zip(*shared)
         state["embedding.weight"][list(dst)] = weights["embedding.weight"][list(src)]
     log(f"initialised from {source}: {len(shared)} of {len(vocab)} words share an embedding")
+
+
+def init_weights_from_lm(model: SentimentRNN, vocab: Vocab, path: str, log=print) -> dict:
+    """Start from a language model written by `python -m core pretrain` (runs/<name>/lm.pt): its embedding, cell
+    and h0, for the same vocabulary, architecture and sizes; the readout starts fresh. Returns the language
+    model's metrics, which the fine-tuned model's metrics record (both stages reproducible)."""
+    try:
+        lm = load_tensors(Path(path))
+    except UnreadableTensors as e:
+        raise ModelError(f"{path}: cannot be read as a pretrained language model: {e.reason}") from None
+    if not isinstance(lm, dict) or not {"vocab", "arch", "embed_dim", "hidden_size", "weights", "metrics"} <= lm.keys():
+        raise ModelError(f"{path}: not a language model written by `python -m core pretrain`")
+    if (lm["arch"], lm["embed_dim"], lm["hidden_size"]) != \
+            (model.arch, model.embedding.embedding_dim, model.cell.hidden_size):
+        raise ModelError(f"{path}: a {lm['arch']} language model of sizes {lm['embed_dim']}/{lm['hidden_size']}; "
+                         "--arch, --embed-dim and --hidden-size must match it")
+    if lm["vocab"] != vocab.itos:
+        raise ModelError(f"{path}: its vocabulary differs from this run's (pretrain with --vocab-data, --seed, "
+                         "--min-count and --max-vocab as this training run)")
+    missing = model.load_state_dict(lm["weights"], strict=False).missing_keys
+    if any(not k.startswith("readout") for k in missing):
+        raise ModelError(f"{path}: weights missing for {', '.join(k for k in missing if not k.startswith('readout'))}")
+    log(f"initialised from the language model {path}")
+    return json.loads(lm["metrics"])
 
 
 def insert_neutral(seq: list[int], max_n: int, rng: np.random.Generator) -> list[int]:

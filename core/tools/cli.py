@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dev-fraction", type=float, default=0.1)
     t.add_argument("--dev-data", default=None, help="an official dev set for early stopping (train on all of --data)")
     t.add_argument("--init-from", default=None, help="start from this RNN's weights (shared words' embeddings)")
+    t.add_argument("--init-from-lm", default=None, help="start from a pretrained language model (runs/<name>/lm.pt "
+                                                        "of `pretrain`): its embedding and cell, the same vocabulary")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     t.add_argument("--resume", action="store_true", help="continue from runs/<name>/checkpoint.pt")
@@ -203,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "verdict, rule, why, source, ...}")
     from core.tools.importer import add_parser as add_import_parser
     from core.experiments.sweep import add_parser as add_sweep_parser
+    from core.experiments.pretrain import add_parser as add_pretrain_parser
     from core.tools import doctor
     from core.experiments import universality
     from core.tools import results
@@ -212,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_parser(sub)
     _add_start_args(report.add_parser(sub))
     add_sweep_parser(sub)
+    add_pretrain_parser(sub)
     doctor.add_parser(sub)
     return ap
 
@@ -222,8 +226,8 @@ OPTIONAL_MODELS = ("bow", "aug")                                 # the same, or 
 # Datasets a command always reads: present under the data root. Elsewhere (an analysis seeded by --data, a
 # comparison, an error analysis, a test set) a cached or shipped result keyed by the dataset's name needs no
 # file, so only the name is checked.
-NEEDED_DATA = {"train": ("data", "test_data", "dev_data"), "evaluate": ("data",)}
-NAMED_DATA = ("data", "test_data", "on")
+NEEDED_DATA = {"train": ("data", "test_data", "dev_data"), "evaluate": ("data",), "pretrain": ("data", "vocab_data")}
+NAMED_DATA = ("data", "test_data", "on", "vocab_data")
 OUTPUT_FILES = ("output", "out")                                 # files written: their folder must exist
 
 
@@ -249,8 +253,9 @@ def preflight(args) -> None:
     root = getattr(args, "data_root", None)
     needed = NEEDED_DATA.get(args.command, ())
     for a in set(needed) | set(NAMED_DATA) if args.command != "universality" else ():   # its --data: a label
-        if getattr(args, a, None) is not None:
-            check_dataset(getattr(args, a), root, need_data=a in needed)
+        value = getattr(args, a, None)
+        for spec in (value.split(",") if args.command == "pretrain" else [value]) if value is not None else ():
+            check_dataset(spec.strip(), root, need_data=a in needed)
     if getattr(args, "input", None) is not None and not Path(args.input).is_file():
         raise DataError(f"{args.input}: no such file")
     for a in OUTPUT_FILES:
@@ -687,6 +692,17 @@ def cmd_import(args) -> int:
     return run(args)
 
 
+def cmd_pretrain(args) -> int:
+    from core.experiments.pretrain import PretrainConfig, pretrain
+    cfg = PretrainConfig(**{k: v for k, v in vars(args).items() if k not in ("command", "json")})
+    metrics = pretrain(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(json.dumps(metrics) if args.json else
+          f"{cfg.name}: {metrics['epochs_done']} epoch(s), held-out perplexity "
+          f"{metrics['history'][-1]['dev_perplexity'] if metrics['history'] else 'not measured yet'}"
+          + ("" if metrics["finished"] else " (stopped: --resume goes on)"))
+    return 0
+
+
 def cmd_train_augmented(args) -> int:
     from core.experiments.augmented_fit import TOP_MODIFIERS, AugConfig, train_augmented
     top = TOP_MODIFIERS if args.top_modifiers is None else args.top_modifiers
@@ -803,5 +819,5 @@ def cmd_errors(args) -> int:
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "analyze": cmd_analyze,
             "phrase": cmd_phrase, "pair": cmd_pair, "modifiers": cmd_modifiers, "position": cmd_position, "validity": cmd_validity, "bench": cmd_bench,
-            "train-augmented": cmd_train_augmented, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "universality": cmd_universality, "results": cmd_results, "report": cmd_report, "compare": cmd_compare,
+            "train-augmented": cmd_train_augmented, "pretrain": cmd_pretrain, "ship": cmd_ship, "import": cmd_import, "sweep": cmd_sweep, "doctor": cmd_doctor, "universality": cmd_universality, "results": cmd_results, "report": cmd_report, "compare": cmd_compare,
             "errors": cmd_errors, "claims": cmd_claims}
