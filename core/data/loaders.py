@@ -80,16 +80,12 @@ def check_dataset(spec: str, root: str | os.PathLike | None = None, need_data: b
     file or folder present under the data root, unless need_data is False: a cached analysis keyed by it may not
     need it), or an existing path. Raises DataError with the reason."""
     spec = str(spec)
-    base = spec[: -len(":phrases")] if spec.endswith(":phrases") and spec.startswith("sst:") else spec
-    if base in GENERATED or base in BUILT_IN:
+    if spec in GENERATED or spec in BUILT_IN:
         return
-    if base.startswith("amazon:"):
-        domain = base.split(":", 1)[1]
-        if domain not in AMAZON_DOMAINS:
-            raise DataError(f"amazon has no domain {domain!r} ({', '.join(AMAZON_DOMAINS)})")
-        base = "amazon"
-    if base in NAMED:
-        path = data_root(root) / NAMED[base]
+    if spec.startswith("amazon:") and spec.split(":", 1)[1] not in AMAZON_DOMAINS:
+        raise DataError(f"amazon has no domain {spec.split(':', 1)[1]!r} ({', '.join(AMAZON_DOMAINS)})")
+    path = dataset_path(spec, root)
+    if path is not None:
         if need_data and not path.exists():
             raise DataError(f"dataset {spec!r}: {path} not found (set --data-root or SENTIMENT_DATA_ROOT)")
         return
@@ -195,28 +191,13 @@ def load_rt(path: Path) -> Dataset:
     """rt-polarity: rt-polarity.pos / rt-polarity.neg, one sentence a line."""
     texts, labels, ids = [], [], []
     for label, suffix in ((1, "pos"), (0, "neg")):
-        for i, line in _rt_lines(Path(path) / f"rt-polarity.{suffix}"):
+        # the files are Latin-1 where they are not UTF-8: a line that is not UTF-8 is read as Latin-1
+        for lineno, line in Source(Path(path) / f"rt-polarity.{suffix}").lines(fallback="latin-1"):
             if line.strip():
                 texts.append(line.strip())
                 labels.append(label)
-                ids.append(f"{suffix}/{i}")
+                ids.append(f"{suffix}/{lineno - 1}")
     return Dataset(texts, np.asarray(labels, dtype=np.int64), ids, str(path))
-
-
-def _rt_lines(f: Path):
-    """(0-based line index, line) of one rt-polarity file, through the bounded reader (lines split at "\\n"
-    only: str.splitlines() also breaks at U+0085, U+2028, form feeds, ...). The files are Latin-1 where they
-    are not UTF-8: a line that is not UTF-8 is read as Latin-1."""
-    src = Source(f)
-    with src.open() as stream:
-        for i, raw in enumerate(iter(lambda: stream.readline(4 * src.limits.line_chars + 1), b"")):
-            if i >= src.limits.rows or len(raw) > 4 * src.limits.line_chars:
-                raise DataError(f"{f}, line {i + 1}: past the cap of {src.limits.rows:,} lines of "
-                                f"{src.limits.line_chars:,} characters for one file")
-            try:
-                yield i, raw.decode("utf-8").rstrip("\n")
-            except UnicodeDecodeError:
-                yield i, raw.decode("latin-1").rstrip("\n")
 
 
 _TREE_TOKEN = re.compile(r"\(|\)|[^\s()]+")

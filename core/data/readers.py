@@ -109,9 +109,10 @@ class Source:
         inner = gzip.GzipFile(fileobj=raw, mode="rb") if self.gz else raw
         return io.BufferedReader(_Counted(inner, self.name, self.limits.bytes, self.gz), BLOCK)
 
-    def lines(self) -> Iterator[tuple[int, str]]:
+    def lines(self, fallback: str | None = None) -> Iterator[tuple[int, str]]:
         """(line number, line) for every line, "\\n" kept (lines split at "\\n" only, as the formats define
-        them), UTF-8 with a leading BOM dropped; stops at the line, line-length and byte caps."""
+        them), UTF-8 with a leading BOM dropped (a line that is not UTF-8 is an error, or decoded with the
+        `fallback` encoding); stops at the line, line-length and byte caps."""
         cap = 4 * self.limits.line_chars   # bytes: UTF-8 takes at most 4 a character
         with self.open() as stream:
             lineno = 0
@@ -126,8 +127,10 @@ class Source:
                 try:
                     line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
                 except UnicodeDecodeError as e:
-                    raise DataError(f"{self.name}, line {lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} at "
-                                    f"position {e.start + 1}); save it as UTF-8") from None
+                    if fallback is None:
+                        raise DataError(f"{self.name}, line {lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} "
+                                        f"at position {e.start + 1}); save it as UTF-8") from None
+                    line = raw.decode(fallback)
                 if len(raw) > cap or len(line) > self.limits.line_chars:
                     raise DataError(f"{self.name}, line {lineno}: longer than {self.limits.line_chars:,} "
                                     "characters, the cap for one line")

@@ -251,11 +251,13 @@ def preflight(args) -> None:
     if getattr(args, "name", None) is not None:
         check_model_name(args.name)
     root = getattr(args, "data_root", None)
-    needed = NEEDED_DATA.get(args.command, ())
-    for a in set(needed) | set(NAMED_DATA) if args.command != "universality" else ():   # its --data: a label
-        value = getattr(args, a, None)
-        for spec in (value.split(",") if args.command == "pretrain" else [value]) if value is not None else ():
-            check_dataset(spec.strip(), root, need_data=a in needed)
+    if args.command != "universality":   # its --data is a label in the models' metrics, not read
+        needed = NEEDED_DATA.get(args.command, ())
+        for a in dict.fromkeys((*needed, *NAMED_DATA)):
+            value = getattr(args, a, None)
+            specs = [] if value is None else value.split(",") if args.command == "pretrain" else [value]
+            for spec in specs:   # pretrain's --data: a comma-separated list
+                check_dataset(spec.strip(), root, need_data=a in needed)
     if getattr(args, "input", None) is not None and not Path(args.input).is_file():
         raise DataError(f"{args.input}: no such file")
     for a in OUTPUT_FILES:
