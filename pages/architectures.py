@@ -10,10 +10,11 @@ from core.analysis.api import modifiers
 from core.analysis.settings import Settings
 from core.analysis.views import modifier_points, shipped_stamp
 from core.experiments import universality as U
+from core.experiments.seeds import seed_groups, spread_text
 from core.models.store import model_checksum
 from ui.charts import attractor_frame, attractor_scatter, modifier_subspace, show_chart
 from ui.engine import core_call
-from ui.format import fmt
+from ui.format import fmt, literal
 from ui.navigation import method_link
 from ui.state import current
 
@@ -22,6 +23,18 @@ from ui.state import current
 def table_rows(data: str, stored: tuple) -> list[dict]:
     """core.experiments.universality.rows, recomputed when `stored` (core.analysis.views.shipped_stamp) changes."""
     return U.rows(data)
+
+
+@st.cache_data(show_spinner="Reading every seed's stored analyses...", max_entries=8, ttl=600)
+def seed_rows(base: str, stored: tuple) -> dict:
+    """core.experiments.universality.seed_view, recomputed when `stored` changes."""
+    return U.seed_view(base)
+
+
+@st.cache_data(show_spinner="Reading the stored analyses...", max_entries=4, ttl=600)
+def pretraining(stored: tuple) -> list[dict]:
+    """core.experiments.universality.pretraining_comparisons, recomputed when `stored` changes."""
+    return U.pretraining_comparisons()
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=600)
@@ -42,6 +55,15 @@ def amplitude_tau(side: dict) -> str:
     return f"{side['asymptote']:.2f}{side['amplitude']:+.2f} ({fmt(side['timescale'], '.1f') or '–'})"
 
 
+def fmt_figure(v) -> str:
+    """A mechanism figure in a table cell: a word as it is, a number to 4 significant digits, "–" where missing."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, float) and v == float("inf"):
+        return "∞"
+    return fmt(v, ".4g") or "–"
+
+
 def known(group: dict) -> str:
     """The known words the modifier analysis confirms, with their class."""
     return ", ".join(f"{w} ({d['class']})"
@@ -60,7 +82,8 @@ st.caption(f"Every RNN trained on **{data}** (the sidebar model's training set),
            "attractor in GRU, LSTM, UGRNN and vanilla RNNs trained on the same task; this page shows how far that "
            "holds here. " + method_link("fixed-points"))
 
-res = core_call(table_rows, data, shipped_stamp(U.candidates(data)))
+res = core_call(table_rows, data, shipped_stamp(U.candidates(data))
+                + tuple(m["name"] for group in seed_groups().values() for m in group))
 for r in res:
     if r["missing"]:
         st.info(f"**{r['model']}** ({r['arch']}): no stored {', '.join(r['missing'])} for these weights at the "
@@ -72,7 +95,8 @@ if not shown:
 
 table = pd.DataFrame([{
     "arch": r["arch"], "model": r["model"], "variant": r["variant"] or "",
-    "test accuracy": r["accuracy"], "fixed (stable)": f"{r['n_fixed_points']} ({r['n_stable_fixed_points']})",
+    "test accuracy": r["accuracy"], "over seeds": spread_text(r["seeds"], ".1%") or "one seed",
+    "fixed (stable)": f"{r['n_fixed_points']} ({r['n_stable_fixed_points']})",
     "slow": r["n_slow_points"], "readout range": f"{r['readout_range'][0]:.2f} … {r['readout_range'][1]:.2f}",
     "attractor": r["attractor"]["attractor_kind"],
     "integration τ": fmt(r["attractor"]["integration_timescale"], ".0f") or "∞",
@@ -97,7 +121,9 @@ st.dataframe(table, hide_index=True, width="stretch",
              column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
                             "reference y": st.column_config.NumberColumn(format="%+.2f"),
                             "|λ₁|": st.column_config.NumberColumn(format="%.4f")})
-st.caption("Attractor: what the fixed and slow points make by the Method page's rule (a line attractor only where "
+st.caption("Over seeds: the test accuracy's mean ± standard deviation (min–max) over the network trained with the "
+           "same command in several seeds, where it was (the row is the first seed's; *Seeds* below reads each). "
+           "Attractor: what the fixed and slow points make by the Method page's rule (a line attractor only where "
            "they cover readout 0 without gaps, marginally stable, and hold the reference); integration τ: the "
            "timescale of the largest-|λ| mode at the reference, marginal modes included. "
            "Fixed and slow points at the default neutral input; the reference point h*_ref is where v0, the "
@@ -139,7 +165,16 @@ def gap_value(r: dict) -> tuple[float | None, str | None]:
     return r["gap"]["gap_recovered"], None
 
 
-metrics = pd.DataFrame([{"model": r["model"], "arch": r["arch"], "measure": name, "value": value, "note": note}
+def seed_range(r: dict, name: str) -> dict:
+    """The lowest and highest test accuracy over seeds for the accuracy bar of a network trained in several."""
+    sp = r.get("seeds")
+    if name != "test accuracy" or not sp or sp["n"] < 2:
+        return {"low": None, "high": None}
+    return {"low": sp["min"], "high": sp["max"]}
+
+
+metrics = pd.DataFrame([{"model": r["model"], "arch": r["arch"], "measure": name, "value": value, "note": note,
+                         **seed_range(r, name)}
                         for r in shown for name, value, note in (
                             ("test accuracy", r["accuracy"], None),
                             ("fixed + slow points", r["n_fixed_points"] + r["n_slow_points"], None),
@@ -156,11 +191,81 @@ notes = sides.transform_filter("isValid(datum.note)").mark_text(angle=270, align
                                                                   color="#666").encode(
     y=alt.datum(0), text=alt.Text("note:N"),
     tooltip=[alt.Tooltip("model"), alt.Tooltip("arch"), alt.Tooltip("measure"), alt.Tooltip("note")])
-show_chart(alt.layer(bars, notes, data=metrics).properties(width=170, height=140).facet(
+ranges = sides.transform_filter("isValid(datum.low)").mark_rule(color="black", strokeWidth=2).encode(
+    y=alt.Y("low:Q"), y2=alt.Y2("high:Q"),
+    tooltip=[alt.Tooltip("model"), alt.Tooltip("low:Q", title="lowest seed", format=".2%"),
+             alt.Tooltip("high:Q", title="highest seed", format=".2%")])
+show_chart(alt.layer(bars, ranges, notes, data=metrics).properties(width=170, height=140).facet(
     facet=alt.Facet("measure:N", title=None), columns=3).resolve_scale(y="independent"), "architectures", metrics)
-st.caption("One panel per measure, one bar per model (an empty slot: not stored, e.g. no comparison; \"not "
+st.caption("One panel per measure, one bar per model (a black line on an accuracy bar: the lowest to highest test "
+           "accuracy over the network's seeds; an empty slot: not stored, e.g. no comparison; \"not "
            "meaningful\" in place of a gap bar: the RNN's gain over the bag-of-words is within its interval, so no "
            "share of it is measured).")
+
+groups = {base: group for base, group in seed_groups().items() if base in {r["model"] for r in shown}}
+if groups:
+    st.subheader("Seeds")
+    st.caption("The same network trained with the same command in several random seeds. A modifier, timescale or "
+               "attractor shape found in one seed and not in the next says little about the task (Maheswaranathan "
+               "et al. 2019, *Universality and individuality in neural dynamics*). " + method_link("fixed-points"))
+for base, group in groups.items():
+    view = core_call(seed_rows, base, shipped_stamp(group))
+    acc = view["accuracy"]
+    st.markdown(f"**{base}** in {len(group)} seeds: test accuracy {spread_text(acc, '.2%')}.")
+    missing = [r for r in view["rows"] if r["missing"]]
+    for r in missing:
+        st.info(f"**{r['model']}**: no stored {', '.join(r['missing'])}; this page does not compute them (the "
+                f"operator stores them with `python -m core ship {r['model']}`).")
+    st.dataframe(pd.DataFrame([{
+        "seed": r["seed"], "model": r["model"], "test accuracy": r["accuracy"],
+        "attractor": r["attractor"]["attractor_kind"] if "attractor" in r else "",
+        "integration τ": (fmt(r["attractor"]["integration_timescale"], ".0f") or "∞") if "attractor" in r else "",
+        "largest gap (logits)": fmt(r["attractor"]["largest_readout_gap"], ".2f") if "attractor" in r else "",
+        "fixed (stable)": f"{r['n_fixed_points']} ({r['n_stable_fixed_points']})" if "n_fixed_points" in r else "",
+        "slow": r.get("n_slow_points"), "reference y": r["reference"]["readout"] if "reference" in r else None,
+        "modifiers": len(r["listed"]) if "listed" in r else None,
+        "negators": known(r["known"]["negators"]) if "known" in r else "",
+        "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
+        "begin c+a (τ)": amplitude_tau(r["position"]["begin"]) if "position" in r else "",
+        "end c+a (τ)": amplitude_tau(r["position"]["end"]) if "position" in r else "",
+    } for r in view["rows"]]), hide_index=True, width="stretch",
+        column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
+                       "reference y": st.column_config.NumberColumn(format="%+.2f")})
+    rec = view["recurring"]
+    if len(view["read"]) < 2:
+        st.markdown(f"Which modifiers recur needs two seeds with a stored modifier analysis; {len(view['read'])} of "
+                    f"{len(group)} have one.")
+    else:
+        st.markdown(f"Confirmed as a modifier in every seed read ({len(view['read'])} of {len(group)}): "
+                    + (", ".join(literal(m["word"]) + ("" if m["same_class"] else " (class differs)")
+                                 for m in rec) or "**none**") + ".")
+    grid = pd.DataFrame([{"word": m["word"], "model": model, "class": cls, "seeds": len(m["classes"])}
+                         for m in view["modifiers"] for model, cls in m["classes"].items()])
+    if len(grid):
+        words = [m["word"] for m in view["modifiers"]]
+        show_chart(alt.Chart(grid).mark_rect().encode(
+            x=alt.X("model:N", title=None, sort=[r["model"] for r in view["rows"]]),
+            y=alt.Y("word:N", title=None, sort=words),
+            color=alt.Color("class:N", scale=alt.Scale(domain=["negator", "attenuator", "intensifier"],
+                                                       range=["#d62728", "#ff7f0e", "#1f77b4"])),
+            tooltip=[alt.Tooltip("word"), alt.Tooltip("model"), alt.Tooltip("class"),
+                     alt.Tooltip("seeds:Q", title="seeds listing it")]
+        ).properties(width=110 * len(group), height=min(14 * len(words), 900)), f"seed-modifiers-{base}", grid)
+        st.caption("Every word some seed confirms as a modifier (rows, most seeds first), by seed (columns), "
+                   "coloured by its class there; an empty cell: that seed does not list it.")
+
+compared = [c for c in core_call(pretraining, shipped_stamp([m for g in seed_groups().values() for m in g]
+                                                             + U.candidates(data)))
+            if c["model"] in {r["model"] for r in shown}]
+for c in compared:
+    st.subheader(f"What pretraining changed: {c['model']}")
+    st.caption(f"{c['model']} is {c['base']}'s command fine-tuned from a language model of the reviews; each figure "
+               f"beside the same figure in every seed of {c['base']} trained from scratch. A figure is a change only "
+               "where it lies outside every seed's value (one pretrained seed against the seeds' own spread).")
+    st.dataframe(pd.DataFrame([{"figure": x["figure"],
+                                **{f"{m['model']} (seed {m['seed']})": fmt_figure(v) for m, v in zip(c["seeds"], x["seeds"])},
+                                c["model"]: fmt_figure(x["value"]), "pretraining": x["verdict"]}
+                               for x in c["figures"]]), hide_index=True, width="stretch")
 
 paths = {m["name"]: m["path"] for m in U.candidates(data)}
 for r in shown:

@@ -48,3 +48,22 @@ def test_toy_gru_row_reads_its_shipped_analysis():
     table = at.dataframe[0].value.set_index("model")
     assert table.loc["toy-gru", "arch"] == "gru" and table.loc["toy-gru", "stable"] == "yes"
     assert "not (" in table.loc["toy-gru", "negators"] and "very (" in table.loc["toy-gru", "intensifiers"]
+
+
+def test_seeds_are_read_one_by_one_with_the_accuracy_spread():
+    """A network shipped in several seeds is one row of the table, with its accuracy over seeds, and the Seeds
+    section lists every seed with its own accuracy and the modifiers each confirms."""
+    from core.experiments.seeds import accuracy_spread, seed_groups, spread_text
+    groups = seed_groups()
+    if "sst2-gru" not in groups:
+        pytest.skip("no seeds of sst2-gru shipped")
+    group = groups["sst2-gru"]
+    at = open_page("sst2-gru")
+    table = at.dataframe[0].value.set_index("model")
+    assert not {m["name"] for m in group[1:]} & set(table.index)
+    assert table.loc["sst2-gru", "over seeds"] == spread_text(accuracy_spread(group), ".1%")
+    assert "Seeds" in [s.value for s in at.subheader]
+    seeds = next(d.value for d in at.dataframe if "seed" in d.value.columns)
+    assert list(seeds["model"]) == [m["name"] for m in group]
+    assert list(seeds["test accuracy"]) == [m["test_accuracy"] for m in group]
+    assert any(m.value.startswith("**sst2-gru** in") for m in at.markdown)

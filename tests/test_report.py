@@ -220,3 +220,20 @@ def test_phrase_page_offers_the_report_of_its_analysis(monkeypatch):
     assert len(reports) == 1
     page = assert_self_contained(reports[0])
     assert page.find("p", **{"class": "phrase"})[0]["text"] == HOSTILE + " not good"
+
+
+def test_the_model_card_gives_the_accuracy_over_seeds_where_there_are_seeds(toy):
+    """A network shipped in several seeds shows its spread beside its own accuracy; one trained once does not."""
+    from core.analysis.context import engine
+    from core.analysis.settings import Settings
+    from core.experiments.seeds import accuracy_spread, seed_groups, spread_text
+    from core.tools.report import model_card
+    eng, settings, _ = toy
+    assert "over" not in dict(model_card(eng, settings))["Test accuracy"]
+    groups = seed_groups()
+    if "sst2-gru" not in groups:
+        pytest.skip("no seeds of sst2-gru shipped")
+    s = Settings.of("sst2-gru-seed1")
+    acc = dict(model_card(engine(s), s))["Test accuracy"]
+    assert acc.startswith(f"{read_json(s.path / 'metrics.json')['test_accuracy']:.1%} on sst2:test")
+    assert acc.endswith(f"(this network over {spread_text(accuracy_spread(groups['sst2-gru']), '.1%')})")

@@ -20,6 +20,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core.analysis.settings import Settings
 from core.analysis.start import Start
+from core.experiments.seeds import accuracy_spread, seed_groups, spread_text
 from core.models.store import ModelError, list_models
 from ui.format import literal
 from ui.navigation import navigation
@@ -229,8 +230,11 @@ def rnn_models() -> list[dict]:
     return [m for m in list_models() if m["kind"] == "rnn"]
 
 
-def label(m: dict) -> str:
-    acc = f" ({m['test_accuracy']:.1%} on {m['test_dataset']})" if m.get("test_accuracy") else ""
+def label(m: dict, spread: dict | None = None) -> str:
+    """A model in the picker: its name, test accuracy and, for a network trained in several seeds, the spread."""
+    over = spread_text(spread, ".1%")
+    acc = (f" ({m['test_accuracy']:.1%} on {m['test_dataset']}" + (f"; {over}" if over else "") + ")"
+           if m.get("test_accuracy") else "")
     return f"{m['name']}{acc}"
 
 
@@ -244,9 +248,10 @@ def sidebar() -> None:
         return
     names = [m["name"] for m in models]
     by_name = {m["name"]: m for m in models}
+    spread = {m["name"]: accuracy_spread(group) for group in seed_groups(models).values() for m in group}
     if ss.get("_rnn") not in names:
         ss["_rnn"] = DEFAULT_RNN if DEFAULT_RNN in names else names[0]
-    name = st.sidebar.selectbox("RNN model", names, format_func=lambda n: label(by_name[n]), **bind("model", "_rnn"),
+    name = st.sidebar.selectbox("RNN model", names, format_func=lambda n: label(by_name[n], spread.get(n)), **bind("model", "_rnn"),
                                 help="The recurrent network every analysis page reads.")
     with st.sidebar.expander("Analysis settings"):
         neutral = (st.text_input(

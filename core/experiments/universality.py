@@ -30,6 +30,7 @@ from core.experiments.compare import comparisons
 from core.experiments.augmented_fit import TOP_MODIFIERS
 from core.models.augmented import CONTROLS
 from core.models.rnn import ARCHS
+from core.experiments.seeds import accuracy_spread, pretrained_from, seed_groups, spread_text
 from core.models.store import MODELS_DIR, list_models, load_model, read_json
 
 MARGINAL = 0.99     # |lambda| above this at the reference: a timescale over 100 tokens
@@ -42,7 +43,14 @@ def variant(metrics: dict) -> str | None:
     """How a model departs from plain training on its dataset: fine-tuned from another model, zero inputs
     inserted into its training texts; None when it does not."""
     st = metrics.get("settings") or {}
-    parts = ([f"fine-tuned from {st['init_from']}"] if st.get("init_from") else []) + \
+    lm = metrics.get("pretrained")
+    lm_data = " + ".join(f"{d} (training split)" if i else d for i, d in enumerate(
+        x for x in ((lm or {}).get("settings", {}).get("data"), (lm or {}).get("settings", {}).get("vocab_data")) if x))
+    epochs = (lm or {}).get("epochs_done", "?")
+    parts = ([f"fine-tuned from the language model {lm.get('name', '?')} ({epochs} epoch{'' if epochs == 1 else 's'} on "
+              f"{lm_data or '?'}, held-out perplexity {(lm.get('history') or [{}])[-1].get('dev_perplexity', '?')})"]
+             if lm else []) + \
+        ([f"fine-tuned from {st['init_from']}"] if st.get("init_from") else []) + \
         ([f"0-{st['neutral_insert']} zero inputs inserted per text"] if st.get("neutral_insert") else [])
     return ", ".join(parts) or None
 
@@ -50,9 +58,15 @@ def variant(metrics: dict) -> str | None:
 def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
                models_dir: Path | str | None = None) -> list[dict]:
     """The RNNs of models_dir (default: the project's models/) trained on `data` (or the named ones, in that
-    order), plain models by architecture (gru, lstm, ugrnn, vanilla) first, then variants."""
+    order), plain models by architecture (gru, lstm, ugrnn, vanilla) first, then variants. A network trained in
+    several seeds (core.experiments.seeds) is one row, its base model's, carrying "seeds": the accuracy spread; the
+    other seeds are read with `seed_view`."""
     models_dir = models_dir or MODELS_DIR
-    rnns = [m for m in list_models(Path(models_dir)) if m["kind"] == "rnn"]
+    listed = list_models(Path(models_dir))
+    groups = seed_groups(listed)
+    spread = {base: accuracy_spread(group) for base, group in groups.items()}
+    siblings = {m["name"] for group in groups.values() for m in group[1:]}
+    rnns = [{**m, "seeds": spread.get(m["name"])} for m in listed if m["kind"] == "rnn"]
     if names:
         by_name = {m["name"]: m for m in rnns}
         unknown = [n for n in names if n not in by_name]
@@ -66,7 +80,7 @@ def candidates(data: str = DEFAULT_DATA, names: list[str] | None = None,
         is_variant = met.exists() and variant(read_json(met)) is not None
         return is_variant, order.get(m["arch"], len(order)), m["name"]
 
-    return sorted((m for m in rnns if m["dataset"] == data), key=key)
+    return sorted((m for m in rnns if m["dataset"] == data and m["name"] not in siblings), key=key)
 
 
 def _known(mods: dict) -> dict[str, dict[str, dict | None]]:
@@ -134,7 +148,7 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
     path = Path(info["path"])
     met = read_json(path / "metrics.json") if (path / "metrics.json").exists() else {}
     out = {"arch": info["arch"], "model": info["name"], "variant": variant(met), "dataset": info["dataset"],
-           "test_dataset": info["test_dataset"], "accuracy": info["test_accuracy"]}
+           "test_dataset": info["test_dataset"], "accuracy": info["test_accuracy"], "seeds": info.get("seeds")}
     s = Settings.of(path, n_seeds=n_seeds)
     dyn = stored_dynamics(s, log=log)
     mods = modifiers(s, stored_only=True, log=log)
@@ -173,6 +187,7 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
         out.update({
             "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
                            "timescale": fitted_timescale(m)} for m in mods["modifiers"][:N_TOP]],
+            "listed": [{"word": m["word"], "class": m["class"], "strength": m["strength"]} for m in mods["modifiers"]],
             "known": _known(mods), "screen_counts": mods["screen"]["counts"],
             "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
                            mods["screen"]["thresholds"]["intensifier_above"]]})
@@ -217,6 +232,8 @@ def add_parser(sub) -> None:
     p.add_argument("--models-dir", default=None, help="folder of model folders (default: the project's models/)")
     p.add_argument("--n-seeds", type=int, default=1000, help="fixed-point seeds of the stored analyses to read "
                    "(default 1000, as shipped)")
+    p.add_argument("--seeds", default=None, metavar="MODEL", help="one network in every seed instead: accuracy, "
+                   "attractor and modifiers per seed, and which modifiers recur (seeds are MODEL-seed<N>)")
     p.add_argument("--json", action="store_true", help="the rows as JSON")
 
 
@@ -264,6 +281,10 @@ def table(rows_: list[dict]) -> str:
         lines.append(f"{head} {r['n_fixed_points']:>6} ({r['n_stable_fixed_points']:>5}) {r['n_slow_points']:>6} "
                      f"{lo_hi[0]:>7.2f}..{lo_hi[1]:<7.2f} {ref['readout']:>+7.2f} {ref['lambda1']:>7.4f} "
                      f"{'yes' if ref['stable'] else 'NO':>6} {taus:>16} {r['n_marginal_modes']:>5} {drift:>11}")
+    for r in rows_:
+        if r.get("seeds") and r["seeds"]["n"] > 1:
+            lines.append(f"  {r['model']}: test accuracy over {spread_text(r['seeds'], '.2%')}; each seed: "
+                         f"python -m core universality --seeds {r['model']}")
     lines += ["", f"{'arch':8} {'model':14} {'top modifiers: s, tau':48} "
                   f"{'position c+a (tau), logits: begin / end':40} gap recovered by full [95% CI]"]
     for r in rows_:
@@ -302,7 +323,151 @@ def table(rows_: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# ---- seeds ---------------------------------------------------------------------------------------------
+def seed_view(base: str, models_dir: Path | str | None = None, n_seeds: int = 1000, log=None) -> dict:
+    """One network in every seed (core.experiments.seeds): {"base", "accuracy" (the spread), "rows" (one `row` per
+    seed, with its "seed"), "modifiers", "recurring"}. "modifiers" lists every word some seed confirms as a modifier
+    with {model: class} for the seeds that list it, and "recurring" the words every seed with a stored modifier
+    analysis lists (in any class; "same_class" says whether the class agrees). A word one seed finds and the next
+    does not says little about the task (Maheswaranathan et al. 2019)."""
+    groups = seed_groups(list_models(Path(models_dir or MODELS_DIR)))
+    if base not in groups:
+        raise ValueError(f"{base} has no seeds in {models_dir or 'models/'} (a seed is <model>-seed<N>, trained "
+                         "with the same settings but --seed)")
+    group = groups[base]
+    spread = accuracy_spread(group)
+    out_rows = [{**row({**m, "seeds": None}, n_seeds, log), "seed": m["seed"]} for m in group]
+    return {"base": base, "accuracy": spread, "rows": out_rows, **recurrence(out_rows)}
+
+
+def recurrence(rows_: list[dict]) -> dict:
+    """Which confirmed modifiers recur across rows (seeds): {"read" (the models with a modifier list), "modifiers"
+    (every word some row lists, with {model: class}, most rows first, then alphabetical), "recurring" (the words
+    every row read lists, in any class; "same_class" whether all agree; none until two rows are read)}. A row
+    without "listed" (no stored modifier analysis, or one that does not apply) is not counted against a word."""
+    read = [r for r in rows_ if "listed" in r]
+    words: dict[str, dict[str, str]] = {}
+    for r in read:
+        for m in r["listed"]:
+            words.setdefault(m["word"], {})[r["model"]] = m["class"]
+    order = sorted(words, key=lambda w: (-len(words[w]), w))
+    recurring = [{"word": w, "classes": words[w], "same_class": len(set(words[w].values())) == 1}
+                 for w in order if len(read) >= 2 and len(words[w]) == len(read)]
+    return {"read": [r["model"] for r in read], "modifiers": [{"word": w, "classes": words[w]} for w in order],
+            "recurring": recurring}
+
+
+def _known_word(r: dict, group: str, word: str) -> tuple[str | None, float | None]:
+    """(class, strength s) of a known word as the row's modifier analysis has it: ("not confirmed", None) where it
+    does not confirm the word, (None, None) where there is no modifier analysis."""
+    if "known" not in r:
+        return None, None
+    d = r["known"][group].get(word)
+    return ("not confirmed", None) if d is None else (d["class"], d["strength"])
+
+
+def mechanism_figures(r: dict) -> list[tuple[str, object]]:
+    """The figures a row reports about the mechanism, as (name, value): numbers, or words for categories (None
+    where not stored or not applicable). The seed and pretraining comparisons line these up."""
+    a, pos, listed = r.get("attractor") or {}, r.get("position") or {}, r.get("listed")
+    return [("test accuracy", r.get("accuracy")),
+            ("attractor", a.get("attractor_kind")),
+            ("integration timescale (tokens)", a.get("integration_timescale")),
+            ("largest readout gap (logits)", a.get("largest_readout_gap")),
+            ("fixed points", r.get("n_fixed_points")),
+            ("slowest stable timescale (tokens)", (r.get("timescales_top") or [None])[0]),
+            ("confirmed modifiers", None if listed is None else len(listed)),
+            *((f"'{w}' {part}", _known_word(r, g, w)[i]) for g, words in (("negators", ("not", "never")),
+                                                                         ("intensifiers", ("very",)))
+              for w in words for i, part in enumerate(("class", "strength s"))),
+            ("begin effect amplitude (logits)", (pos.get("begin") or {}).get("amplitude")),
+            ("end effect amplitude (logits)", (pos.get("end") or {}).get("amplitude"))]
+
+
+def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
+    """Each mechanism figure of `other` (a variant, e.g. pretrained) beside the same figure in every seed of the
+    network it varies: {"figure", "seeds" (values), "value", "verdict"}. A number is "within the seeds' range" or
+    "above/below every seed"; a category "as in every seed", "as in some seeds" or "unlike every seed". With a
+    handful of seeds this is the plainest honest reading: a value inside the seeds' own spread is not a change."""
+    out = []
+    seeds_figs = [dict(mechanism_figures(r)) for r in seed_rows]
+    for name, value in mechanism_figures(other):
+        vals = [f[name] for f in seeds_figs]
+        known = [v for v in vals if v is not None]
+        if value is None or not known:
+            verdict = "not measured"
+        elif isinstance(value, str) or any(isinstance(v, str) for v in known):
+            same = sum(v == value for v in known)
+            verdict = ("as in every seed" if same == len(known) else "as in some seeds" if same else "unlike every seed")
+        elif value > max(known):
+            verdict = "above every seed"
+        elif value < min(known):
+            verdict = "below every seed"
+        else:
+            verdict = "within the seeds' range"
+        if value is not None and 0 < len(known) < len(vals):
+            verdict += f" ({len(known)} of {len(vals)} seeds measure it)"
+        out.append({"figure": name, "seeds": vals, "value": value, "verdict": verdict})
+    return out
+
+
+def pretraining_comparisons(models_dir: Path | str | None = None, n_seeds: int = 1000, log=None) -> list[dict]:
+    """Every model fine-tuned from a language model, read against the network it varies trained from scratch in
+    every seed (core.experiments.seeds.pretrained_from): {"model", "base", "seeds" ([{"model", "seed"}]),
+    "figures" (`against_seeds`)}, by model name."""
+    listed = list_models(Path(models_dir or MODELS_DIR))
+    groups, by_name = seed_groups(listed), {m["name"]: m for m in listed}
+    out = []
+    for name, base in sorted(pretrained_from(listed).items()):
+        group = groups[base]
+        figures = against_seeds([row(m, n_seeds, log) for m in group], row(by_name[name], n_seeds, log))
+        out.append({"model": name, "base": base, "seeds": [{"model": m["name"], "seed": m["seed"]} for m in group],
+                    "figures": figures})
+    return out
+
+
+def seed_table(view: dict) -> str:
+    """A seed view as text: accuracy and attractor per seed, then the modifiers and which recur."""
+    acc = view["accuracy"]
+    lines = [f"{view['base']} in {len(view['rows'])} seeds; test accuracy "
+             + (f"over {spread_text(acc, '.2%')}" if acc and acc["n"] > 1 else "-"), "",
+             f"{'seed':>4} {'model':18} {'test acc':>8} {'fixed (stable)':>14} {'slow':>5} {'ref y':>7} "
+             f"{'integration tau':>15} {'largest gap':>11} {'modifiers':>9}  attractor"]
+    for r in view["rows"]:
+        head = f"{r['seed']:>4} {r['model']:18} {_num(r['accuracy'], '.2%'):>8}"
+        if "n_fixed_points" not in r:
+            lines.append(f"{head}  not stored: {', '.join(r['missing'])} (python -m core ship {r['model']})")
+            continue
+        a = r["attractor"]
+        n_mods = len(r["listed"]) if "listed" in r else ("n/a" if "modifiers" in r.get("not_applicable", []) else "-")
+        lines.append(f"{head} {r['n_fixed_points']:>6} ({r['n_stable_fixed_points']:>5}) {r['n_slow_points']:>5} "
+                     f"{r['reference']['readout']:>+7.2f} {_num(a['integration_timescale'], '.0f'):>15} "
+                     f"{_num(a['largest_readout_gap'], '.2f'):>11} {n_mods:>9}  {a['attractor_kind']}")
+    lines += ["", "modifiers per seed (N negator, A attenuator, I intensifier; - not listed):"]
+    for r in view["rows"]:
+        if "listed" in r:
+            mods = ", ".join(f"{m['word']}:{CLASS_MARK[m['class']]}" for m in r["listed"]) or "none"
+            lines.append(f"  {r['model']}: {mods}")
+        else:
+            lines.append(f"  {r['model']}: " + ("does not apply (w . r1 = 0)" if "modifiers" in r.get("not_applicable", [])
+                                                else "not stored"))
+    rec = view["recurring"]
+    lines += ["", f"in every seed read ({len(view['read'])} of {len(view['rows'])}): "
+              + ("needs two seeds with a stored modifier analysis" if len(view["read"]) < 2 else
+                 ", ".join(f"{m['word']} ({'/'.join(sorted(set(CLASS_MARK[c] for c in m['classes'].values())))})"
+                           for m in rec) or "none")]
+    lines += ["", "known words (N negator, A attenuator, I intensifier, - not confirmed):"]
+    for r in view["rows"]:
+        if "known" in r:
+            lines.append(f"  {r['model']}: {_marks(r['known']['negators'])} | {_marks(r['known']['intensifiers'])}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.seeds:
+        view = seed_view(args.seeds, args.models_dir, args.n_seeds)
+        print(json.dumps(view) if args.json else seed_table(view))
+        return 0
     res = rows(args.data, [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None,
                args.models_dir, args.n_seeds)
     print(json.dumps(res) if args.json else table(res))

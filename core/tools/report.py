@@ -33,7 +33,8 @@ from core.analysis.views import (
     modulation_class,
 )
 from core.data.text import tokenize
-from core.models.store import MODELS_DIR, read_json
+from core.experiments.seeds import accuracy_spread, group_of, spread_text
+from core.models.store import MODELS_DIR, list_models, read_json
 from core.storage.io import atomic_write_text
 from core.tools.svg import Dot, Series, bar_chart, diverging, line_chart, path_scatter
 
@@ -147,13 +148,15 @@ def model_card(eng: ContextEngine, settings: Settings) -> list[tuple[str, str]]:
     window = "the whole text" if cfg.get("max_len") is None else \
         f"the {'first' if cfg.get('truncate', 'head') == 'head' else 'last'} {cfg['max_len']:,} tokens"
     acc = met.get("test_accuracy")
+    seeds = group_of(settings.name, list_models(settings.path.parent))
+    over = spread_text(accuracy_spread(seeds[1]), ".1%") if seeds else ""
     return [("Model", settings.name),
             ("Architecture", f"{str(cfg.get('arch', cfg.get('kind', '?'))).upper()} RNN, embedding "
                              f"{cfg.get('embed_dim', '?')}, hidden state {cfg.get('hidden_size', '?')}; "
                              f"vocabulary {len(eng.vocab):,} words; reads {window}"),
             ("Trained on", met.get("dataset") or "not recorded"),
-            ("Test accuracy", f"{acc:.1%} on {met.get('test_dataset') or 'its test set'}" if acc is not None
-             else "not recorded"),
+            ("Test accuracy", f"{acc:.1%} on {met.get('test_dataset') or 'its test set'}"
+             + (f" (this network over {over})" if over else "") if acc is not None else "not recorded"),
             ("Training command", met.get("command") or "not recorded"),
             ("Device, seed", f"{met.get('device') or 'not recorded'}, seed {met.get('seed', 'not recorded')}"),
             ("Weights checksum", settings.checksum[:16]),

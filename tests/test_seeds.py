@@ -1,0 +1,171 @@
+"""Seeds of one network (core.experiments.seeds) and the seed view of `universality`: which models count as seeds,
+their accuracy spread (hand-worked), and which modifiers recur, on tiny toy GRUs trained here in seconds."""
+import json
+import math
+import os
+
+import pytest
+
+from core.analysis.api import modifiers, position
+from core.analysis.dynamics import dynamics
+from core.analysis.settings import Settings
+from core.experiments import universality as U
+from core.experiments.train import TrainConfig, train
+from core.experiments.seeds import accuracy_spread, same_training, seed_groups, spread_text
+from core.models.store import list_models
+from core.tools.cli import main
+
+SEEDS = 100
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory, toy_csv):
+    """toy-gru in seeds 0, 1 and 2 (toy-gru-seed1, toy-gru-seed2, the last with a borrowed vocabulary), analysed;
+    toy-gru-seed7 trained with another hidden size (named like a seed, not one); toy-lstm, another cell."""
+    old = os.environ.get("SENTIMENT_CACHE_DIR")
+    os.environ["SENTIMENT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    out = tmp_path_factory.mktemp("models")
+    common = dict(data=toy_csv, test_data="toy:test", out_dir=str(out), embed_dim=8, epochs=1, lr=1e-2,
+                  min_count=1, max_vocab=100)
+    train(TrainConfig(name="toy-gru", arch="gru", hidden_size=8, **common), log=lambda m: None)
+    train(TrainConfig(name="toy-gru-seed1", arch="gru", hidden_size=8, seed=1, **common), log=lambda m: None)
+    train(TrainConfig(name="toy-gru-seed2", arch="gru", hidden_size=8, seed=2, vocab_from=str(out / "toy-gru"),
+                      **common), log=lambda m: None)
+    train(TrainConfig(name="toy-gru-seed7", arch="gru", hidden_size=6, seed=7, **common), log=lambda m: None)
+    train(TrainConfig(name="toy-lstm", arch="lstm", hidden_size=8, **common), log=lambda m: None)
+    for name in ("toy-gru", "toy-gru-seed1", "toy-gru-seed2"):
+        s = Settings.of(str(out / name), n_seeds=SEEDS)
+        dynamics(s)
+        modifiers(s)
+        position(s)
+    yield out
+    if old is None:
+        os.environ.pop("SENTIMENT_CACHE_DIR")
+    else:
+        os.environ["SENTIMENT_CACHE_DIR"] = old
+
+
+def test_seeds_are_the_same_training_in_another_seed(seeded):
+    groups = seed_groups(list_models(seeded))
+    assert list(groups) == ["toy-gru"]
+    assert [(m["name"], m["seed"]) for m in groups["toy-gru"]] == [("toy-gru", 0), ("toy-gru-seed1", 1),
+                                                                   ("toy-gru-seed2", 2)]
+
+
+def test_settings_that_change_the_training_make_another_network():
+    base = {"name": "a", "seed": 0, "hidden_size": 8, "lr": 0.01, "vocab_from": None, "device": "cpu"}
+    assert same_training(base, {**base, "name": "a-seed1", "seed": 1, "device": "cuda"}, "a")
+    assert same_training(base, {**base, "seed": 1, "vocab_from": "models/a"}, "a")
+    assert not same_training(base, {**base, "seed": 1, "lr": 0.02}, "a")
+    assert not same_training(base, {**base, "seed": 1, "vocab_from": "models/b"}, "a")
+    assert not same_training(base, {**base, "seed": 1, "init_from": "a"}, "a")
+    assert not same_training(base, None, "a")
+
+
+def test_accuracy_spread_hand_worked():
+    group = [{"name": "a", "test_accuracy": 0.90}, {"name": "a-seed1", "test_accuracy": 0.80},
+             {"name": "a-seed2", "test_accuracy": 0.85}, {"name": "a-seed3", "test_accuracy": None}]
+    s = accuracy_spread(group)
+    # mean 0.85; deviations 0.05, -0.05, 0; sample variance 0.005 / 2
+    assert s["n"] == 3 and s["mean"] == pytest.approx(0.85) and s["sd"] == pytest.approx(math.sqrt(0.0025))
+    assert (s["min"], s["max"]) == (0.80, 0.90)
+    assert spread_text(s) == "3 seeds: 85.0% ± 5.0% (80.0%–90.0%)"
+    one = accuracy_spread(group[:1])
+    assert one["sd"] is None and spread_text(one) == ""
+    assert accuracy_spread([{"name": "a", "test_accuracy": None}]) is None
+
+
+def test_recurrence_counts_only_the_seeds_read():
+    rows = [{"model": "a", "listed": [{"word": "not", "class": "negator"}, {"word": "very", "class": "intensifier"}]},
+            {"model": "b", "listed": [{"word": "very", "class": "intensifier"}, {"word": "not", "class": "attenuator"},
+                                      {"word": "so", "class": "intensifier"}]},
+            {"model": "c", "missing": ["modifiers"]}]
+    rec = U.recurrence(rows)
+    assert rec["read"] == ["a", "b"]
+    assert [(m["word"], m["same_class"]) for m in rec["recurring"]] == [("not", False), ("very", True)]
+    assert [m["word"] for m in rec["modifiers"]] == ["not", "very", "so"]
+    assert rec["modifiers"][2]["classes"] == {"b": "intensifier"}
+    assert U.recurrence([{"model": "a", "listed": []}, {"model": "b", "listed": [{"word": "x", "class": "negator"}]}]
+                        )["recurring"] == []
+
+
+def test_the_architecture_table_has_one_row_per_network_with_its_spread(seeded, toy_csv):
+    rows = U.rows(toy_csv, models_dir=seeded, n_seeds=SEEDS)
+    assert [r["model"] for r in rows] == ["toy-gru", "toy-gru-seed7", "toy-lstm"]
+    by = {r["model"]: r for r in rows}
+    accs = [json.loads((seeded / n / "metrics.json").read_text())["test_accuracy"]
+            for n in ("toy-gru", "toy-gru-seed1", "toy-gru-seed2")]
+    assert by["toy-gru"]["seeds"]["n"] == 3 and by["toy-gru"]["seeds"]["mean"] == pytest.approx(sum(accs) / 3)
+    assert by["toy-lstm"]["seeds"] is None
+    assert f"toy-gru: test accuracy over {spread_text(by['toy-gru']['seeds'], '.2%')}" in U.table(rows)
+
+
+def test_seed_view_reads_every_seed(seeded, capsys):
+    view = U.seed_view("toy-gru", seeded, n_seeds=SEEDS)
+    assert [(r["model"], r["seed"]) for r in view["rows"]] == [("toy-gru", 0), ("toy-gru-seed1", 1),
+                                                               ("toy-gru-seed2", 2)]
+    assert all(r["missing"] == [] and "attractor" in r for r in view["rows"])
+    assert view["read"] == ["toy-gru", "toy-gru-seed1", "toy-gru-seed2"]
+    for r in view["rows"]:   # the listed modifiers are the stored analysis's, all of them
+        mods = modifiers(Settings.of(str(seeded / r["model"]), n_seeds=SEEDS), stored_only=True)
+        assert [m["word"] for m in r["listed"]] == [m["word"] for m in mods["modifiers"]]
+    assert main(["universality", "--seeds", "toy-gru", "--models-dir", str(seeded), "--n-seeds", str(SEEDS)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("toy-gru in 3 seeds; test accuracy over 3 seeds: ")
+    assert main(["universality", "--seeds", "toy-lstm", "--models-dir", str(seeded)]) == 2
+    assert "toy-lstm has no seeds" in capsys.readouterr().err
+
+
+def _row(acc, kind, tau, n_mods, not_=None):
+    """A universality row with just the figures `mechanism_figures` reads."""
+    return {"accuracy": acc, "attractor": {"attractor_kind": kind, "integration_timescale": tau,
+                                           "largest_readout_gap": 1.0},
+            "n_fixed_points": 10, "timescales_top": [50.0],
+            "listed": [{"word": f"w{i}", "class": "intensifier", "strength": 1.0} for i in range(n_mods)],
+            "known": {"negators": {"not": not_, "never": None}, "intensifiers": {"very": None}},
+            "position": {"begin": {"amplitude": 0.5}, "end": {"amplitude": 0.2}}}
+
+
+def test_a_variant_is_a_change_only_outside_every_seeds_value():
+    """Hand-worked: three seeds at 0.88/0.89/0.90; a pretrained model at 0.91 is above every seed, one at 0.895
+    within; a category is unlike every seed only where no seed shares it."""
+    seeds = [_row(0.88, "line attractor", 100.0, 3), _row(0.89, "one-sided attractor", 200.0, 5),
+             _row(0.90, "line attractor", 300.0, 4, {"class": "attenuator", "strength": -0.5})]
+    by = {x["figure"]: x for x in U.against_seeds(seeds, _row(0.91, "line attractor", 50.0, 4,
+                                                               {"class": "negator", "strength": -1.5}))}
+    assert by["test accuracy"]["verdict"] == "above every seed" and by["test accuracy"]["seeds"] == [0.88, 0.89, 0.90]
+    assert by["attractor"]["verdict"] == "as in some seeds"
+    assert by["integration timescale (tokens)"]["verdict"] == "below every seed"
+    assert by["confirmed modifiers"]["verdict"] == "within the seeds' range"
+    assert by["largest readout gap (logits)"]["verdict"] == "within the seeds' range"   # equal to every seed
+    assert by["'not' class"]["value"] == "negator" and by["'not' class"]["verdict"] == "unlike every seed"
+    assert by["'not' strength s"]["seeds"] == [None, None, -0.5]
+    assert by["'not' strength s"]["verdict"] == "below every seed (1 of 3 seeds measure it)"   # -0.5 in seed 3
+    assert by["'never' class"]["verdict"] == "as in every seed"        # not confirmed anywhere
+    assert by["'never' strength s"]["verdict"] == "not measured"
+    within = {x["figure"]: x["verdict"] for x in U.against_seeds(seeds, _row(0.895, "ring", None, 4))}
+    assert within["test accuracy"] == "within the seeds' range" and within["attractor"] == "unlike every seed"
+    assert within["integration timescale (tokens)"] == "not measured"
+
+
+def test_a_pretrained_model_is_read_against_the_seeds_of_its_command(seeded, toy_csv):
+    """pretrained_from pairs a model fine-tuned from a language model with the seeds trained with its settings
+    otherwise, and with nothing else."""
+    import shutil
+    from core.experiments.seeds import pretrained_from
+    from core.models.store import read_json
+    from core.storage.io import atomic_write_text
+    lm = seeded / "toy-gru-lm"
+    shutil.copytree(seeded / "toy-gru-seed1", lm)
+    met = read_json(lm / "metrics.json")
+    met["settings"].update(name="toy-gru-lm", seed=0, vocab_from=None, init_from_lm="runs/lm/lm.pt")
+    met["pretrained"] = {"name": "lm", "epochs_done": 1, "settings": {"data": "toy:train"}, "history": []}
+    atomic_write_text(lm / "metrics.json", json.dumps(met))
+    try:
+        assert pretrained_from(list_models(seeded)) == {"toy-gru-lm": "toy-gru"}
+        assert U.variant(met) == "fine-tuned from the language model lm (1 epoch on toy:train, held-out perplexity ?)"
+        met["settings"]["hidden_size"] = 6
+        atomic_write_text(lm / "metrics.json", json.dumps(met))
+        assert pretrained_from(list_models(seeded)) == {}
+    finally:
+        shutil.rmtree(lm)
