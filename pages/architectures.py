@@ -2,6 +2,8 @@
 question), read from the stored analyses only (core.experiments.universality); nothing is computed on this page."""
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -59,8 +61,8 @@ def fmt_figure(v) -> str:
     """A mechanism figure in a table cell: a word as it is, a number to 4 significant digits, "–" where missing."""
     if isinstance(v, str):
         return v
-    if isinstance(v, float) and v == float("inf"):
-        return "∞"
+    if isinstance(v, float) and math.isinf(v):
+        return "∞" if v > 0 else "−∞"
     return fmt(v, ".4g") or "–"
 
 
@@ -82,8 +84,8 @@ st.caption(f"Every RNN trained on **{data}** (the sidebar model's training set),
            "attractor in GRU, LSTM, UGRNN and vanilla RNNs trained on the same task; this page shows how far that "
            "holds here. " + method_link("fixed-points"))
 
-res = core_call(table_rows, data, shipped_stamp(U.candidates(data))
-                + tuple(m["name"] for group in seed_groups().values() for m in group))
+res = core_call(table_rows, data, shipped_stamp(U.candidates(data)
+                                               + [m for group in seed_groups().values() for m in group]))
 for r in res:
     if r["missing"]:
         st.info(f"**{r['model']}** ({r['arch']}): no stored {', '.join(r['missing'])} for these weights at the "
@@ -211,7 +213,8 @@ if groups:
 for base, group in groups.items():
     view = core_call(seed_rows, base, shipped_stamp(group))
     acc = view["accuracy"]
-    st.markdown(f"**{base}** in {len(group)} seeds: test accuracy {spread_text(acc, '.2%')}.")
+    over = spread_text(acc, ".2%")
+    st.markdown(f"**{base}**, test accuracy " + (f"over {over}" if over else "not recorded") + ".")
     missing = [r for r in view["rows"] if r["missing"]]
     for r in missing:
         st.info(f"**{r['model']}**: no stored {', '.join(r['missing'])}; this page does not compute them (the "
@@ -259,12 +262,13 @@ compared = [c for c in core_call(pretraining, shipped_stamp([m for g in seed_gro
             if c["model"] in {r["model"] for r in shown}]
 for c in compared:
     st.subheader(f"What pretraining changed: {c['model']}")
-    st.caption(f"{c['model']} is {c['base']}'s command fine-tuned from a language model of the reviews; each figure "
-               f"beside the same figure in every seed of {c['base']} trained from scratch. A figure is a change only "
-               "where it lies outside every seed's value (one pretrained seed against the seeds' own spread).")
+    st.caption(f"{c['model']} is {c['base']}'s command, {c['variant']}; each figure beside the same figure in every "
+               f"seed of {c['base']} trained from scratch. Inside the seeds' range: no change the seeds can show. "
+               "Outside it: a hint, not a finding, since even with no effect one more run of the same training lands "
+               "outside the range of n seeds 2/(n + 1) of the time (half the time for three).")
     st.dataframe(pd.DataFrame([{"figure": x["figure"],
                                 **{f"{m['model']} (seed {m['seed']})": fmt_figure(v) for m, v in zip(c["seeds"], x["seeds"])},
-                                c["model"]: fmt_figure(x["value"]), "pretraining": x["verdict"]}
+                                c["model"]: fmt_figure(x["value"]), "against the seeds": x["verdict"]}
                                for x in c["figures"]]), hide_index=True, width="stretch")
 
 paths = {m["name"]: m["path"] for m in U.candidates(data)}

@@ -52,6 +52,23 @@ def test_seeds_are_the_same_training_in_another_seed(seeded):
                                                                    ("toy-gru-seed2", 2)]
 
 
+def test_the_same_seed_again_is_not_another_seed(seeded):
+    """A run named like a seed but with a seed the group already has repeats a run: it does not join the group."""
+    import shutil
+    from core.models.store import read_json
+    from core.storage.io import atomic_write_text
+    dup = seeded / "toy-gru-seed9"
+    shutil.copytree(seeded / "toy-gru-seed1", dup)
+    met = read_json(dup / "metrics.json")
+    met["settings"]["name"] = "toy-gru-seed9"      # recorded seed: still 1
+    atomic_write_text(dup / "metrics.json", json.dumps(met))
+    try:
+        assert [m["name"] for m in seed_groups(list_models(seeded))["toy-gru"]] == ["toy-gru", "toy-gru-seed1",
+                                                                                   "toy-gru-seed2"]
+    finally:
+        shutil.rmtree(dup)
+
+
 def test_settings_that_change_the_training_make_another_network():
     base = {"name": "a", "seed": 0, "hidden_size": 8, "lr": 0.01, "vocab_from": None, "device": "cpu"}
     assert same_training(base, {**base, "name": "a-seed1", "seed": 1, "device": "cuda"}, "a")
@@ -60,6 +77,8 @@ def test_settings_that_change_the_training_make_another_network():
     assert not same_training(base, {**base, "seed": 1, "vocab_from": "models/b"}, "a")
     assert not same_training(base, {**base, "seed": 1, "init_from": "a"}, "a")
     assert not same_training(base, None, "a")
+    # a setting only the older base records is one `train` no longer has: not compared
+    assert same_training({**base, "max_train_tokens": 8192}, {**base, "seed": 1}, "a")
 
 
 def test_accuracy_spread_hand_worked():
@@ -133,19 +152,27 @@ def test_a_variant_is_a_change_only_outside_every_seeds_value():
              _row(0.90, "line attractor", 300.0, 4, {"class": "attenuator", "strength": -0.5})]
     by = {x["figure"]: x for x in U.against_seeds(seeds, _row(0.91, "line attractor", 50.0, 4,
                                                                {"class": "negator", "strength": -1.5}))}
-    assert by["test accuracy"]["verdict"] == "above every seed" and by["test accuracy"]["seeds"] == [0.88, 0.89, 0.90]
+    assert by["test accuracy"]["verdict"] == "above all 3 seeds" and by["test accuracy"]["seeds"] == [0.88, 0.89, 0.90]
     assert by["attractor"]["verdict"] == "as in some seeds"
-    assert by["integration timescale (tokens)"]["verdict"] == "below every seed"
+    assert by["integration timescale (tokens)"]["verdict"] == "below all 3 seeds"
     assert by["confirmed modifiers"]["verdict"] == "within the seeds' range"
     assert by["largest readout gap (logits)"]["verdict"] == "within the seeds' range"   # equal to every seed
     assert by["'not' class"]["value"] == "negator" and by["'not' class"]["verdict"] == "unlike every seed"
     assert by["'not' strength s"]["seeds"] == [None, None, -0.5]
-    assert by["'not' strength s"]["verdict"] == "below every seed (1 of 3 seeds measure it)"   # -0.5 in seed 3
+    assert by["'not' strength s"]["verdict"] == "only 1 of 3 seeds measure it"   # no range to read -1.5 against
     assert by["'never' class"]["verdict"] == "as in every seed"        # not confirmed anywhere
     assert by["'never' strength s"]["verdict"] == "not measured"
     within = {x["figure"]: x["verdict"] for x in U.against_seeds(seeds, _row(0.895, "ring", None, 4))}
     assert within["test accuracy"] == "within the seeds' range" and within["attractor"] == "unlike every seed"
-    assert within["integration timescale (tokens)"] == "not measured"
+    assert within["integration timescale (tokens)"] == "not measured"     # no integration mode found at all
+    marginal = _row(0.89, "line attractor", None, 4)
+    marginal["attractor"]["integration_lambda"] = 1.0                    # |lambda| = 1 exactly: tau is infinite
+    assert {x["figure"]: x["verdict"] for x in U.against_seeds(seeds, marginal)}[
+        "integration timescale (tokens)"] == "above all 3 seeds"
+    two = [_row(0.88, "a", 1.0, 1, {"class": "attenuator", "strength": -0.5}), _row(0.88, "a", 1.0, 1),
+           _row(0.88, "a", 1.0, 1, {"class": "attenuator", "strength": -0.2})]
+    assert {x["figure"]: x["verdict"] for x in U.against_seeds(two, _row(0.88, "a", 1.0, 1, {
+        "class": "negator", "strength": -1.5}))}["'not' strength s"] == "below all 2 seeds (2 of 3 seeds measure it)"
 
 
 def test_a_pretrained_model_is_read_against_the_seeds_of_its_command(seeded, toy_csv):
@@ -164,6 +191,10 @@ def test_a_pretrained_model_is_read_against_the_seeds_of_its_command(seeded, toy
     try:
         assert pretrained_from(list_models(seeded)) == {"toy-gru-lm": "toy-gru"}
         assert U.variant(met) == "fine-tuned from the language model lm (1 epoch on toy:train, held-out perplexity ?)"
+        met["pretrained"].update(epochs_done=3, history=[{"epoch": 3, "dev_perplexity": 102.7512}],
+                                 settings={"data": "imdb:unsup", "vocab_data": "imdb:train"})
+        assert U.variant(met) == ("fine-tuned from the language model lm (3 epochs on imdb:unsup + imdb:train (training "
+                                  "split), held-out perplexity 102.8)")
         met["settings"]["hidden_size"] = 6
         atomic_write_text(lm / "metrics.json", json.dumps(met))
         assert pretrained_from(list_models(seeded)) == {}

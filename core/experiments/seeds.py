@@ -5,7 +5,9 @@ A model `<base>-seed<N>` is a seed of the model `<base>` when both are RNNs and 
 (metrics.json `settings`) agree on everything but the seed and what does not change the network's training: its
 name, output folder, device, the step path (the same equations) and a vocabulary borrowed from the base itself
 (`--vocab-from <base>`, so every seed reads the same words). A name that only looks like a seed, trained with other
-settings, is not one: its accuracy would measure the settings, not the seed.
+settings, is not one: its accuracy would measure the settings, not the seed; nor is a run with a seed already in
+the group (the same run again would shrink the spread). Settings `train` no longer has (recorded by older models
+only) are not compared.
 
 The spread is over all seeds including the base; the standard deviation is the sample one (n - 1).
 """
@@ -59,9 +61,13 @@ def seed_groups(models: list[dict] | None = None) -> dict[str, list[dict]]:
     out = {}
     for base_name, seeds in sorted(groups.items()):
         base = rnns[base_name]
-        base_seed = (_settings(base) or {}).get("seed", 0)
-        out[base_name] = [{**base, "seed": base_seed}] + [{**i, "seed": (_settings(i) or {}).get("seed", n)}
-                                                          for n, i in sorted(seeds, key=lambda t: t[0])]
+        members = [{**base, "seed": (_settings(base) or {}).get("seed", 0)}]
+        for n, info in sorted(seeds, key=lambda t: t[0]):
+            seed = (_settings(info) or {}).get("seed", n)
+            if seed not in {m["seed"] for m in members}:   # the same seed again is the same run, not another seed
+                members.append({**info, "seed": seed})
+        if len(members) > 1:
+            out[base_name] = members
     return out
 
 

@@ -44,11 +44,13 @@ def variant(metrics: dict) -> str | None:
     inserted into its training texts; None when it does not."""
     st = metrics.get("settings") or {}
     lm = metrics.get("pretrained")
+    lm_settings = (lm or {}).get("settings") or {}
     lm_data = " + ".join(f"{d} (training split)" if i else d for i, d in enumerate(
-        x for x in ((lm or {}).get("settings", {}).get("data"), (lm or {}).get("settings", {}).get("vocab_data")) if x))
+        x for x in (lm_settings.get("data"), lm_settings.get("vocab_data")) if x))
+    ppl = ((lm or {}).get("history") or [{}])[-1].get("dev_perplexity")
     epochs = (lm or {}).get("epochs_done", "?")
     parts = ([f"fine-tuned from the language model {lm.get('name', '?')} ({epochs} epoch{'' if epochs == 1 else 's'} on "
-              f"{lm_data or '?'}, held-out perplexity {(lm.get('history') or [{}])[-1].get('dev_perplexity', '?')})"]
+              f"{lm_data or '?'}, held-out perplexity {'?' if ppl is None else format(ppl, '.1f')})"]
              if lm else []) + \
         ([f"fine-tuned from {st['init_from']}"] if st.get("init_from") else []) + \
         ([f"0-{st['neutral_insert']} zero inputs inserted per text"] if st.get("neutral_insert") else [])
@@ -370,9 +372,12 @@ def mechanism_figures(r: dict) -> list[tuple[str, object]]:
     """The figures a row reports about the mechanism, as (name, value): numbers, or words for categories (None
     where not stored or not applicable). The seed and pretraining comparisons line these up."""
     a, pos, listed = r.get("attractor") or {}, r.get("position") or {}, r.get("listed")
+    tau = a.get("integration_timescale")
+    if tau is None and a.get("integration_lambda") is not None:   # |lambda| = 1 exactly: no decay at all
+        tau = math.inf
     return [("test accuracy", r.get("accuracy")),
             ("attractor", a.get("attractor_kind")),
-            ("integration timescale (tokens)", a.get("integration_timescale")),
+            ("integration timescale (tokens)", tau),
             ("largest readout gap (logits)", a.get("largest_readout_gap")),
             ("fixed points", r.get("n_fixed_points")),
             ("slowest stable timescale (tokens)", (r.get("timescales_top") or [None])[0]),
@@ -387,8 +392,10 @@ def mechanism_figures(r: dict) -> list[tuple[str, object]]:
 def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
     """Each mechanism figure of `other` (a variant, e.g. pretrained) beside the same figure in every seed of the
     network it varies: {"figure", "seeds" (values), "value", "verdict"}. A number is "within the seeds' range" or
-    "above/below every seed"; a category "as in every seed", "as in some seeds" or "unlike every seed". With a
-    handful of seeds this is the plainest honest reading: a value inside the seeds' own spread is not a change."""
+    "above/below all n seeds"; a category "as in every seed", "as in some seeds" or "unlike every seed"; where fewer
+    than two seeds measure a number there is no range to read it against. Even with no effect at all, one more run of
+    the same training falls outside the range of n seeds by chance 2/(n + 1) of the time (half the time for n = 3),
+    so a value outside the range is a hint, not a finding; a value inside it is no change the seeds can show."""
     out = []
     seeds_figs = [dict(mechanism_figures(r)) for r in seed_rows]
     for name, value in mechanism_figures(other):
@@ -399,13 +406,15 @@ def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
         elif isinstance(value, str) or any(isinstance(v, str) for v in known):
             same = sum(v == value for v in known)
             verdict = ("as in every seed" if same == len(known) else "as in some seeds" if same else "unlike every seed")
+        elif len(known) < 2:
+            verdict = f"only {len(known)} of {len(vals)} seeds measure it"
         elif value > max(known):
-            verdict = "above every seed"
+            verdict = f"above all {len(known)} seeds"
         elif value < min(known):
-            verdict = "below every seed"
+            verdict = f"below all {len(known)} seeds"
         else:
             verdict = "within the seeds' range"
-        if value is not None and 0 < len(known) < len(vals):
+        if value is not None and len(known) >= 2 and len(known) < len(vals):
             verdict += f" ({len(known)} of {len(vals)} seeds measure it)"
         out.append({"figure": name, "seeds": vals, "value": value, "verdict": verdict})
     return out
@@ -413,16 +422,17 @@ def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
 
 def pretraining_comparisons(models_dir: Path | str | None = None, n_seeds: int = 1000, log=None) -> list[dict]:
     """Every model fine-tuned from a language model, read against the network it varies trained from scratch in
-    every seed (core.experiments.seeds.pretrained_from): {"model", "base", "seeds" ([{"model", "seed"}]),
-    "figures" (`against_seeds`)}, by model name."""
+    every seed (core.experiments.seeds.pretrained_from): {"model", "base", "seeds" ([{"model", "seed"}]), "variant"
+    (how it was made, `variant`), "figures" (`against_seeds`)}, by model name."""
     listed = list_models(Path(models_dir or MODELS_DIR))
     groups, by_name = seed_groups(listed), {m["name"]: m for m in listed}
     out = []
     for name, base in sorted(pretrained_from(listed).items()):
         group = groups[base]
         figures = against_seeds([row(m, n_seeds, log) for m in group], row(by_name[name], n_seeds, log))
+        met = Path(by_name[name]["path"]) / "metrics.json"
         out.append({"model": name, "base": base, "seeds": [{"model": m["name"], "seed": m["seed"]} for m in group],
-                    "figures": figures})
+                    "variant": variant(read_json(met)), "figures": figures})
     return out
 
 
@@ -434,7 +444,7 @@ def seed_table(view: dict) -> str:
              f"{'seed':>4} {'model':18} {'test acc':>8} {'fixed (stable)':>14} {'slow':>5} {'ref y':>7} "
              f"{'integration tau':>15} {'largest gap':>11} {'modifiers':>9}  attractor"]
     for r in view["rows"]:
-        head = f"{r['seed']:>4} {r['model']:18} {_num(r['accuracy'], '.2%'):>8}"
+        head = f"{str(r['seed']):>4} {r['model']:18} {_num(r['accuracy'], '.2%'):>8}"
         if "n_fixed_points" not in r:
             lines.append(f"{head}  not stored: {', '.join(r['missing'])} (python -m core ship {r['model']})")
             continue

@@ -131,8 +131,8 @@ def models_section(models: list[dict]) -> list[str]:
             notes.append(variant(met))
         if info["name"] in seeds:
             base, group = seeds[info["name"]]
-            notes.append(f"seed {met.get('seed', '?')} of `{base}`; test accuracy over "
-                         f"{spread_text(accuracy_spread(group), '.2%')}")
+            over = spread_text(accuracy_spread(group), ".2%")
+            notes.append(f"seed {met.get('seed', '?')} of `{base}`" + (f"; test accuracy over {over}" if over else ""))
         if info.get("max_len"):
             notes.append(f"reads the {'last' if info['truncate'] == 'tail' else 'first'} {info['max_len']} tokens")
         rows.append([f"`{info['name']}`", info["kind"] or "-", info["arch"] or "-", info["dataset"] or "-",
@@ -218,11 +218,11 @@ def universality_section() -> list[str]:
 
 
 def _figure(v) -> str:
-    """A mechanism figure in a table cell: a word as it is, a number in 3 significant digits, "-" where missing."""
+    """A mechanism figure in a table cell: a word as it is, a number in 4 significant digits, "-" where missing."""
     if isinstance(v, str):
         return v
     if isinstance(v, float) and math.isinf(v):
-        return "inf"
+        return "inf" if v > 0 else "-inf"
     return _num(v, ".4g") if isinstance(v, float) else _num(v, "d") if isinstance(v, int) else "-"
 
 
@@ -235,7 +235,7 @@ def pretraining_tables() -> list[tuple[str, str, list[str]]]:
     out = []
     for c in pretraining_comparisons(log=_quiet):
         head = ["figure"] + [f"`{m['model']}` (seed {m['seed']})" for m in c["seeds"]] + [f"`{c['model']}`",
-                                                                                           "pretraining"]
+                                                                                           "against the seeds"]
         out.append((c["model"], c["base"], _table(head, [[x["figure"], *(_figure(v) for v in x["seeds"]),
                                                           _figure(x["value"]), x["verdict"]] for x in c["figures"]])))
     return out
@@ -259,11 +259,13 @@ def readme_block() -> str:
             rec = view["recurring"]
             words = ("needs two seeds with stored modifiers" if len(view["read"]) < 2 else
                      ", ".join(f"`{m['word']}`" for m in rec) or "none")
-            lines.append(f"- `{base}`: test accuracy over {spread_text(view['accuracy'], '.2%')}; "
+            over = spread_text(view["accuracy"], ".2%")
+            lines.append(f"- `{base}`: test accuracy " + (f"over {over}" if over else "not recorded") + "; "
                          f"modifiers confirmed in every seed read ({len(view['read'])} of {len(view['rows'])}): {words}.")
         for name, base, table in pretraining_tables():
-            lines += ["", f"What pretraining changed in `{name}`, against `{base}` trained from scratch in every seed "
-                      "(a change only where it lies outside every seed's value):", ""] + table
+            lines += ["", f"`{name}` (pretrained) against `{base}` trained from scratch in every seed. Inside the "
+                      "seeds' range: no change the seeds can show; outside it: a hint, since one more run of the same "
+                      "training lands outside the range of n seeds 2/(n + 1) of the time:", ""] + table
         lines += ["", "Details per seed: [docs/results.md](docs/results.md#seeds-and-pretraining).", "", README_END]
     return "\n".join(lines)
 
@@ -293,9 +295,11 @@ def seeds_section() -> list[str]:
     for name, base, table in pretraining_tables():
         out += [f"### What pretraining changed: `{name}` against `{base}`'s seeds", "",
                 f"`{name}` is trained with `{base}`'s command from a language model's embedding and cell "
-                "(`python -m core pretrain`, its metrics record both stages). A figure is a change only where it "
-                "lies outside every seed's value: one pretrained seed against the spread of the seeds trained from "
-                "scratch.", ""] + table + [""]
+                "(`python -m core pretrain`; its metrics record both stages and both commands). Each figure beside the "
+                "same figure in every seed trained from scratch: inside the seeds' range, pretraining changed nothing "
+                "the seeds can show; outside it, a hint and not a finding, since even with no effect one more run of "
+                "the same training lands outside the range of n seeds 2/(n + 1) of the time (half the time for "
+                "three).", ""] + table + [""]
     return out
 
 
@@ -591,8 +595,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("results", help="write docs/results.md from the stored analyses (nothing computed; "
                        "--check: fail when the file is out of date)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the file to write (default docs/results.md)")
-    p.add_argument("--readme", type=Path, default=DEFAULT_README, help="the README whose generated part (seeds and "
-                   "pretraining) is refreshed too (default README.md)")
+    p.add_argument("--readme", type=Path, default=None, help="the README whose generated part (seeds and "
+                   "pretraining) is refreshed too (default: README.md when --out is the default; none otherwise)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file differs from what "
                    f"would be generated (then run `{COMMAND}`)")
 
@@ -605,27 +609,35 @@ def _shown(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    readme = args.readme if args.readme is not None else DEFAULT_README if out.resolve() == DEFAULT_OUT.resolve() else None
+    readme_now = None
+    if readme is not None:
+        if not Path(readme).is_file():
+            raise ValueError(f"{readme}: no such file")
+        readme_now = Path(readme).read_text(encoding="utf-8")
+        with_readme_block(readme_now, "")   # its markers are checked before any work
     text = generate()
-    out, readme = Path(args.out), Path(args.readme)
-    readme_now = readme.read_text(encoding="utf-8") if readme.exists() else None
-    if readme_now is None:
-        raise ValueError(f"{readme}: no such file")
-    readme_text = with_readme_block(readme_now, readme_block())
+    readme_text = None if readme is None else with_readme_block(readme_now, readme_block())
     if args.check:
         current = out.read_text(encoding="utf-8") if out.exists() else None
         stale = [(f, "does not exist" if now is None else "is out of date with the stored analyses")
-                 for f, now, want in ((out, current, text), (readme, readme_now, readme_text)) if now != want]
+                 for f, now, want in ((out, current, text), (readme, readme_now, readme_text))
+                 if f is not None and now != want]
         if not stale:
-            print(f"{_shown(out)} and {_shown(readme)} are up to date")
+            print(" and ".join(_shown(f) for f in (out, readme) if f is not None) + " up to date")
             return 0
-        cmd = COMMAND if out.resolve() == DEFAULT_OUT.resolve() else f"{COMMAND} --out {_shown(out)}"
+        cmd = " ".join([COMMAND] + ([] if out.resolve() == DEFAULT_OUT.resolve() else ["--out", _shown(out)])
+                       + ([] if readme is None or args.readme is None else ["--readme", _shown(readme)]))
         for f, why in stale:
             print(f"{_shown(f)} {why}: run `{cmd}` and commit the result", file=sys.stderr)
         return 1
     from core.storage.io import atomic_write_text  # lazy: keeps --help fast
     atomic_write_text(out, text)
-    if readme_text != readme_now:
-        atomic_write_text(readme, readme_text)
-    print(f"wrote {_shown(out)} ({len(text.encode('utf-8')):,} bytes); {_shown(readme)}'s generated part "
-          + ("refreshed" if readme_text != readme_now else "unchanged"))
+    note = ""
+    if readme is not None:
+        if readme_text != readme_now:
+            atomic_write_text(Path(readme), readme_text)
+        note = f"; {_shown(readme)}'s generated part " + ("refreshed" if readme_text != readme_now else "unchanged")
+    print(f"wrote {_shown(out)} ({len(text.encode('utf-8')):,} bytes){note}")
     return 0
