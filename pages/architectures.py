@@ -226,7 +226,7 @@ for base, group in groups.items():
         "largest gap (logits)": fmt(r["attractor"]["largest_readout_gap"], ".2f") if "attractor" in r else "",
         "fixed (stable)": f"{r['n_fixed_points']} ({r['n_stable_fixed_points']})" if "n_fixed_points" in r else "",
         "slow": r.get("n_slow_points"), "reference y": r["reference"]["readout"] if "reference" in r else None,
-        "modifiers": len(r["listed"]) if "listed" in r else None,
+        "modifiers confirmed": r.get("n_confirmed") if "listed" in r else None,
         "negators": known(r["known"]["negators"]) if "known" in r else "",
         "intensifiers": known(r["known"]["intensifiers"]) if "known" in r else "",
         "begin c+a (τ)": amplitude_tau(r["position"]["begin"]) if "position" in r else "",
@@ -254,8 +254,10 @@ for base, group in groups.items():
             tooltip=[alt.Tooltip("word"), alt.Tooltip("model"), alt.Tooltip("class"),
                      alt.Tooltip("seeds:Q", title="seeds listing it")]
         ).properties(width=110 * len(group), height=min(14 * len(words), 900)), f"seed-modifiers-{base}", grid)
-        st.caption("Every word some seed confirms as a modifier (rows, most seeds first), by seed (columns), "
-                   "coloured by its class there; an empty cell: that seed does not list it.")
+        st.caption("Every word some seed lists as a confirmed modifier (rows, most seeds first), by seed (columns), "
+                   "coloured by its class there; an empty cell: that seed does not list it. A seed lists its strongest "
+                   "confirmed modifiers (at most 30) and every known negator and intensifier it confirms, so a weaker "
+                   "word confirmed beyond the 30 shows as an empty cell.")
 
 compared = [c for c in core_call(pretraining, shipped_stamp([m for g in seed_groups().values() for m in g]
                                                              + U.candidates(data)))

@@ -99,11 +99,15 @@ def test_recurrence_counts_only_the_seeds_read():
             {"model": "b", "listed": [{"word": "very", "class": "intensifier"}, {"word": "not", "class": "attenuator"},
                                       {"word": "so", "class": "intensifier"}]},
             {"model": "c", "missing": ["modifiers"]}]
+    rows[0]["known_confirmed"] = [{"word": "so", "class": "intensifier"}]   # confirmed beyond the listed ones
     rec = U.recurrence(rows)
     assert rec["read"] == ["a", "b"]
-    assert [(m["word"], m["same_class"]) for m in rec["recurring"]] == [("not", False), ("very", True)]
-    assert [m["word"] for m in rec["modifiers"]] == ["not", "very", "so"]
-    assert rec["modifiers"][2]["classes"] == {"b": "intensifier"}
+    assert [(m["word"], m["same_class"]) for m in rec["recurring"]] == [("not", False), ("so", True), ("very", True)]
+    assert [m["word"] for m in rec["modifiers"]] == ["not", "so", "very"]
+    del rows[0]["known_confirmed"]
+    rec = U.recurrence(rows)
+    assert [m["word"] for m in rec["modifiers"]] == ["not", "very", "so"] and rec["modifiers"][2]["classes"] == {
+        "b": "intensifier"}
     assert U.recurrence([{"model": "a", "listed": []}, {"model": "b", "listed": [{"word": "x", "class": "negator"}]}]
                         )["recurring"] == []
 

@@ -190,6 +190,10 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
             "modifiers": [{**{k: m[k] for k in ("word", "class", "strength", "strength_ci", "fit_r2")},
                            "timescale": fitted_timescale(m)} for m in mods["modifiers"][:N_TOP]],
             "listed": [{"word": m["word"], "class": m["class"], "strength": m["strength"]} for m in mods["modifiers"]],
+            "n_confirmed": mods["screen"].get("confirmed"),
+            "known_confirmed": [{"word": k["word"], "class": k["class"], "strength": k["m1"] - 1}
+                                for k in mods.get("known_words") or []
+                                if k["class"] != "none" and k["word"] not in {m["word"] for m in mods["modifiers"]}],
             "known": _known(mods), "screen_counts": mods["screen"]["counts"],
             "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
                            mods["screen"]["thresholds"]["intensifier_above"]]})
@@ -343,14 +347,16 @@ def seed_view(base: str, models_dir: Path | str | None = None, n_seeds: int = 10
 
 
 def recurrence(rows_: list[dict]) -> dict:
-    """Which confirmed modifiers recur across rows (seeds): {"read" (the models with a modifier list), "modifiers"
+    """Which confirmed modifiers recur across rows (seeds), counting each row's listed modifiers (the strongest
+    confirmed, at most 30) and the known negators and intensifiers it confirms beyond them ("known_confirmed"), so that a known
+    word is not missed for being the K+1st: {"read" (the models with a modifier list), "modifiers"
     (every word some row lists, with {model: class}, most rows first, then alphabetical), "recurring" (the words
     every row read lists, in any class; "same_class" whether all agree; none until two rows are read)}. A row
     without "listed" (no stored modifier analysis, or one that does not apply) is not counted against a word."""
     read = [r for r in rows_ if "listed" in r]
     words: dict[str, dict[str, str]] = {}
     for r in read:
-        for m in r["listed"]:
+        for m in r["listed"] + r.get("known_confirmed", []):
             words.setdefault(m["word"], {})[r["model"]] = m["class"]
     order = sorted(words, key=lambda w: (-len(words[w]), w))
     recurring = [{"word": w, "classes": words[w], "same_class": len(set(words[w].values())) == 1}
@@ -453,11 +459,14 @@ def seed_table(view: dict) -> str:
         lines.append(f"{head} {r['n_fixed_points']:>6} ({r['n_stable_fixed_points']:>5}) {r['n_slow_points']:>5} "
                      f"{r['reference']['readout']:>+7.2f} {_num(a['integration_timescale'], '.0f'):>15} "
                      f"{_num(a['largest_readout_gap'], '.2f'):>11} {n_mods:>9}  {a['attractor_kind']}")
-    lines += ["", "modifiers per seed (N negator, A attenuator, I intensifier; - not listed):"]
+    lines += ["", "modifiers per seed, strongest first (those listed, then known words confirmed beyond them, after "
+                  "'+'; N negator, A attenuator, I intensifier):"]
     for r in view["rows"]:
         if "listed" in r:
             mods = ", ".join(f"{m['word']}:{CLASS_MARK[m['class']]}" for m in r["listed"]) or "none"
-            lines.append(f"  {r['model']}: {mods}")
+            extra = ", ".join(f"{m['word']}:{CLASS_MARK[m['class']]}" for m in r.get("known_confirmed", []))
+            lines.append(f"  {r['model']} ({len(r['listed'])} listed of {_num(r.get('n_confirmed'), 'd')} confirmed): "
+                         f"{mods}" + (f" + {extra}" if extra else ""))
         else:
             lines.append(f"  {r['model']}: " + ("does not apply (w . r1 = 0)" if "modifiers" in r.get("not_applicable", [])
                                                 else "not stored"))
