@@ -383,11 +383,12 @@ def mechanism_figures(r: dict) -> list[tuple[str, object]]:
         tau = math.inf
     return [("test accuracy", r.get("accuracy")),
             ("attractor", a.get("attractor_kind")),
+            ("reference point readout (logits; far from 0 compresses valences)", (r.get("reference") or {}).get("readout")),
             ("integration timescale (tokens)", tau),
             ("largest readout gap (logits)", a.get("largest_readout_gap")),
             ("fixed points", r.get("n_fixed_points")),
             ("slowest stable timescale (tokens)", (r.get("timescales_top") or [None])[0]),
-            ("confirmed modifiers", None if listed is None else len(listed)),
+            ("confirmed modifiers", None if listed is None else r.get("n_confirmed", len(listed))),
             *((f"'{w}' {part}", _known_word(r, g, w)[i]) for g, words in (("negators", ("not", "never")),
                                                                          ("intensifiers", ("very",)))
               for w in words for i, part in enumerate(("class", "strength s"))),
