@@ -2,7 +2,6 @@
 question), read from the stored analyses only (core.experiments.universality); nothing is computed on this page."""
 from __future__ import annotations
 
-import math
 
 import altair as alt
 import pandas as pd
@@ -55,15 +54,6 @@ def amplitude_tau(side: dict) -> str:
     if not side["varies"]:
         return f"flat {side['asymptote']:.2f}"
     return f"{side['asymptote']:.2f}{side['amplitude']:+.2f} ({fmt(side['timescale'], '.1f') or '–'})"
-
-
-def fmt_figure(v) -> str:
-    """A mechanism figure in a table cell: a word as it is, a number to 4 significant digits, "–" where missing."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, float) and math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    return fmt(v, ".4g") or "–"
 
 
 def known(group: dict) -> str:
@@ -269,9 +259,13 @@ for c in compared:
                "Outside it: a hint, not a finding, since even with no effect one more run of the same training lands "
                "outside the range of n seeds 2/(n + 1) of the time (half the time for three).")
     st.dataframe(pd.DataFrame([{"figure": x["figure"],
-                                **{f"{m['model']} (seed {m['seed']})": fmt_figure(v) for m, v in zip(c["seeds"], x["seeds"])},
-                                c["model"]: fmt_figure(x["value"]), "against the seeds": x["verdict"]}
+                                **{f"{m['model']} (seed {m['seed']})": U.format_figure(x["figure"], v)
+                                   for m, v in zip(c["seeds"], x["seeds"])},
+                                c["model"]: U.format_figure(x["figure"], x["value"]), "against the seeds": x["verdict"]}
                                for x in c["figures"]]), hide_index=True, width="stretch")
+    v = U.verdict_summary(c["figures"])
+    st.markdown(f"Outside the range of {c['base']}'s seeds: " + (", ".join(v["outside"]) or "nothing") + ". Inside it "
+                "(no change the seeds can show): " + (", ".join(v["within"]) or "nothing") + ".")
 
 paths = {m["name"]: m["path"] for m in U.candidates(data)}
 for r in shown:

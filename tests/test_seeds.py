@@ -179,6 +179,19 @@ def test_a_variant_is_a_change_only_outside_every_seeds_value():
         "class": "negator", "strength": -1.5}))}["'not' strength s"] == "below all 2 seeds (2 of 3 seeds measure it)"
 
 
+def test_figures_are_shown_in_their_formats_and_sorted_by_verdict():
+    assert U.format_figure("test accuracy", 0.90876) == "90.88%"
+    assert U.format_figure("reference point readout (logits)", -0.0004) == "-0.00"
+    assert U.format_figure("integration timescale (tokens)", math.inf) == "inf"
+    assert U.format_figure("fixed points", 985) == "985" and U.format_figure("'very' strength s", 0.372) == "+0.37"
+    assert U.format_figure("attractor", "line attractor") == "line attractor" and U.format_figure("x", None) == "-"
+    figs = [{"figure": "a", "verdict": "above all 3 seeds"}, {"figure": "b", "verdict": "within the seeds' range"},
+            {"figure": "c", "verdict": "unlike every seed"}, {"figure": "d", "verdict": "as in some seeds"},
+            {"figure": "e", "verdict": "only 1 of 3 seeds measure it"}, {"figure": "f", "verdict": "not measured"},
+            {"figure": "g", "verdict": "below all 2 seeds (2 of 3 seeds measure it)"}]
+    assert U.verdict_summary(figs) == {"outside": ["a", "c", "g"], "within": ["b", "d"], "not_measured": ["e", "f"]}
+
+
 def test_a_pretrained_model_is_read_against_the_seeds_of_its_command(seeded, toy_csv):
     """pretrained_from pairs a model fine-tuned from a language model with the seeds trained with its settings
     otherwise, and with nothing else."""

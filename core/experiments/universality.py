@@ -374,16 +374,24 @@ def _known_word(r: dict, group: str, word: str) -> tuple[str | None, float | Non
     return ("not confirmed", None) if d is None else (d["class"], d["strength"])
 
 
+FIGURE_FORMATS = {"test accuracy": ".2%", "reference point readout (logits)": "+.2f",
+                  "integration timescale (tokens)": ".0f", "largest readout gap (logits)": ".2f", "fixed points": "d",
+                  "slowest stable timescale (tokens)": ".0f", "confirmed modifiers": "d",
+                  "begin effect amplitude (logits)": "+.2f", "end effect amplitude (logits)": "+.2f"}
+FIGURE_FORMAT_DEFAULT = "+.2f"   # the known words' strengths s
+
+
 def mechanism_figures(r: dict) -> list[tuple[str, object]]:
     """The figures a row reports about the mechanism, as (name, value): numbers, or words for categories (None
-    where not stored or not applicable). The seed and pretraining comparisons line these up."""
+    where not stored or not applicable), each number shown with FIGURE_FORMATS. The seed and pretraining
+    comparisons line these up."""
     a, pos, listed = r.get("attractor") or {}, r.get("position") or {}, r.get("listed")
     tau = a.get("integration_timescale")
     if tau is None and a.get("integration_lambda") is not None:   # |lambda| = 1 exactly: no decay at all
         tau = math.inf
     return [("test accuracy", r.get("accuracy")),
             ("attractor", a.get("attractor_kind")),
-            ("reference point readout (logits; far from 0 compresses valences)", (r.get("reference") or {}).get("readout")),
+            ("reference point readout (logits)", (r.get("reference") or {}).get("readout")),
             ("integration timescale (tokens)", tau),
             ("largest readout gap (logits)", a.get("largest_readout_gap")),
             ("fixed points", r.get("n_fixed_points")),
@@ -394,6 +402,31 @@ def mechanism_figures(r: dict) -> list[tuple[str, object]]:
               for w in words for i, part in enumerate(("class", "strength s"))),
             ("begin effect amplitude (logits)", (pos.get("begin") or {}).get("amplitude")),
             ("end effect amplitude (logits)", (pos.get("end") or {}).get("amplitude"))]
+
+
+def format_figure(name: str, v) -> str:
+    """A mechanism figure as text: a word as it is, a number in its FIGURE_FORMATS format ("inf" / "-inf" for an
+    infinite one), "-" where missing."""
+    if isinstance(v, str):
+        return v
+    if v is None:
+        return "-"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    spec = FIGURE_FORMATS.get(name, FIGURE_FORMAT_DEFAULT)
+    return format(int(v) if spec == "d" else v + 0.0, spec)
+
+
+def verdict_summary(figures: list[dict]) -> dict[str, list[str]]:
+    """The figures of an `against_seeds` comparison by what they say: {"outside" (above or below all seeds, or
+    unlike every seed), "within" (inside the seeds' range, or as in every or some seeds), "not_measured"}."""
+    out: dict[str, list[str]] = {"outside": [], "within": [], "not_measured": []}
+    for x in figures:
+        v = x["verdict"]
+        key = ("outside" if v.startswith(("above all", "below all", "unlike every")) else
+               "within" if v.startswith(("within", "as in")) else "not_measured")
+        out[key].append(x["figure"])
+    return out
 
 
 def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
