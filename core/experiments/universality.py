@@ -482,14 +482,15 @@ def seed_table(view: dict) -> str:
     lines = [f"{view['base']} in {len(view['rows'])} seeds; test accuracy "
              + (f"over {spread_text(acc, '.2%')}" if acc and acc["n"] > 1 else "-"), "",
              f"{'seed':>4} {'model':18} {'test acc':>8} {'fixed (stable)':>14} {'slow':>5} {'ref y':>7} "
-             f"{'integration tau':>15} {'largest gap':>11} {'modifiers':>9}  attractor"]
+             f"{'integration tau':>15} {'largest gap':>11} {'confirmed':>9}  attractor"]
     for r in view["rows"]:
         head = f"{str(r['seed']):>4} {r['model']:18} {_num(r['accuracy'], '.2%'):>8}"
         if "n_fixed_points" not in r:
             lines.append(f"{head}  not stored: {', '.join(r['missing'])} (python -m core ship {r['model']})")
             continue
         a = r["attractor"]
-        n_mods = len(r["listed"]) if "listed" in r else ("n/a" if "modifiers" in r.get("not_applicable", []) else "-")
+        n_mods = r.get("n_confirmed", len(r["listed"])) if "listed" in r else \
+            ("n/a" if "modifiers" in r.get("not_applicable", []) else "-")
         lines.append(f"{head} {r['n_fixed_points']:>6} ({r['n_stable_fixed_points']:>5}) {r['n_slow_points']:>5} "
                      f"{r['reference']['readout']:>+7.2f} {_num(a['integration_timescale'], '.0f'):>15} "
                      f"{_num(a['largest_readout_gap'], '.2f'):>11} {n_mods:>9}  {a['attractor_kind']}")
