@@ -224,6 +224,20 @@ for base, group in groups.items():
     } for r in view["rows"]]), hide_index=True, width="stretch",
         column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
                        "reference y": st.column_config.NumberColumn(format="%+.2f")})
+    cols = st.columns(len(group))
+    for col, m, r in zip(cols, group, view["rows"]):
+        with col:
+            att = attractor(m["path"], model_checksum(m["path"]))
+            if att is None:
+                st.caption(f"{m['name']}: no stored dynamics.")
+                continue
+            pts = attractor_frame(att).assign(stability=["stable" if x else "unstable" for x in att["stable"]])
+            show_chart(attractor_scatter(pts, [alt.Tooltip("kind"), alt.Tooltip("stability"),
+                                              alt.Tooltip("readout:Q", format=".3f")], size=25)
+                       .properties(title=f"seed {m['seed']}: {r['attractor']['attractor_kind']}" if "attractor" in r
+                                   else f"seed {m['seed']}"), f"seed-attractor-{m['name']}", pts)
+    st.caption("Each seed's fixed (circles) and slow (triangles) points in their own first two principal components, "
+               "coloured by readout; the ringed dot is the reference point.")
     rec = view["recurring"]
     if len(view["read"]) < 2:
         st.markdown(f"Which modifiers recur needs two seeds with a stored modifier analysis; {len(view['read'])} of "
@@ -232,22 +246,28 @@ for base, group in groups.items():
         st.markdown(f"Confirmed as a modifier in every seed read ({len(view['read'])} of {len(group)}): "
                     + (", ".join(literal(m["word"]) + ("" if m["same_class"] else " (class differs)")
                                  for m in rec) or "**none**") + ".")
+    shared = [m for m in view["modifiers"] if len(m["classes"]) >= 2]
+    alone = len(view["modifiers"]) - len(shared)
     grid = pd.DataFrame([{"word": m["word"], "model": model, "class": cls, "seeds": len(m["classes"])}
-                         for m in view["modifiers"] for model, cls in m["classes"].items()])
+                         for m in shared for model, cls in m["classes"].items()])
     if len(grid):
-        words = [m["word"] for m in view["modifiers"]]
+        words = [m["word"] for m in shared]
         show_chart(alt.Chart(grid).mark_rect().encode(
             x=alt.X("model:N", title=None, sort=[r["model"] for r in view["rows"]]),
-            y=alt.Y("word:N", title=None, sort=words),
+            y=alt.Y("word:N", title=None, sort=words, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             color=alt.Color("class:N", scale=alt.Scale(domain=["negator", "attenuator", "intensifier"],
                                                        range=["#d62728", "#ff7f0e", "#1f77b4"])),
             tooltip=[alt.Tooltip("word"), alt.Tooltip("model"), alt.Tooltip("class"),
                      alt.Tooltip("seeds:Q", title="seeds listing it")]
-        ).properties(width=110 * len(group), height=min(14 * len(words), 900)), f"seed-modifiers-{base}", grid)
-        st.caption("Every word some seed lists as a confirmed modifier (rows, most seeds first), by seed (columns), "
-                   "coloured by its class there; an empty cell: that seed does not list it. A seed lists its strongest "
-                   "confirmed modifiers (at most 30) and every known negator and intensifier it confirms, so a weaker "
-                   "word confirmed beyond the 30 shows as an empty cell.")
+        ).properties(height=alt.Step(20)), f"seed-modifiers-{base}", grid)
+    else:
+        st.markdown(f"No word is listed as a confirmed modifier by two or more seeds ({alone} by one seed each).")
+    if len(grid):
+        st.caption(f"The words at least two seeds list as confirmed modifiers (rows, most seeds first), by seed "
+                   f"(columns), coloured by their class there; an empty cell: that seed does not list the word. {alone} "
+                   f"more words are listed by one seed only (`python -m core universality --seeds {base}` lists every "
+                   "seed's). A seed lists its strongest confirmed modifiers (at most 30) and every known negator and "
+                   "intensifier it confirms, so a weaker word confirmed beyond the 30 shows as an empty cell.")
 
 compared = [c for c in core_call(pretraining, shipped_stamp([m for g in seed_groups().values() for m in g]
                                                              + U.candidates(data)))

@@ -164,8 +164,10 @@ def test_architectures_draws_no_bar_for_a_gap_that_is_not_meaningful(model):
         assert math.isfinite(gaps.loc[m, "value"]) and not isinstance(gaps.loc[m, "note"], str)
     # Each attractor chart draws its reference point (one row) last, large and ringed, over the other points.
     from ui.charts import REFERENCE_SIZE
+    from core.experiments.seeds import seed_groups
     attractors = [c for c in charts if any("reference" in f.columns for f in chart_frames(c))]
-    assert len(attractors) == len(rows)
+    seeds = sum(len(group) for base, group in seed_groups().items() if base in rows)   # the Seeds section draws each
+    assert len(attractors) == len(rows) + seeds
     for c in attractors:
         assert sum(bool(v) for f in chart_frames(c) for v in f["reference"]) == 1
         last = json.loads(c.proto.spec)["layer"][-1]
