@@ -212,6 +212,9 @@ def test_a_pretrained_model_is_read_against_the_seeds_of_its_command(seeded, toy
                                  settings={"data": "imdb:unsup", "vocab_data": "imdb:train"})
         assert U.variant(met) == ("fine-tuned from the language model lm (3 epochs on imdb:unsup + imdb:train (training "
                                   "split), held-out perplexity 102.8)")
+        met["settings"]["vocab_from"] = "imdb-gru"      # the language model's words, borrowed from another model
+        atomic_write_text(lm / "metrics.json", json.dumps(met))
+        assert pretrained_from(list_models(seeded)) == {"toy-gru-lm": "toy-gru"}
         met["settings"]["hidden_size"] = 6
         atomic_write_text(lm / "metrics.json", json.dumps(met))
         assert pretrained_from(list_models(seeded)) == {}

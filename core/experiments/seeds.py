@@ -101,7 +101,9 @@ def spread_text(spread: dict | None, pct: str = ".1%") -> str:
 
 def pretrained_from(models: list[dict] | None = None) -> dict[str, str]:
     """{model fine-tuned from a language model (`train --init-from-lm`): the network trained in several seeds
-    with the same settings from scratch}, so what pretraining changed is read against the seeds' own spread."""
+    with the same settings from scratch}, so what pretraining changed is read against the seeds' own spread. The
+    vocabulary is not compared: a pretrained model reads its language model's words (`--vocab-from` a model with
+    that vocabulary where the data differ), so pretraining brings its vocabulary with it."""
     models = list_models(MODELS_DIR) if models is None else models
     groups = seed_groups(models)
     out = {}
@@ -112,8 +114,8 @@ def pretrained_from(models: list[dict] | None = None) -> dict[str, str]:
         metrics = read_json(met)
         if not metrics.get("pretrained"):
             continue
-        own = {k: v for k, v in (metrics.get("settings") or {}).items() if k != "init_from_lm"}
+        own = {k: v for k, v in (metrics.get("settings") or {}).items() if k not in ("init_from_lm", "vocab_from")}
         for base, group in groups.items():
-            if same_training(_settings(group[0]), own, base):
+            if same_training({k: v for k, v in (_settings(group[0]) or {}).items() if k != "vocab_from"}, own, base):
                 out[m["name"]] = base
     return out
