@@ -67,6 +67,7 @@ def test_seeds_are_read_one_by_one_with_the_accuracy_spread():
     want = (f"{len(accs)} seeds: {statistics.mean(accs):.1%} ± {statistics.stdev(accs):.1%} "
             f"({min(accs):.1%}–{max(accs):.1%})")
     assert table.loc["sst2-gru", "over seeds"] == want
+    assert any(c.value.startswith(f"Test accuracy over {want};") for c in at.sidebar.caption)
     assert "Seeds" in [s.value for s in at.subheader]
     per_seed = next(d.value for d in at.dataframe if "seed" in d.value.columns)
     assert list(per_seed["model"]) == seeds and list(per_seed["test accuracy"]) == accs

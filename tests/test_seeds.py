@@ -137,6 +137,8 @@ def test_seed_view_reads_every_seed(seeded, capsys):
     assert text.startswith("toy-gru in 3 seeds; test accuracy over 3 seeds: ")
     assert main(["universality", "--seeds", "toy-lstm", "--models-dir", str(seeded)]) == 2
     assert "toy-lstm has no seeds" in capsys.readouterr().err
+    assert main(["universality", "--seeds", "nope", "--models-dir", str(seeded)]) == 2
+    assert "no RNN model 'nope'" in capsys.readouterr().err
 
 
 def _row(acc, kind, tau, n_mods, not_=None):

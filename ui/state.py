@@ -253,6 +253,8 @@ def sidebar() -> None:
         ss["_rnn"] = DEFAULT_RNN if DEFAULT_RNN in names else names[0]
     name = st.sidebar.selectbox("RNN model", names, format_func=lambda n: label(by_name[n], spread.get(n)), **bind("model", "_rnn"),
                                 help="The recurrent network every analysis page reads.")
+    if spread_text(spread.get(name)):   # the picker cuts long labels: the spread over seeds in full, under it
+        st.sidebar.caption(f"Test accuracy over {spread_text(spread[name], '.1%')}; *Architectures* reads each seed.")
     with st.sidebar.expander("Analysis settings"):
         neutral = (st.text_input(
             "Neutral input x*", **bind(f"neutral::{name}", f"_neutral::{name}", ""),

@@ -336,7 +336,10 @@ def seed_view(base: str, models_dir: Path | str | None = None, n_seeds: int = 10
     with {model: class} for the seeds that list it, and "recurring" the words every seed with a stored modifier
     analysis lists (in any class; "same_class" says whether the class agrees). A word one seed finds and the next
     does not says little about the task (Maheswaranathan et al. 2019)."""
-    groups = seed_groups(list_models(Path(models_dir or MODELS_DIR)))
+    listed = list_models(Path(models_dir or MODELS_DIR))
+    if base not in {m["name"] for m in listed if m["kind"] == "rnn"}:
+        raise ValueError(f"no RNN model {base!r} in {models_dir or 'models/'}")
+    groups = seed_groups(listed)
     if base not in groups:
         raise ValueError(f"{base} has no seeds in {models_dir or 'models/'} (a seed is <model>-seed<N>, trained "
                          "with the same settings but --seed)")
