@@ -2,7 +2,6 @@
 question), read from the stored analyses only (core.experiments.universality); nothing is computed on this page."""
 from __future__ import annotations
 
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -13,7 +12,7 @@ from core.analysis.views import modifier_points, shipped_stamp
 from core.experiments import universality as U
 from core.experiments.seeds import seed_groups, spread_text
 from core.models.store import model_checksum
-from ui.charts import attractor_frame, attractor_scatter, modifier_subspace, show_chart
+from ui.charts import attractor_frame, attractor_scatter, class_color, modifier_subspace, show_chart
 from ui.engine import core_call
 from ui.format import fmt, literal
 from ui.navigation import method_link
@@ -74,8 +73,9 @@ st.caption(f"Every RNN trained on **{data}** (the sidebar model's training set),
            "attractor in GRU, LSTM, UGRNN and vanilla RNNs trained on the same task; this page shows how far that "
            "holds here. " + method_link("fixed-points"))
 
+all_groups = seed_groups()
 res = core_call(table_rows, data, shipped_stamp(U.candidates(data)
-                                               + [m for group in seed_groups().values() for m in group]))
+                                               + [m for group in all_groups.values() for m in group]))
 for r in res:
     if r["missing"]:
         st.info(f"**{r['model']}** ({r['arch']}): no stored {', '.join(r['missing'])} for these weights at the "
@@ -194,7 +194,7 @@ st.caption("One panel per measure, one bar per model (a black line on an accurac
            "meaningful\" in place of a gap bar: the RNN's gain over the bag-of-words is within its interval, so no "
            "share of it is measured).")
 
-groups = {base: group for base, group in seed_groups().items() if base in {r["model"] for r in shown}}
+groups = {base: group for base, group in all_groups.items() if base in {r["model"] for r in shown}}
 if groups:
     st.subheader("Seeds")
     st.caption("The same network trained with the same command in several random seeds. A modifier, timescale or "
@@ -255,21 +255,19 @@ for base, group in groups.items():
         show_chart(alt.Chart(grid).mark_rect().encode(
             x=alt.X("model:N", title=None, sort=[r["model"] for r in view["rows"]]),
             y=alt.Y("word:N", title=None, sort=words, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
-            color=alt.Color("class:N", scale=alt.Scale(domain=["negator", "attenuator", "intensifier"],
-                                                       range=["#d62728", "#ff7f0e", "#1f77b4"])),
+            color=class_color(),
             tooltip=[alt.Tooltip("word"), alt.Tooltip("model"), alt.Tooltip("class"),
                      alt.Tooltip("seeds:Q", title="seeds listing it")]
         ).properties(height=alt.Step(20)), f"seed-modifiers-{base}", grid)
-    else:
-        st.markdown(f"No word is listed as a confirmed modifier by two or more seeds ({alone} by one seed each).")
-    if len(grid):
         st.caption(f"The words at least two seeds list as confirmed modifiers (rows, most seeds first), by seed "
                    f"(columns), coloured by their class there; an empty cell: that seed does not list the word. {alone} "
                    f"more words are listed by one seed only (`python -m core universality --seeds {base}` lists every "
                    "seed's). A seed lists its strongest confirmed modifiers (at most 30) and every known negator and "
                    "intensifier it confirms, so a weaker word confirmed beyond the 30 shows as an empty cell.")
+    else:
+        st.markdown(f"No word is listed as a confirmed modifier by two or more seeds ({alone} by one seed each).")
 
-compared = [c for c in core_call(pretraining, shipped_stamp([m for g in seed_groups().values() for m in g]
+compared = [c for c in core_call(pretraining, shipped_stamp([m for g in all_groups.values() for m in g]
                                                              + U.candidates(data)))
             if c["model"] in {r["model"] for r in shown}]
 for c in compared:
@@ -283,9 +281,7 @@ for c in compared:
                                    for m, v in zip(c["seeds"], x["seeds"])},
                                 c["model"]: U.format_figure(x["figure"], x["value"]), "against the seeds": x["verdict"]}
                                for x in c["figures"]]), hide_index=True, width="stretch")
-    v = U.verdict_summary(c["figures"])
-    st.markdown(f"Outside the range of {c['base']}'s seeds: " + (", ".join(v["outside"]) or "nothing") + ". Inside it "
-                "(no change the seeds can show): " + (", ".join(v["within"]) or "nothing") + ".")
+    st.markdown(U.verdict_text(c))
 
 paths = {m["name"]: m["path"] for m in U.candidates(data)}
 for r in shown:

@@ -104,34 +104,13 @@ def test_a_gap_without_a_gain_is_marked_not_meaningful(generated):
 
 
 def test_check_fails_on_a_stale_copy_and_passes_on_a_fresh_one(bare, tmp_path, capsys):
-    out, readme = tmp_path / "results.md", tmp_path / "README.md"
-    readme.write_text(f"# Title\n\n{results.README_START}\nold figures\n{results.README_END}\n\nthe rest\n",
-                      encoding="utf-8")
-    args = ["--out", str(out), "--readme", str(readme)]
-    assert main(["results", "--check", *args]) == 1           # missing, and the README's part stale
-    err = capsys.readouterr().err
-    assert "python -m core results" in err and "README.md is out of date" in err
-    assert main(["results", *args]) == 0                      # written
-    text = readme.read_text(encoding="utf-8")
-    assert text.startswith("# Title\n\n") and text.endswith("\n\nthe rest\n") and "old figures" not in text
-    assert text.count(results.README_START) == 1 and results.readme_block() in text
-    assert main(["results", "--check", *args]) == 0           # up to date
+    out = tmp_path / "results.md"
+    assert main(["results", "--check", "--out", str(out)]) == 1           # missing
+    assert "python -m core results" in capsys.readouterr().err
+    assert main(["results", "--out", str(out)]) == 0                      # written
+    assert main(["results", "--check", "--out", str(out)]) == 0           # up to date
     out.write_text(out.read_text(encoding="utf-8").replace("| 1 | not |", "| 1 | nót |", 1), encoding="utf-8")
     capsys.readouterr()
-    assert main(["results", "--check", *args]) == 1           # stale
+    assert main(["results", "--check", "--out", str(out)]) == 1           # stale
     err = capsys.readouterr().err
     assert "out of date" in err and "python -m core results" in err
-
-
-def test_the_readmes_generated_part_is_what_the_command_writes_now(bare):
-    readme = results.DEFAULT_README.read_text(encoding="utf-8")
-    assert results.with_readme_block(readme, results.readme_block()) == readme, \
-        "README.md's seeds-and-pretraining part is out of date: run `python -m core results` and commit it"
-
-
-def test_a_readme_without_the_markers_is_refused(bare, tmp_path, capsys):
-    readme = tmp_path / "README.md"
-    readme.write_text("# no markers\n", encoding="utf-8")
-    assert main(["results", "--out", str(tmp_path / "r.md"), "--readme", str(readme)]) == 2
-    assert "no generated part" in capsys.readouterr().err
-    assert readme.read_text(encoding="utf-8") == "# no markers\n" and not (tmp_path / "r.md").exists()

@@ -99,12 +99,13 @@ def test_recurrence_counts_only_the_seeds_read():
             {"model": "b", "listed": [{"word": "very", "class": "intensifier"}, {"word": "not", "class": "attenuator"},
                                       {"word": "so", "class": "intensifier"}]},
             {"model": "c", "missing": ["modifiers"]}]
-    rows[0]["known_confirmed"] = [{"word": "so", "class": "intensifier"}]   # confirmed beyond the listed ones
+    rows[0]["known"] = {"negators": {"not": {"class": "negator"}, "never": None},   # "so": confirmed beyond
+                        "intensifiers": {"so": {"class": "intensifier"}, "very": {"class": "intensifier"}}}  # the listed
     rec = U.recurrence(rows)
     assert rec["read"] == ["a", "b"]
     assert [(m["word"], m["same_class"]) for m in rec["recurring"]] == [("not", False), ("so", True), ("very", True)]
     assert [m["word"] for m in rec["modifiers"]] == ["not", "so", "very"]
-    del rows[0]["known_confirmed"]
+    del rows[0]["known"]
     rec = U.recurrence(rows)
     assert [m["word"] for m in rec["modifiers"]] == ["not", "very", "so"] and rec["modifiers"][2]["classes"] == {
         "b": "intensifier"}
@@ -192,6 +193,19 @@ def test_figures_are_shown_in_their_formats_and_sorted_by_verdict():
             {"figure": "e", "verdict": "only 1 of 3 seeds measure it"}, {"figure": "f", "verdict": "not measured"},
             {"figure": "g", "verdict": "below all 2 seeds (2 of 3 seeds measure it)"}]
     assert U.verdict_summary(figs) == {"outside": ["a", "c", "g"], "within": ["b", "d"], "not_measured": ["e", "f"]}
+
+
+def test_the_verdicts_in_words_with_the_caution_of_a_far_reference_point():
+    figs = [{"figure": "test accuracy", "verdict": "above all 3 seeds", "value": 0.91},
+            {"figure": "attractor", "verdict": "as in some seeds", "value": "line attractor"},
+            {"figure": "reference point readout (logits)", "verdict": "within the seeds' range", "value": -1.5}]
+    c = {"model": "m-lm", "base": "m", "figures": figs}
+    assert U.verdict_text(c) == (
+        "Outside the range of m's seeds: test accuracy. Inside it (no change the seeds can show): attractor, reference "
+        "point readout (logits). m-lm's reference point sits at readout -1.50, where valences are compressed: its "
+        "modifier strengths and position amplitudes, measured there, are smaller for that reason too.")
+    figs[2]["value"] = 0.4
+    assert U.verdict_text(c).endswith("reference point readout (logits).")
 
 
 def test_a_pretrained_model_is_read_against_the_seeds_of_its_command(seeded, toy_csv):

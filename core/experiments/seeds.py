@@ -50,20 +50,24 @@ def seed_groups(models: list[dict] | None = None) -> dict[str, list[dict]]:
     (`list_models` infos, each with its "seed" added)."""
     models = list_models(MODELS_DIR) if models is None else models
     rnns = {m["name"]: m for m in models if m["kind"] == "rnn"}
+    settings: dict[str, dict | None] = {}     # each metrics.json read once
+
+    def of(name: str) -> dict | None:
+        if name not in settings:
+            settings[name] = _settings(rnns[name])
+        return settings[name]
+
     groups: dict[str, list[tuple[int, dict]]] = {}
     for name, info in rnns.items():
         hit = SEED_NAME.match(name)
-        if not hit or hit["base"] not in rnns:
-            continue
-        base = rnns[hit["base"]]
-        if same_training(_settings(base), _settings(info), base["name"]):
-            groups.setdefault(base["name"], []).append((int(hit["n"]), info))
+        if hit and hit["base"] in rnns and same_training(of(hit["base"]), of(name), hit["base"]):
+            groups.setdefault(hit["base"], []).append((int(hit["n"]), info))
     out = {}
     for base_name, seeds in sorted(groups.items()):
         base = rnns[base_name]
-        members = [{**base, "seed": (_settings(base) or {}).get("seed", 0)}]
+        members = [{**base, "seed": (of(base_name) or {}).get("seed", 0)}]
         for n, info in sorted(seeds, key=lambda t: t[0]):
-            seed = (_settings(info) or {}).get("seed", n)
+            seed = (of(info["name"]) or {}).get("seed", n)
             if seed not in {m["seed"] for m in members}:   # the same seed again is the same run, not another seed
                 members.append({**info, "seed": seed})
         if len(members) > 1:

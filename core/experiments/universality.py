@@ -191,9 +191,6 @@ def row(info: dict, n_seeds: int = 1000, log=None) -> dict:
                            "timescale": fitted_timescale(m)} for m in mods["modifiers"][:N_TOP]],
             "listed": [{"word": m["word"], "class": m["class"], "strength": m["strength"]} for m in mods["modifiers"]],
             "n_confirmed": mods["screen"].get("confirmed"),
-            "known_confirmed": [{"word": k["word"], "class": k["class"], "strength": k["m1"] - 1}
-                                for k in mods.get("known_words") or []
-                                if k["class"] != "none" and k["word"] not in {m["word"] for m in mods["modifiers"]}],
             "known": _known(mods), "screen_counts": mods["screen"]["counts"],
             "noise_band": [mods["screen"]["thresholds"]["attenuator_below"],
                            mods["screen"]["thresholds"]["intensifier_above"]]})
@@ -330,12 +327,14 @@ def table(rows_: list[dict]) -> str:
 
 
 # ---- seeds ---------------------------------------------------------------------------------------------
-def seed_view(base: str, models_dir: Path | str | None = None, n_seeds: int = 1000, log=None) -> dict:
+def seed_view(base: str, models_dir: Path | str | None = None, n_seeds: int = 1000, log=None,
+              rows_by_model: dict[str, dict] | None = None) -> dict:
     """One network in every seed (core.experiments.seeds): {"base", "accuracy" (the spread), "rows" (one `row` per
     seed, with its "seed"), "modifiers", "recurring"}. "modifiers" lists every word some seed confirms as a modifier
     with {model: class} for the seeds that list it, and "recurring" the words every seed with a stored modifier
     analysis lists (in any class; "same_class" says whether the class agrees). A word one seed finds and the next
-    does not says little about the task (Maheswaranathan et al. 2019)."""
+    does not says little about the task (Maheswaranathan et al. 2019). `rows_by_model`: rows already read (by
+    model name, as `row` gives them), not read again."""
     listed = list_models(Path(models_dir or MODELS_DIR))
     if base not in {m["name"] for m in listed if m["kind"] == "rnn"}:
         raise ValueError(f"no RNN model {base!r} in {models_dir or 'models/'}")
@@ -345,21 +344,34 @@ def seed_view(base: str, models_dir: Path | str | None = None, n_seeds: int = 10
                          "with the same settings but --seed)")
     group = groups[base]
     spread = accuracy_spread(group)
-    out_rows = [{**row({**m, "seeds": None}, n_seeds, log), "seed": m["seed"]} for m in group]
+    out_rows = [{**_row_of(m, n_seeds, log, rows_by_model), "seed": m["seed"]} for m in group]
     return {"base": base, "accuracy": spread, "rows": out_rows, **recurrence(out_rows)}
+
+
+def beyond_listed(r: dict) -> list[dict]:
+    """The known negators and intensifiers a row's modifier analysis confirms but does not list among its strongest
+    (`known` holds them all): [{"word", "class"}]."""
+    listed = {m["word"] for m in r.get("listed", [])}
+    return [{"word": w, "class": d["class"]} for group in (r.get("known") or {}).values() for w, d in group.items()
+            if d is not None and w not in listed]
+
+
+def _row_of(info: dict, n_seeds: int, log, rows_by_model: dict[str, dict] | None) -> dict:
+    """A model's `row` (without the seed spread its base row carries), from rows_by_model where it is there."""
+    return (rows_by_model or {}).get(info["name"]) or row({**info, "seeds": None}, n_seeds, log)
 
 
 def recurrence(rows_: list[dict]) -> dict:
     """Which confirmed modifiers recur across rows (seeds), counting each row's listed modifiers (the strongest
-    confirmed, at most 30) and the known negators and intensifiers it confirms beyond them ("known_confirmed"), so that a known
-    word is not missed for being the K+1st: {"read" (the models with a modifier list), "modifiers"
+    confirmed, at most 30) and the known negators and intensifiers it confirms beyond them (`beyond_listed`), so that
+    a known word is not missed for being the K+1st: {"read" (the models with a modifier list), "modifiers"
     (every word some row lists, with {model: class}, most rows first, then alphabetical), "recurring" (the words
     every row read lists, in any class; "same_class" whether all agree; none until two rows are read)}. A row
     without "listed" (no stored modifier analysis, or one that does not apply) is not counted against a word."""
     read = [r for r in rows_ if "listed" in r]
     words: dict[str, dict[str, str]] = {}
     for r in read:
-        for m in r["listed"] + r.get("known_confirmed", []):
+        for m in r["listed"] + beyond_listed(r):
             words.setdefault(m["word"], {})[r["model"]] = m["class"]
     order = sorted(words, key=lambda w: (-len(words[w]), w))
     recurring = [{"word": w, "classes": words[w], "same_class": len(set(words[w].values())) == 1}
@@ -432,6 +444,20 @@ def verdict_summary(figures: list[dict]) -> dict[str, list[str]]:
     return out
 
 
+def verdict_text(c: dict) -> str:
+    """A `pretraining_comparisons` entry's verdicts in one paragraph: the figures outside the seeds' range, those
+    inside it, and a caution where the variant's reference point sits more than 1 logit from readout 0 (valences are
+    compressed there, and so its modifier strengths and position amplitudes)."""
+    v = verdict_summary(c["figures"])
+    text = (f"Outside the range of {c['base']}'s seeds: " + (", ".join(v["outside"]) or "nothing") + ". Inside it "
+            "(no change the seeds can show): " + (", ".join(v["within"]) or "nothing") + ".")
+    ref = next((x["value"] for x in c["figures"] if x["figure"] == "reference point readout (logits)"), None)
+    if ref is not None and abs(ref) > 1:
+        text += (f" {c['model']}'s reference point sits at readout {ref:+.2f}, where valences are compressed: its "
+                 "modifier strengths and position amplitudes, measured there, are smaller for that reason too.")
+    return text
+
+
 def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
     """Each mechanism figure of `other` (a variant, e.g. pretrained) beside the same figure in every seed of the
     network it varies: {"figure", "seeds" (values), "value", "verdict"}. A number is "within the seeds' range" or
@@ -463,16 +489,19 @@ def against_seeds(seed_rows: list[dict], other: dict) -> list[dict]:
     return out
 
 
-def pretraining_comparisons(models_dir: Path | str | None = None, n_seeds: int = 1000, log=None) -> list[dict]:
+def pretraining_comparisons(models_dir: Path | str | None = None, n_seeds: int = 1000, log=None,
+                            rows_by_model: dict[str, dict] | None = None) -> list[dict]:
     """Every model fine-tuned from a language model, read against the network it varies trained from scratch in
     every seed (core.experiments.seeds.pretrained_from): {"model", "base", "seeds" ([{"model", "seed"}]), "variant"
-    (how it was made, `variant`), "figures" (`against_seeds`)}, by model name."""
+    (how it was made, `variant`), "figures" (`against_seeds`)}, by model name. `rows_by_model`: as for
+    `seed_view`."""
     listed = list_models(Path(models_dir or MODELS_DIR))
     groups, by_name = seed_groups(listed), {m["name"]: m for m in listed}
     out = []
     for name, base in sorted(pretrained_from(listed).items()):
         group = groups[base]
-        figures = against_seeds([row(m, n_seeds, log) for m in group], row(by_name[name], n_seeds, log))
+        figures = against_seeds([_row_of(m, n_seeds, log, rows_by_model) for m in group],
+                                _row_of(by_name[name], n_seeds, log, rows_by_model))
         met = Path(by_name[name]["path"]) / "metrics.json"
         out.append({"model": name, "base": base, "seeds": [{"model": m["name"], "seed": m["seed"]} for m in group],
                     "variant": variant(read_json(met)), "figures": figures})
@@ -502,7 +531,7 @@ def seed_table(view: dict) -> str:
     for r in view["rows"]:
         if "listed" in r:
             mods = ", ".join(f"{m['word']}:{CLASS_MARK[m['class']]}" for m in r["listed"]) or "none"
-            extra = ", ".join(f"{m['word']}:{CLASS_MARK[m['class']]}" for m in r.get("known_confirmed", []))
+            extra = ", ".join(f"{m['word']}:{CLASS_MARK[m['class']]}" for m in beyond_listed(r))
             lines.append(f"  {r['model']} ({len(r['listed'])} listed of {_num(r.get('n_confirmed'), 'd')} confirmed): "
                          f"{mods}" + (f" + {extra}" if extra else ""))
         else:
